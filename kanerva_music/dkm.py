@@ -1,0 +1,233 @@
+"""Dynamic Kanerva Machine memory as pure JAX functions.
+
+Equation numbers refer to the seed paper (Rangasayee & Fan, "Music reconstruction using dynamic
+episodic memory"); the conventions are those of `shared/design/dkm.md`:
+
+* memory M in R^{K x C}, q(M) = MN(R, U, I_C): column c is N(R[:, c], U);
+* an episode x in R^C is read as x = M^T w + xi, xi ~ N(0, sigma_xi^2 I)            (eq. 1);
+* the address of a cue is the masked MAP / ridge solution of eq. 6.
+
+Every function works on one memory; `jax.vmap` maps it over many. All functions are dtype-generic
+(float32 by default, float64 under `jax_enable_x64`).
+"""
+
+from typing import NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+from jax.scipy import linalg as jsl
+
+SOLVE_METHODS = ("svd", "qr", "cholesky")
+
+
+class Memory(NamedTuple):
+  """Matrix-normal memory distribution MN(mean, cov, I_C)."""
+  mean: jax.Array  # R [K, C]
+  cov: jax.Array   # U [K, K], symmetric positive definite
+
+
+def _observed(mask, shape, dtype):
+  """Returns the {0, 1} observation mask broadcast to the trailing `C` of `shape`."""
+  if mask is None:
+    return jnp.ones(shape[-1:], dtype)
+  return (jnp.asarray(mask) != 0).astype(dtype)
+
+
+def _ridge_operator(mean, observed, lam, method):
+  """The K x C matrix G with mu = G (m * x), for one mask `observed` [C] (seed eq. 6).
+
+  G = (A^T A + lam I)^{-1} A^T with A = diag(m) mean^T; each method computes it from its own
+  factorisation of A, so one factorisation serves every query that shares the memory and mask.
+  """
+  num_rows = mean.shape[0]
+  a = observed[:, None] * mean.T  # [C, K]; masked rows are zero, so shapes stay static under jit.
+  eye = jnp.eye(num_rows, dtype=mean.dtype)
+  if method == "svd":
+    u, s, vt = jnp.linalg.svd(a, full_matrices=False)
+    # Exact ridge filter factors; s = 0 (rank-deficient A) contributes 0, never 0/0.
+    return (vt.T * (s / (s * s + lam))) @ u.T
+  if method == "qr":
+    augmented = jnp.concatenate([a, jnp.sqrt(lam) * eye], axis=0)  # [C + K, K], full rank
+    q, r = jnp.linalg.qr(augmented)
+    return jsl.solve_triangular(r, q[: a.shape[0]].T, lower=False)
+  if method == "cholesky":
+    factor = jsl.cho_factor(a.T @ a + lam * eye, lower=True)
+    return jsl.cho_solve(factor, a.T)
+  raise ValueError(f"Unknown solve method {method!r}; expected one of {SOLVE_METHODS}.")
+
+
+def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="svd"):
+  """Factorises once for a memory mean and mask; returns G [..., K, C] (seed eq. 6).
+
+  `mask` is None (all observed), [C], or [B..., C] for several masks (one factorisation each).
+  The address of a cue x is then `apply_address_operator(G, x, mask)`.
+  """
+  mean = jnp.asarray(mean)
+  lam = jnp.asarray(obs_noise_std, mean.dtype) ** 2 / jnp.asarray(prior_std, mean.dtype) ** 2
+  observed = _observed(mask, mean.shape, mean.dtype)
+  observed = jnp.broadcast_to(observed, observed.shape[:-1] + mean.shape[-1:])
+  fn = lambda m: _ridge_operator(mean, m, lam, method)
+  for _ in range(observed.ndim - 1):
+    fn = jax.vmap(fn)
+  return fn(observed)
+
+
+def apply_address_operator(operator, x, mask=None):
+  """mu = G (m * x) for cues x [..., C]; masked entries of x may hold anything, NaN included."""
+  x = jnp.asarray(x)
+  if mask is not None:
+    x = jnp.where(jnp.asarray(mask) != 0, x, jnp.zeros((), x.dtype))
+  if operator.ndim == 2:  # one shared factorisation: a single matrix product for the whole batch
+    return x @ operator.T
+  return jnp.einsum("...kc,...c->...k", operator, x)
+
+
+def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="svd"):
+  """Masked MAP address w [..., K] of cues x [..., C] against memory mean [K, C] (seed eq. 6).
+
+  mu = argmin_w ||m * (x - mean^T w)||^2 / sigma_xi^2 + ||w||^2 / sigma_p^2. `mask` (1 = observed,
+  None = all) broadcasts against x; its leading dimensions decide how many factorisations are made:
+  a mask shared by a batch of cues is factorised once.
+  """
+  mean = jnp.asarray(mean)
+  x = jnp.asarray(x, mean.dtype)
+  if mask is not None:
+    mask = jnp.asarray(mask)
+    # Drop leading size-1 dimensions so that a mask shared by a batch is factorised only once.
+    mask_dims = mask.shape
+    while len(mask_dims) > 1 and mask_dims[0] == 1:
+      mask_dims = mask_dims[1:]
+    mask = mask.reshape(mask_dims)
+  operator = address_operator(mean, mask, obs_noise_std=obs_noise_std, prior_std=prior_std,
+                              method=method)
+  return apply_address_operator(operator, x, mask)
+
+
+def _write_factors(memory, z, w, obs_noise_std):
+  r, u = jnp.asarray(memory.mean), jnp.asarray(memory.cov)
+  z = jnp.asarray(z, r.dtype)
+  w = jnp.asarray(w, r.dtype)
+  delta = z - w @ r
+  sc = w @ u
+  sz = sc @ w.T + obs_noise_std**2 * jnp.eye(w.shape[0], dtype=r.dtype)
+  factor = jsl.cho_factor(sz, lower=True)
+  gain = jsl.cho_solve(factor, sc).T  # Sc^T Sz^{-1}, [K, T]
+  new_cov = u - gain @ sc
+  posterior = Memory(mean=r + gain @ delta, cov=0.5 * (new_cov + new_cov.T))
+  return posterior, delta, factor
+
+
+def write(memory, z, w, *, obs_noise_std):
+  """Bayesian update of q(M) after observing episodes z [T, C] at addresses w [T, K].
+
+  Kalman form of the DKM write: Delta = Z - W R, Sc = W U, Sz = W U W^T + sigma_xi^2 I,
+  R' = R + Sc^T Sz^{-1} Delta, U' = U - Sc^T Sz^{-1} Sc. Equals T sequential rank-one updates.
+  """
+  return _write_factors(memory, z, w, obs_noise_std)[0]
+
+
+def write_with_kl(memory, z, w, *, obs_noise_std):
+  """(posterior, KL(posterior || memory)) of one write, the KL from Sz's Cholesky alone.
+
+  With U' = (U^{-1} + W^T W / sigma^2)^{-1}: ln|U| - ln|U'| = ln|Sz| - T ln sigma^2,
+  tr(U^{-1} U') = K - T + sigma^2 tr(Sz^{-1}) and the mean term is
+  tr(Delta^T Sz^{-1} Delta) - sigma^2 ||Sz^{-1} Delta||^2. Equals `kl_memory(posterior, memory)`
+  without factorising U or U', which is cheaper and stable in float32 when U' is near singular.
+  """
+  posterior, delta, factor = _write_factors(memory, z, w, obs_noise_std)
+  num_episodes, num_cols = delta.shape
+  var = obs_noise_std**2
+  sz_inv_delta = jsl.cho_solve(factor, delta)
+  sz_inv_diag = jnp.diagonal(jsl.cho_solve(factor, jnp.eye(num_episodes, dtype=delta.dtype)))
+  kl = 0.5 * (num_cols * (var * jnp.sum(sz_inv_diag) - num_episodes
+                          - num_episodes * jnp.log(var) + _chol_logdet(factor[0]))
+              + jnp.sum(delta * sz_inv_delta) - var * jnp.sum(sz_inv_delta**2))
+  return posterior, kl
+
+
+def read(memory, w):
+  """Mean read-out z = R^T w [..., C] for addresses w [..., K] (eq. 1 without noise)."""
+  mean = jnp.asarray(memory.mean)
+  return jnp.asarray(w, mean.dtype) @ mean
+
+
+def expected_log_likelihood(x, memory, w_mean, w_std, *, obs_noise_std):
+  """E_{q(w) q(M)} ln N(x; M^T w, sigma_xi^2 I) in closed form, [...] (first term of eq. 3).
+
+  E||x - M^T w||^2 = ||x - R^T mu||^2 + sum_k sigma_k^2 (||R_k||^2 + C U_kk) + C mu^T U mu,
+  which for isotropic q(w) is the design page's sigma_w^2 ||R||_F^2 + C (mu^T U mu + sigma_w^2 tr U).
+  """
+  r, u = jnp.asarray(memory.mean), jnp.asarray(memory.cov)
+  num_cols = r.shape[-1]
+  w_mean = jnp.asarray(w_mean, r.dtype)
+  w_var = jnp.broadcast_to(jnp.asarray(w_std, r.dtype) ** 2, w_mean.shape)
+  residual = jnp.sum((jnp.asarray(x, r.dtype) - w_mean @ r) ** 2, axis=-1)
+  spread = w_var @ (jnp.sum(r * r, axis=-1) + num_cols * jnp.diagonal(u))
+  quadratic = num_cols * jnp.einsum("...k,kl,...l->...", w_mean, u, w_mean)
+  sq_error = residual + spread + quadratic
+  var = obs_noise_std**2
+  return -0.5 * num_cols * jnp.log(2 * jnp.pi * var) - sq_error / (2 * var)
+
+
+def kl_address(w_mean, w_std, prior_std=1.0):
+  """KL(N(mu, diag(sigma^2)) || N(0, sigma_p^2 I)) summed over K, [...] (second term of eq. 3)."""
+  w_mean = jnp.asarray(w_mean)
+  ratio = jnp.broadcast_to(jnp.asarray(w_std, w_mean.dtype) ** 2, w_mean.shape) / prior_std**2
+  return 0.5 * jnp.sum(ratio + w_mean**2 / prior_std**2 - 1.0 - jnp.log(ratio), axis=-1)
+
+
+def _chol_logdet(chol):
+  return 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
+
+
+def kl_memory(posterior, prior):
+  """KL(MN(R, U, I_C) || MN(R0, U0, I_C)), a scalar (third term of eq. 3).
+
+  = 1/2 [C tr(U0^{-1} U) + tr((R - R0)^T U0^{-1} (R - R0)) - C K + C ln|U0| - C ln|U|].
+  """
+  num_rows, num_cols = prior.mean.shape
+  prior_chol = jnp.linalg.cholesky(prior.cov)
+  post_chol = jnp.linalg.cholesky(posterior.cov)
+  # tr(U0^{-1} U) = ||L0^{-1} L||_F^2 with U = L L^T.
+  whitened_cov = jsl.solve_triangular(prior_chol, post_chol, lower=True)
+  whitened_diff = jsl.solve_triangular(prior_chol, posterior.mean - prior.mean, lower=True)
+  return 0.5 * (num_cols * jnp.sum(whitened_cov**2) + jnp.sum(whitened_diff**2)
+                - num_cols * num_rows
+                + num_cols * (_chol_logdet(prior_chol) - _chol_logdet(post_chol)))
+
+
+def iterate_read(memory, x, mask=None, *, num_iters, obs_noise_std, prior_std=1.0, method="svd",
+                 clamp_observed=True):
+  """Iterative reads x_n = R^T mu(x_{n-1}; R), n = 1..num_iters (seed eqs. 4-5, 6).
+
+  The first read solves with `mask` (None = all observed: denoising a noisy cue). Later reads
+  re-read the current estimate with nothing masked. With `clamp_observed` and a mask, every
+  iterate keeps the cue's observed entries (those are known); without a mask nothing is clamped,
+  as the whole cue is noisy. Two factorisations in all, shared by every cue: returns
+  [num_iters, ..., C].
+  """
+  memory = Memory(jnp.asarray(memory.mean), jnp.asarray(memory.cov))
+  mean = memory.mean
+  x = jnp.asarray(x, mean.dtype)
+  kwargs = dict(obs_noise_std=obs_noise_std, prior_std=prior_std, method=method)
+  full_operator = address_operator(mean, None, **kwargs)
+  if mask is None:
+    observed = None
+    first = apply_address_operator(full_operator, x)
+  else:
+    observed = jnp.asarray(mask) != 0
+    first = solve_address(mean, x, mask, **kwargs)
+
+  def clamp(z):
+    if observed is None or not clamp_observed:
+      return z
+    return jnp.where(observed, x, z)
+
+  z = clamp(read(memory, first))
+
+  def step(z, _):
+    z_next = clamp(read(memory, apply_address_operator(full_operator, z)))
+    return z_next, z_next
+
+  _, rest = jax.lax.scan(step, z, None, length=num_iters - 1)
+  return jnp.concatenate([z[None], rest], axis=0)
