@@ -35,6 +35,7 @@ def get_config(variant=""):
   config.model.init_mean_std = 0.1
   config.model.init_cov_scale = 1.0
   config.model.init_address_std = 0.3
+  config.model.learn_prior_cov = True       # False: U0 fixed at init_cov_scale * I (ablation)
 
   config.episodes_per_memory = 32   # T
   config.batch_size = 32            # memories per step
@@ -49,6 +50,9 @@ def get_config(variant=""):
   config.eval = ml_collections.ConfigDict()
   config.eval.seed = 2019
   config.eval.num_memories = 128    # each of T episodes: 4096 test episodes
+  config.eval.num_iters = 10        # iterative reads (seed 4.3-4.4)
+  config.eval.denoise_noise_std = 0.1  # cue x + N(0, 0.01) (seed 4.3)
+  config.eval.report = True         # write report.json, REPORT.md, figures and audio
 
   if variant == "quick":
     config.num_train_steps = 2000

@@ -14,7 +14,7 @@ import numpy as np
 
 CACHE_NAME = "music21_bach_chorales.npz"
 STEPS_PER_QUARTER = 4
-_VOICE_PREFIXES = ("soprano", "alto", "tenor", "bass")
+VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
 _SPLIT_IDS = {"train": 0, "valid": 1, "test": 2}
 
 
@@ -28,7 +28,7 @@ def _satb_parts(score):
   if len(parts) == 4:
     return parts
   chosen = []
-  for prefix in _VOICE_PREFIXES:
+  for prefix in VOICE_NAMES:
     named = [p for p in parts if (p.partName or "").lower().startswith(prefix)]
     if len(named) != 1:
       return None

@@ -14,6 +14,7 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
+from kanerva_music import report
 from kanerva_music import train
 
 FLAGS = flags.FLAGS
@@ -38,6 +39,9 @@ def main(argv):
     result = train.train_and_evaluate(config, workdir)
   else:
     result = train.evaluate_checkpoint(config, workdir)
+  if config.eval.report:
+    report.write_report(config, workdir, result["state"]["params"], result["pools"],
+                        result["elbo_bits_per_dim"], result.get("train_seconds"))
   elbo = result["elbo_bits_per_dim"]["test"]
   print(f"Final test negative conditional ELBO: {elbo['mean']:.4f} +- {elbo['stderr']:.4f} "
         "bits per time step per voice (paper: 0.76 +- 0.002)")

@@ -74,6 +74,9 @@ def batch_objective(params, batch, rng, model_config, *, sample_addresses, metho
   time step per voice, in bits.
   """
   num_memories, num_episodes, num_cols = batch.shape
+  if not model_config.learn_prior_cov:  # U0 stays at its initial value (an ablation)
+    params = dict(params, prior_chol_offdiag=jax.lax.stop_gradient(params["prior_chol_offdiag"]),
+                  prior_chol_diag_raw=jax.lax.stop_gradient(params["prior_chol_diag_raw"]))
   rngs = jax.random.split(rng, num_memories)
   terms = jax.vmap(lambda x, r: memory_terms(
       params, x, r, model_config, sample_addresses=sample_addresses, method=method))(batch, rngs)

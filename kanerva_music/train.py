@@ -14,6 +14,7 @@ import optax
 from kanerva_music import checkpointing
 from kanerva_music import chorales
 from kanerva_music import episodes
+from kanerva_music import evaluate
 from kanerva_music import metric_writing
 from kanerva_music import model
 
@@ -71,7 +72,7 @@ def make_train_step(config):
 
 
 @functools.partial(jax.jit, static_argnames=("model_config",))
-def _per_memory_bits(params, batch, model_config):
+def per_memory_bits(params, batch, model_config):
   _, (_, bits) = model.batch_objective(params, batch, jax.random.PRNGKey(0), model_config,
                                        sample_addresses=False,
                                        method=model_config.eval_solve_method)
@@ -90,15 +91,10 @@ def evaluate_elbo(config, params, eval_sets):
   """Negative conditional ELBO in bits per time step per voice: mean and standard error."""
   results = {}
   for split, batch in eval_sets.items():
-    bits = np.asarray(_per_memory_bits(params, batch, _frozen(config.model)), np.float64)
+    bits = np.asarray(per_memory_bits(params, batch, evaluate.freeze(config.model)), np.float64)
     results[split] = {"mean": float(bits.mean()),
                       "stderr": float(bits.std(ddof=1) / math.sqrt(len(bits)))}
   return results
-
-
-def _frozen(model_config):
-  import ml_collections  # pylint: disable=import-outside-toplevel
-  return ml_collections.FrozenConfigDict(model_config)
 
 
 def _check_finite(metrics, step, mngr):
@@ -159,7 +155,7 @@ def train_and_evaluate(config, workdir):
                elbo["test"]["mean"], elbo["test"]["stderr"], elbo["valid"]["mean"],
                elbo["valid"]["stderr"], train_seconds)
   return {"elbo_bits_per_dim": elbo, "train_seconds": train_seconds, "data_source": source,
-          "state": state}
+          "state": state, "pools": pools}
 
 
 def evaluate_checkpoint(config, workdir):
@@ -175,4 +171,4 @@ def evaluate_checkpoint(config, workdir):
   logging.info("Step %d: test %.4f +- %.4f bits, valid %.4f +- %.4f bits (data: %s)", step,
                elbo["test"]["mean"], elbo["test"]["stderr"], elbo["valid"]["mean"],
                elbo["valid"]["stderr"], source)
-  return {"elbo_bits_per_dim": elbo, "data_source": source, "state": state}
+  return {"elbo_bits_per_dim": elbo, "data_source": source, "state": state, "pools": pools}

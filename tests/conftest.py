@@ -30,5 +30,5 @@ def random_splits(rng, num=3, length=40):
 @pytest.fixture
 def tiny_chorale_npz(tmp_path):
   path = tmp_path / "tiny_chorales.npz"
-  write_object_npz(path, random_splits(np.random.default_rng(0), num=4, length=48))
+  write_object_npz(path, random_splits(np.random.default_rng(0), num=4, length=72))
   return str(path)

@@ -1,0 +1,61 @@
+"""Piano-roll figures in the manner of the seed paper's figures 2-4."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np
+
+VOICE_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")
+VOICE_NAMES = ("S", "A", "T", "B")
+
+
+def draw_roll(ax, grid, title="", masked_steps=None):
+  """Draws [steps, 4] pitches (NaN = silent) as bars; shades masked steps."""
+  grid = np.asarray(grid, np.float64)
+  if masked_steps is not None and np.any(masked_steps):
+    for s in np.flatnonzero(masked_steps):
+      ax.axvspan(s, s + 1, color="0.9", lw=0)
+  for voice in range(grid.shape[1]):
+    for step, pitch in enumerate(grid[:, voice]):
+      if np.isfinite(pitch):
+        ax.broken_barh([(step, 1)], (pitch - 0.4, 0.8), color=VOICE_COLORS[voice])
+  for bar in range(0, len(grid) + 1, 16):
+    ax.axvline(bar, color="0.5", lw=0.6)
+  ax.set_xlim(0, len(grid))
+  ax.set_ylim(35, 83)
+  ax.set_title(title, fontsize=9)
+  ax.tick_params(labelsize=7)
+
+
+def save_rows(path, rows, suptitle=""):
+  """rows: [(title, grid, masked_steps or None)], one panel per row."""
+  fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.6 * len(rows)), sharex=True, squeeze=False)
+  for ax, (title, grid, masked) in zip(axes[:, 0], rows):
+    draw_roll(ax, grid, title, masked)
+  axes[-1, 0].set_xlabel("16th-note step")
+  _legend(fig)
+  fig.suptitle(suptitle, fontsize=10)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def save_grid(path, cells, column_titles, suptitle=""):
+  """cells: [[(grid, masked_steps or None)] per column] per row."""
+  num_rows, num_cols = len(cells), len(column_titles)
+  fig, axes = plt.subplots(num_rows, num_cols, figsize=(3.2 * num_cols, 1.5 * num_rows),
+                           squeeze=False, sharey=True)
+  for r, row in enumerate(cells):
+    for c, (grid, masked) in enumerate(row):
+      draw_roll(axes[r, c], grid, column_titles[c] if r == 0 else "", masked)
+  _legend(fig)
+  fig.suptitle(suptitle, fontsize=10)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def _legend(fig):
+  handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in VOICE_COLORS]
+  fig.legend(handles, VOICE_NAMES, loc="upper right", fontsize=7, ncol=4)

@@ -1,0 +1,179 @@
+"""Evaluation metrics, masks, the report, MIDI/WAV output and the completion tool."""
+
+import json
+import os
+import wave
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from kanerva_music import complete
+from kanerva_music import dkm
+from kanerva_music import episodes
+from kanerva_music import evaluate
+from kanerva_music import music_io
+from kanerva_music import report
+from kanerva_music import train
+from tests.test_train import tiny_config
+
+
+def test_masks_hide_the_right_steps_and_fractions():
+  rng = np.random.default_rng(0)
+  half = evaluate.observation_mask("half", 3, 32, rng)
+  assert half.shape == (3, 128)
+  step = np.arange(128) // 4
+  np.testing.assert_array_equal(half[1], step < 16)
+  np.testing.assert_array_equal(evaluate.observation_mask("three_quarters", 1, 32, rng)[0],
+                                step < 8)
+  random = evaluate.observation_mask("random_75", 5, 32, rng)
+  np.testing.assert_array_equal((random == 0).sum(axis=1), [96] * 5)
+  assert not np.array_equal(random[0], random[1])  # one mask per memory
+  with pytest.raises(ValueError, match="Unknown mask 'left'"):
+    evaluate.observation_mask("left", 1, 32, rng)
+
+
+def test_iteration_metrics_against_hand_counts():
+  target = episodes.normalise(np.full((1, 1, 4), 60.0))  # [M, T, C]
+  semitone = 2 / 45
+  # One iterate: errors of 0, 1, 2 and 3 semitones on the four entries; entry 3 is not scored.
+  iterate = target + semitone * np.array([0, 1, 2, 3])
+  scored = np.array([True, True, True, False])
+  metrics = evaluate.iteration_metrics(jnp.asarray(target), jnp.asarray(iterate[None]),
+                                       jnp.asarray(scored))
+  assert float(metrics["acc_exact"][0]) == pytest.approx(1 / 3)
+  assert float(metrics["acc_1"][0]) == pytest.approx(2 / 3)
+  assert float(metrics["acc_2"][0]) == pytest.approx(1.0)
+  assert float(metrics["mse"][0]) == pytest.approx((0 + 1 + 4) * semitone**2 / 3, rel=1e-5)
+
+
+def test_unmasked_read_equals_zero_filled_full_read():
+  rng = np.random.default_rng(1)
+  mean = rng.normal(size=(1, 4, 16)).astype(np.float32)
+  memories = dkm.Memory(mean=mean, cov=np.eye(4, dtype=np.float32)[None])
+  x = rng.normal(size=(1, 3, 16)).astype(np.float32)
+  mask = np.ones((1, 16), np.float32)
+  mask[:, 8:] = 0
+  config = tiny_config("").model
+  _, iterates = evaluate.read_and_score(memories, x, x, mask, num_iters=2, method="unmasked",
+                                        model_config=evaluate.freeze(config))
+  zero_filled = np.where(mask[:, None] != 0, x, 0)
+  expected = dkm.iterate_read(dkm.Memory(mean[0], np.eye(4, dtype=np.float32)), zero_filled[0],
+                              None, num_iters=2, obs_noise_std=config.obs_noise_std)
+  np.testing.assert_allclose(np.asarray(iterates[0, 0]), zero_filled[0])
+  np.testing.assert_allclose(np.asarray(iterates[1:, 0]), np.asarray(expected), rtol=1e-5,
+                             atol=1e-6)
+
+
+def test_grid_to_midi_merges_held_notes_and_wav_is_written(tmp_path):
+  import note_seq  # pylint: disable=import-outside-toplevel
+  grid = np.array([[60, 55, 50, 40], [60, 55, 50, 40], [62, np.nan, 50, 41]], np.float64)
+  path = str(tmp_path / "x.mid")
+  music_io.write_midi(grid, path, qpm=60)
+  seq = note_seq.midi_file_to_note_sequence(path)
+  soprano = sorted((n.start_time, n.end_time, n.pitch) for n in seq.notes if n.instrument == 0)
+  assert [(round(s, 3), round(e, 3), p) for s, e, p in soprano] == [(0, 0.5, 60), (0.5, 0.75, 62)]
+  assert sorted(n.pitch for n in seq.notes if n.instrument == 1) == [55]  # the rest is silent
+  synth = music_io.write_wav(grid, str(tmp_path / "x.wav"), qpm=60)
+  with wave.open(str(tmp_path / "x.wav")) as f:
+    assert f.getnframes() == pytest.approx(0.75 * music_io.SAMPLE_RATE, abs=2)
+  assert synth in ("sine", "fluidsynth")
+
+
+@pytest.fixture
+def trained_workdir(tiny_chorale_npz, tmp_path_factory):
+  workdir = str(tmp_path_factory.mktemp("run"))
+  config = tiny_config(tiny_chorale_npz, 2)
+  config.data.episode_steps = 32  # 2 bars, as the completion tool and figures expect
+  config.eval.num_iters = 3
+  result = train.train_and_evaluate(config, workdir)
+  return config, workdir, result
+
+
+def test_report_has_every_section_and_files(trained_workdir):
+  config, workdir, result = trained_workdir
+  out = report.write_report(config, workdir, result["state"]["params"], result["pools"],
+                            result["elbo_bits_per_dim"], result["train_seconds"])
+  saved = json.load(open(os.path.join(workdir, "report.json")))
+  assert saved["elbo_bits_per_dim"] == result["elbo_bits_per_dim"]
+  assert set(saved["complete"]) == set(evaluate.MASKS)
+  for by_method in saved["complete"].values():
+    assert set(by_method) == set(evaluate.METHODS)
+    for by_query in by_method.values():
+      for lists in by_query.values():
+        assert all(len(lists[m]) == config.eval.num_iters + 1 for m in evaluate.METRICS)
+  assert set(saved["capacity"]) == {str(t) for t in evaluate.CAPACITY_SIZES}
+  assert saved["timing"]["train_seconds"] == out["timing"]["train_seconds"] > 0
+  # Iteration 0 of denoising is the cue: x + N(0, 0.1^2), so its MSE is about 0.01.
+  assert saved["denoise"]["mse"][0] == pytest.approx(0.01, rel=0.1)
+  text = open(os.path.join(workdir, "REPORT.md")).read()
+  assert "0.76 +- 0.002" in text and "nan" not in text.lower()
+  for name in ("fig2_denoise.png", "fig3_complete.png", "fig4_continue.png",
+               "audio/complete_output.mid", "audio/complete_output.wav"):
+    assert os.path.getsize(os.path.join(workdir, name)) > 100
+    assert name in text
+
+
+def write_score(path, parts, fmt="midi"):
+  from music21 import note, stream  # pylint: disable=import-outside-toplevel
+  score = stream.Score()
+  for name, pitches in parts:
+    part = stream.Part()
+    part.partName = name
+    for p in pitches:
+      part.append(note.Note(p, quarterLength=1))
+    score.insert(0, part)
+  score.write(fmt, fp=str(path))
+
+
+def four_voices(num_quarters=16, rng=None):
+  rng = rng or np.random.default_rng(0)
+  centres = (72, 64, 55, 45)
+  return [(name, [int(c + rng.integers(-3, 4)) for _ in range(num_quarters)])
+          for name, c in zip(("Soprano", "Alto", "Tenor", "Bass"), centres)]
+
+
+@pytest.mark.parametrize("fmt,suffix", [("midi", "mid"), ("musicxml", "musicxml")])
+def test_completion_tool_keeps_given_steps_and_fills_the_rest(trained_workdir, tmp_path, fmt,
+                                                              suffix):
+  config, workdir, result = trained_workdir
+  source = tmp_path / f"mine.{suffix}"
+  write_score(source, four_voices(), fmt)
+  loaded_config, params = complete.load_trained(workdir)
+  grid = complete.read_voices(str(source))
+  assert grid.shape == (64, 4)
+  to_fill = complete.fill_mask(len(grid), loaded_config.data.episode_steps)
+  np.testing.assert_array_equal(np.flatnonzero(to_fill), list(range(16, 32)) + list(range(48, 64)))
+  out = complete.complete_grid(loaded_config, params, grid, to_fill, result["pools"]["train"])
+  np.testing.assert_array_equal(out[~to_fill], grid[~to_fill])
+  assert np.all((out[to_fill] >= 36) & (out[to_fill] <= 81))
+  assert not np.array_equal(out[to_fill], grid[to_fill])
+
+
+def test_fill_bars_and_bad_fill_steps():
+  np.testing.assert_array_equal(np.flatnonzero(complete.fill_mask(64, 32, fill_bars=["3"])),
+                                range(32, 48))
+  np.testing.assert_array_equal(np.flatnonzero(complete.fill_mask(32, 32, fill_steps="24-31")),
+                                range(24, 32))
+  with pytest.raises(complete.CompletionInputError, match="--fill_steps=30-40"):
+    complete.fill_mask(32, 32, fill_steps="30-40")
+
+
+def test_completion_tool_input_errors(tmp_path, tiny_chorale_npz):
+  three = tmp_path / "three.mid"
+  write_score(three, four_voices()[:3])
+  with pytest.raises(complete.CompletionInputError, match="has 3 parts; expected four voices"):
+    complete.read_voices(str(three))
+  high = tmp_path / "high.mid"
+  voices = four_voices()
+  voices[0] = ("Soprano", [84] + voices[0][1][1:])
+  write_score(high, voices)
+  with pytest.raises(complete.CompletionInputError, match=r"1 note\(s\) outside.*soprano bar 1 C6"):
+    complete.read_voices(str(high))
+  with pytest.raises(complete.CompletionInputError, match="no such file"):
+    complete.read_voices(str(tmp_path / "missing.mid"))
+  untrained = tmp_path / "untrained"
+  train.write_config_json(tiny_config(tiny_chorale_npz), str(untrained))
+  with pytest.raises(complete.CompletionInputError, match="untrained"):
+    complete.load_trained(str(untrained))
