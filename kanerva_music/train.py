@@ -17,12 +17,11 @@ from kanerva_music import episodes
 from kanerva_music import evaluate
 from kanerva_music import metric_writing
 from kanerva_music import model
+from kanerva_music import workdir_utils
 
 EVAL_SPLITS = ("test", "valid")
-
-
-class NonFiniteLossError(FloatingPointError):
-  """Training produced NaN or inf; the last finite checkpoint is kept."""
+_NAN_HINT = ("Try a lower --config.learning_rate or --config.model.train_solve_method=qr.")
+NonFiniteLossError = workdir_utils.NonFiniteLossError
 
 
 def load_pools(config):
@@ -97,25 +96,9 @@ def evaluate_elbo(config, params, eval_sets):
   return results
 
 
-def _check_finite(metrics, step, mngr):
-  loss = float(metrics["loss"])
-  if not math.isfinite(loss):
-    raise NonFiniteLossError(
-        f"Loss is {loss} at step {step}. Training stopped; the latest finite checkpoint is step "
-        f"{mngr.latest_step()}. Try a lower --config.learning_rate or "
-        "--config.model.train_solve_method=qr.")
-
-
-def write_config_json(config, workdir):
-  if jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-      f.write(config.to_json_best_effort(indent=2, sort_keys=True))
-
-
 def train_and_evaluate(config, workdir):
   """Trains to `config.num_train_steps`, resuming from `workdir`; returns the final ELBO dict."""
-  write_config_json(config, workdir)
+  workdir_utils.write_config_json(config, workdir)
   pools, source = load_pools(config)
   writer = metric_writing.MetricWriter(workdir)
   mngr = checkpointing.manager(workdir, keep=config.checkpoints_to_keep)
@@ -132,7 +115,7 @@ def train_and_evaluate(config, workdir):
   for step in range(start + 1, config.num_train_steps + 1):
     state, metrics = train_step(state, pools["train"], rng)
     if step % config.log_every_steps == 0 or step == config.num_train_steps:
-      _check_finite(metrics, step, mngr)
+      workdir_utils.check_finite(metrics["loss"], step, mngr, _NAN_HINT)
       scalars = {f"train/{k}": v for k, v in metrics.items()}
       scalars.update(progress.report(step))
       writer.write_scalars(step, scalars)
@@ -140,7 +123,7 @@ def train_and_evaluate(config, workdir):
       elbo = evaluate_elbo(config, state["params"], eval_sets)
       writer.write_scalars(step, {f"{s}/neg_cond_elbo_bits": r["mean"] for s, r in elbo.items()})
     if step % config.checkpoint_every_steps == 0 or step == config.num_train_steps:
-      _check_finite(metrics, step, mngr)
+      workdir_utils.check_finite(metrics["loss"], step, mngr, _NAN_HINT)
       checkpointing.save(mngr, step, state, force=True)
   mngr.wait_until_finished()
   train_seconds = time.time() - train_start

@@ -16,6 +16,7 @@ from kanerva_music import evaluate
 from kanerva_music import music_io
 from kanerva_music import report
 from kanerva_music import train
+from kanerva_music import workdir_utils
 from tests.test_train import tiny_config
 
 
@@ -174,6 +175,6 @@ def test_completion_tool_input_errors(tmp_path, tiny_chorale_npz):
   with pytest.raises(complete.CompletionInputError, match="no such file"):
     complete.read_voices(str(tmp_path / "missing.mid"))
   untrained = tmp_path / "untrained"
-  train.write_config_json(tiny_config(tiny_chorale_npz), str(untrained))
+  workdir_utils.write_config_json(tiny_config(tiny_chorale_npz), str(untrained))
   with pytest.raises(complete.CompletionInputError, match="untrained"):
     complete.load_trained(str(untrained))

@@ -1,0 +1,96 @@
+"""Converts a dataset once, with progress, into a pickle-free .npz cache; later runs load it.
+
+A file that cannot be read is reported (which file, why) and skipped; the count is logged. The
+cache is written to a temporary name and renamed, so an interrupted conversion never leaves a
+half-written cache behind.
+"""
+
+import os
+import time
+from typing import Callable, Iterable, NamedTuple
+
+from absl import logging
+import numpy as np
+
+
+class Piece(NamedTuple):
+  array: np.ndarray   # [steps, channels] (or [events] token ids)
+  split: str
+  labels: dict        # name -> str
+
+
+class Pieces(NamedTuple):
+  """All pieces of one split: concatenated arrays plus per-piece lengths and labels."""
+  data: np.ndarray
+  lengths: np.ndarray
+  labels: dict        # name -> [num_pieces] str array
+
+  def piece(self, i):
+    start = int(np.sum(self.lengths[:i]))
+    return self.data[start:start + int(self.lengths[i])]
+
+  def __len__(self):
+    return len(self.lengths)
+
+
+def convert(items: Iterable, load: Callable, describe: Callable, progress_every=50):
+  """[Piece] from load(item) for every item; unreadable items are logged and skipped."""
+  items = list(items)
+  pieces, skipped, start = [], 0, time.time()
+  for i, item in enumerate(items):
+    try:
+      piece = load(item)
+    except Exception as e:  # pylint: disable=broad-except  # any parser error skips the file
+      skipped += 1
+      logging.warning("Skipping %s: %s: %s", describe(item), type(e).__name__, e)
+      piece = None
+    if piece is not None:
+      pieces.append(piece)
+    done = i + 1
+    if done % progress_every == 0 or done == len(items):
+      elapsed = time.time() - start
+      logging.info("Converted %d/%d files (%.1f/s, ETA %.0fs)", done, len(items), done / elapsed,
+                   elapsed / done * (len(items) - done))
+  logging.info("Converted %d files, skipped %d unreadable", len(pieces), skipped)
+  return pieces, skipped
+
+
+def save(pieces, path):
+  arrays = {}
+  for split in sorted({p.split for p in pieces}):
+    chosen = [p for p in pieces if p.split == split]
+    arrays[f"{split}/data"] = np.concatenate([p.array for p in chosen])
+    arrays[f"{split}/lengths"] = np.array([len(p.array) for p in chosen], np.int64)
+    for name in chosen[0].labels:
+      arrays[f"{split}/label/{name}"] = np.array([str(p.labels[name]) for p in chosen])
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = path + ".partial.npz"
+  np.savez(tmp, **arrays)
+  os.replace(tmp, path)
+
+
+def load(path):
+  """{split: Pieces} from a cache written by `save`."""
+  splits = {}
+  with np.load(path, allow_pickle=False) as f:
+    for key in f.files:
+      split, _, rest = key.partition("/")
+      entry = splits.setdefault(split, {"labels": {}})
+      if rest.startswith("label/"):
+        entry["labels"][rest[len("label/"):]] = f[key]
+      else:
+        entry[rest] = f[key]
+  return {s: Pieces(e["data"], e["lengths"], e["labels"]) for s, e in splits.items()}
+
+
+def cached(path, build):
+  """Loads `path`, or builds the [Piece] list with `build()`, saves it and loads it."""
+  if not os.path.exists(path):
+    logging.info("No cache at %s; converting (once)", path)
+    pieces, _ = build()
+    if not pieces:
+      raise ValueError(f"No readable files to build {path}")
+    save(pieces, path)
+  else:
+    logging.info("Loading cached dataset %s", path)
+  return load(path)

@@ -1,0 +1,194 @@
+"""TCN k-WTA: model facts, the Groove pipeline, cache robustness and training/resume."""
+
+import csv
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import groove as groove_config
+from tcn_wta import data
+from tcn_wta import groove
+from tcn_wta import model as model_lib
+from tcn_wta import train
+
+SHARED_GROOVE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "groove")
+
+
+def make_net(channels=5, atoms=7, patch=4, tcn=(6, 8)):
+  return model_lib.TcnWta(channels=channels, num_atoms=atoms, patch=patch, tcn_features=tcn)
+
+
+def test_kwta_keeps_exactly_k_per_code_step():
+  net = make_net()
+  x = jax.random.normal(jax.random.PRNGKey(0), (3, 24, 5))
+  params = net.init(jax.random.PRNGKey(1), x, 2)
+  for k in (1, 2, 5):
+    _, code = net.apply(params, x, k)
+    assert code.shape == (3, 6, 7)
+    np.testing.assert_array_equal(np.sum(np.asarray(code) != 0, axis=-1), k)
+    dense = net.apply(params, x, method=net.encode_dense)
+    # The survivors are the k largest dense activations.
+    kth = np.sort(np.asarray(dense), axis=-1)[..., -k][..., None]
+    assert np.all(np.asarray(dense)[np.asarray(code) != 0].min() >= kth.min())
+    np.testing.assert_array_equal(np.asarray(code)[np.asarray(code) != 0],
+                                  np.asarray(dense)[np.asarray(code) != 0])
+
+
+def test_decoding_a_one_hot_code_gives_the_atom_at_its_position():
+  net = make_net()
+  params = net.init(jax.random.PRNGKey(1), jnp.zeros((1, 16, 5)), 1)
+  atoms = np.asarray(params["params"]["dictionary"])
+  for step, atom in [(0, 3), (2, 6)]:
+    code = np.zeros((1, 4, 7), np.float32)
+    code[0, step, atom] = 2.0
+    out = np.asarray(net.apply(params, jnp.asarray(code), method=net.decode))[0]
+    expected = np.zeros((16, 5), np.float32)
+    expected[4 * step:4 * step + 4] = 2.0 * atoms[atom]
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_any_length_multiple_of_patch_and_clear_error_otherwise():
+  net = make_net()
+  params = net.init(jax.random.PRNGKey(1), jnp.zeros((1, 16, 5)), 1)
+  for length in (4, 12, 40):
+    recon, _ = net.apply(params, jnp.ones((2, length, 5)), 2)
+    assert recon.shape == (2, length, 5)
+  with pytest.raises(ValueError, match="Length 10 is not a multiple of the patch size 4"):
+    net.apply(params, jnp.ones((1, 10, 5)), 1)
+
+
+def test_encoder_is_causal_before_the_atom_layer():
+  net = make_net()
+  x = jax.random.normal(jax.random.PRNGKey(2), (1, 16, 5))
+  params = net.init(jax.random.PRNGKey(1), x, 1)
+  dense = np.asarray(net.apply(params, x, method=net.encode_dense))
+  changed = x.at[0, 12:].set(0.0)  # the last code step's input only
+  dense2 = np.asarray(net.apply(params, changed, method=net.encode_dense))
+  np.testing.assert_allclose(dense[0, :3], dense2[0, :3], rtol=1e-6)
+  assert not np.allclose(dense[0, 3], dense2[0, 3])
+
+
+def test_k_schedule_decays_to_its_floor():
+  from ml_collections import ConfigDict  # pylint: disable=import-outside-toplevel
+  schedule = ConfigDict(dict(k_start=95, k_end=75, k_decrement=5, decay_every=10))
+  assert [model_lib.k_at_step(schedule, s) for s in (0, 9, 10, 25, 40, 1000)] == [
+      95, 95, 90, 85, 75, 75]
+
+
+def test_groove_tensor_midi_round_trip_is_identity_on_the_grid(tmp_path):
+  import note_seq  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  tensor = np.zeros((64, groove.CHANNELS), np.float32)
+  hits = rng.random((64, groove.NUM_CLASSES)) < 0.2
+  tensor[:, :9] = hits
+  tensor[:, 9:18] = hits * rng.integers(1, 128, hits.shape) / 127
+  tensor[:, 18:] = hits * rng.uniform(-0.45, 0.45, hits.shape)
+  path = str(tmp_path / "drums.mid")
+  note_seq.sequence_proto_to_midi_file(groove.tensor_to_sequence(tensor, 110.0), path)
+  back = groove.sequence_to_tensor(note_seq.midi_file_to_note_sequence(path), 110.0)
+  back = np.pad(back, ((0, 64 - len(back)), (0, 0)))
+  np.testing.assert_array_equal(back[:, :18], tensor[:, :18])
+  # Offsets survive up to MIDI's tick resolution (220 ticks per quarter = 55 per step).
+  np.testing.assert_allclose(back[:, 18:], tensor[:, 18:], atol=1 / 55 + 1e-6)
+
+
+def test_loudest_note_of_a_class_wins_a_step():
+  import note_seq  # pylint: disable=import-outside-toplevel
+  seq = note_seq.NoteSequence()
+  step = groove.step_seconds(120.0)
+  seq.notes.add(pitch=38, velocity=40, start_time=0.0, end_time=0.1, is_drum=True)
+  seq.notes.add(pitch=40, velocity=100, start_time=0.1 * step, end_time=0.2, is_drum=True)
+  tensor = groove.sequence_to_tensor(seq, 120.0)
+  assert tensor[0, 1] == 1 and tensor[0, 10] == pytest.approx(100 / 127)
+  assert tensor[0, 19] == pytest.approx(0.1, abs=1e-5)
+
+
+def write_fake_groove(root, bad_file=True):
+  """A tiny Groove folder: info.csv, random drum MIDI per split, and one corrupt file."""
+  import note_seq  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(1)
+  os.makedirs(root / "drummer1", exist_ok=True)
+  rows = []
+  for i, split in enumerate(["train", "train", "validation", "test", "train"]):
+    tensor = np.zeros((96, groove.CHANNELS), np.float32)
+    hits = rng.random((96, groove.NUM_CLASSES)) < 0.3
+    tensor[:, :9] = hits
+    tensor[:, 9:18] = hits * 0.7
+    name = f"drummer1/{i}_rock_100_beat_4-4.mid"
+    if bad_file and i == 4:
+      (root / name).write_bytes(b"MThd garbage, not a MIDI file")
+    else:
+      note_seq.sequence_proto_to_midi_file(groove.tensor_to_sequence(tensor, 100.0),
+                                           str(root / name))
+    rows.append({"drummer": "drummer1", "session": "s", "id": str(i), "style": "rock",
+                 "bpm": "100", "beat_type": "beat", "time_signature": "4-4",
+                 "midi_filename": name, "audio_filename": "", "duration": "1", "split": split})
+  rows.append(dict(rows[0], time_signature="3-4", id="x"))  # not 4/4: ignored
+  with open(root / "info.csv", "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def tiny_groove_config(root, cache_dir, steps=2):
+  config = groove_config.get_config()
+  config.data.root = str(root)
+  config.data.cache_dir = str(cache_dir)
+  config.model.num_atoms = 6
+  config.model.tcn_features = (4,)
+  config.model.k.k_start, config.model.k.k_end, config.model.k.decay_every = 2, 1, 1
+  config.batch_size = 4
+  config.num_train_steps = steps
+  config.log_every_steps = 1
+  config.checkpoint_every_steps = 2
+  return config
+
+
+def test_corrupt_midi_is_skipped_and_logged_and_cache_is_reused(tmp_path, caplog):
+  write_fake_groove(tmp_path / "groove")
+  config = tiny_groove_config(tmp_path / "groove", tmp_path / "cache")
+  with caplog.at_level("WARNING"):
+    splits, channels = data.load_dataset(config.data)
+  assert "4_rock_100_beat_4-4.mid" in caplog.text
+  assert channels == 27
+  assert {s: len(p) for s, p in splits.items()} == {"train": 2, "validation": 1, "test": 1}
+  assert list(splits["train"].labels["style"]) == ["rock", "rock"]
+  os.remove(tmp_path / "groove" / "info.csv")  # the cache no longer needs the source
+  again, _ = data.load_dataset(config.data)
+  np.testing.assert_array_equal(again["train"].data, splits["train"].data)
+
+
+def test_missing_groove_says_where_to_get_it(tmp_path):
+  config = tiny_groove_config(tmp_path / "nowhere", tmp_path / "cache")
+  with pytest.raises(FileNotFoundError, match="groove-v1.0.0-midionly.zip"):
+    data.load_dataset(config.data)
+
+
+def test_training_projects_atoms_and_resume_equals_straight_run(tmp_path):
+  write_fake_groove(tmp_path / "groove", bad_file=False)
+  straight = train.train_and_evaluate(tiny_groove_config(tmp_path / "groove", tmp_path / "c", 4),
+                                      str(tmp_path / "a"))
+  train.train_and_evaluate(tiny_groove_config(tmp_path / "groove", tmp_path / "c", 2),
+                           str(tmp_path / "b"))
+  resumed = train.train_and_evaluate(tiny_groove_config(tmp_path / "groove", tmp_path / "c", 4),
+                                     str(tmp_path / "b"))
+  for a, b in zip(jax.tree_util.tree_leaves(straight["state"]),
+                  jax.tree_util.tree_leaves(resumed["state"])):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  atoms = np.asarray(straight["state"]["params"]["dictionary"])
+  assert np.all(np.sqrt(np.sum(atoms**2, axis=(1, 2))) <= 1 + 1e-6)
+  assert straight["k"] == 1
+  for split in ("validation", "test"):
+    assert 0 <= straight["metrics"][split]["hit_f1"] <= 1
+
+
+@pytest.mark.skipif(not os.path.exists(SHARED_GROOVE), reason="needs ../shared/data")
+def test_real_groove_files_convert():
+  rows = groove.read_info(SHARED_GROOVE)
+  assert len(rows) > 1000 and all(r["time_signature"] == "4-4" for r in rows)
+  tensor = groove.load_file(SHARED_GROOVE, rows[0])
+  assert tensor.shape[1] == 27 and tensor[:, :9].sum() > 50
+  assert np.all(np.abs(tensor[:, 18:]) <= 0.5)
