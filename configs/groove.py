@@ -25,7 +25,6 @@ def get_config(variant=""):
   config.data.representation = "drums"
   config.data.window = 64           # 4 bars of 16th notes
   config.data.train_hop = 16        # 1 bar
-  config.data.num_events = 0        # used by the "events" representation only
 
   config.model = ml_collections.ConfigDict()
   config.model.num_atoms = 100      # D

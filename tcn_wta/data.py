@@ -1,5 +1,6 @@
 """Datasets for the TCN k-WTA autoencoder: cached conversion, windows and on-device sampling."""
 
+import functools
 import os
 from typing import NamedTuple
 
@@ -10,7 +11,9 @@ import numpy as np
 
 from kanerva_music import chorales
 from tcn_wta import dataset_cache
+from tcn_wta import corpus
 from tcn_wta import groove
+from tcn_wta import maestro
 
 CACHE_VERSION = 1
 
@@ -31,14 +34,38 @@ def _groove_pieces(data_config):
   return dataset_cache.convert(rows, load, lambda row: os.path.join(root, row["midi_filename"]))
 
 
+def _maestro_pieces(data_config):
+  rows = maestro.read_metadata(data_config.root)
+  load = functools.partial(maestro.load_file, data_config.root, data_config.representation,
+                           data_config.frames_per_second)
+  return dataset_cache.convert(rows, load,
+                               lambda row: os.path.join(data_config.root, row["midi_filename"]),
+                               workers=data_config.workers or os.cpu_count())
+
+
+def _corpus_pieces(data_config):
+  items = corpus.corpus_files(data_config.composers, data_config.max_per_composer)
+  return dataset_cache.convert(items, corpus.load_item, lambda item: item[1],
+                               workers=data_config.workers or os.cpu_count())
+
+
 def load_dataset(data_config):
-  """{split: Pieces} for config.data.dataset, converted once and cached."""
+  """({split: Pieces}, channels) for config.data.dataset, converted once and cached."""
   name = data_config.dataset
   if name == "groove":
-    build, channels = (lambda: _groove_pieces(data_config)), groove.CHANNELS
+    build, channels, tag = (lambda: _groove_pieces(data_config)), groove.CHANNELS, "drums"
+  elif name == "maestro":
+    build = lambda: _maestro_pieces(data_config)
+    if data_config.representation == "events":
+      channels, tag = maestro.NUM_EVENTS, "events"
+    else:
+      channels, tag = maestro.NUM_KEYS, f"roll{data_config.frames_per_second}"
+  elif name == "corpus":
+    build, channels = (lambda: _corpus_pieces(data_config)), corpus.NUM_KEYS
+    tag = "_".join(data_config.composers) + f"_{data_config.max_per_composer}"
   else:
-    raise ValueError(f"Unknown dataset {name!r}; expected 'groove'")
-  path = os.path.join(cache_dir(data_config), f"{name}_v{CACHE_VERSION}.npz")
+    raise ValueError(f"Unknown dataset {name!r}; expected 'groove', 'maestro' or 'corpus'")
+  path = os.path.join(cache_dir(data_config), f"{name}_{tag}_v{CACHE_VERSION}.npz")
   splits = dataset_cache.cached(path, build)
   logging.info("Dataset %s: %s", name, ", ".join(f"{s} {len(p)} pieces"
                                                   for s, p in sorted(splits.items())))
@@ -52,7 +79,7 @@ class WindowPool(NamedTuple):
 
 
 def make_pool(pieces, window, hop):
-  """Every window of `window` steps starting at a multiple of `hop` within one piece."""
+  """Every window of `window` steps (or events) starting at a multiple of `hop` in one piece."""
   starts, offset = [], 0
   for length in pieces.lengths:
     starts.append(offset + np.arange(0, int(length) - window + 1, hop))

@@ -5,6 +5,8 @@ cache is written to a temporary name and renamed, so an interrupted conversion n
 half-written cache behind.
 """
 
+import functools
+import multiprocessing
 import os
 import time
 from typing import Callable, Iterable, NamedTuple
@@ -33,24 +35,40 @@ class Pieces(NamedTuple):
     return len(self.lengths)
 
 
-def convert(items: Iterable, load: Callable, describe: Callable, progress_every=50):
-  """[Piece] from load(item) for every item; unreadable items are logged and skipped."""
+def _try_load(load, item):
+  try:
+    return load(item), None
+  except Exception as e:  # pylint: disable=broad-except  # any parser error skips the file
+    return None, f"{type(e).__name__}: {e}"
+
+
+def convert(items: Iterable, load: Callable, describe: Callable, progress_every=50, workers=1):
+  """[Piece] from load(item) for every item; unreadable items are logged and skipped.
+
+  With workers > 1, files are converted in that many processes (`load` must be picklable);
+  the order of the result does not depend on it.
+  """
   items = list(items)
   pieces, skipped, start = [], 0, time.time()
-  for i, item in enumerate(items):
-    try:
-      piece = load(item)
-    except Exception as e:  # pylint: disable=broad-except  # any parser error skips the file
-      skipped += 1
-      logging.warning("Skipping %s: %s: %s", describe(item), type(e).__name__, e)
-      piece = None
-    if piece is not None:
-      pieces.append(piece)
-    done = i + 1
-    if done % progress_every == 0 or done == len(items):
-      elapsed = time.time() - start
-      logging.info("Converted %d/%d files (%.1f/s, ETA %.0fs)", done, len(items), done / elapsed,
-                   elapsed / done * (len(items) - done))
+  job = functools.partial(_try_load, load)
+  pool = multiprocessing.get_context("spawn").Pool(workers) if workers > 1 else None
+  try:
+    results = pool.imap(job, items, chunksize=4) if pool else map(job, items)
+    for i, (item, (piece, error)) in enumerate(zip(items, results)):
+      if error is not None:
+        skipped += 1
+        logging.warning("Skipping %s: %s", describe(item), error)
+      elif piece is not None:
+        pieces.append(piece)
+      done = i + 1
+      if done % progress_every == 0 or done == len(items):
+        elapsed = time.time() - start
+        logging.info("Converted %d/%d files (%.1f/s, ETA %.0fs)", done, len(items),
+                     done / elapsed, elapsed / done * (len(items) - done))
+  finally:
+    if pool:
+      pool.close()
+      pool.join()
   logging.info("Converted %d files, skipped %d unreadable", len(pieces), skipped)
   return pieces, skipped
 

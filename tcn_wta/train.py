@@ -31,10 +31,10 @@ def create_state(config, net):
           "step": jnp.zeros((), jnp.int32)}
 
 
-def to_inputs(batch, config):
+def to_inputs(batch, representation, channels):
   """Token ids -> one-hot events; real-valued windows pass through."""
-  if config.data.representation == "events":
-    return jax.nn.one_hot(batch, config.data.num_events, dtype=jnp.float32)
+  if representation == "events":
+    return jax.nn.one_hot(batch, channels, dtype=jnp.float32)
   return batch.astype(jnp.float32)
 
 
@@ -44,7 +44,8 @@ def make_train_step(config, net):
   @functools.partial(jax.jit, static_argnames=("k",))
   def train_step(state, pool, rng, k):
     rng = jax.random.fold_in(rng, state["step"])
-    x = to_inputs(data.sample_windows(pool, rng, config.batch_size, config.data.window), config)
+    x = to_inputs(data.sample_windows(pool, rng, config.batch_size, config.data.window),
+                  config.data.representation, net.channels)
 
     def loss_fn(params):
       recon, _ = net.apply({"params": params}, x, k)
@@ -66,7 +67,8 @@ def evaluate(config, net, params, pool, k, max_windows=None):
 
   @jax.jit
   def batch_metrics(ids):
-    x = to_inputs(data.gather(pool, ids, config.data.window), config)
+    x = to_inputs(data.gather(pool, ids, config.data.window), config.data.representation,
+                  net.channels)
     recon, _ = net.apply({"params": params}, x, k)
     out = metrics.reconstruction_metrics(recon, x, config.data.representation)
     out["loss"] = model_lib.reconstruction_loss(recon, x, config.data.representation)

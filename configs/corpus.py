@@ -1,0 +1,56 @@
+r"""TCN k-WTA autoencoder on music21's bundled corpus (offline; no download).
+
+Run:
+  python -m tcn_wta.main --config=configs/corpus.py
+Piano rolls (88 keys, 16th notes) labelled with composer, key signature, mode and time signature;
+windows of 4 bars of 4/4 (64 steps), P = 4 (a quarter note).
+"""
+
+import ml_collections
+
+
+def get_config(variant=""):
+  config = ml_collections.ConfigDict()
+  config.name = "corpus"
+  config.seed = 0
+
+  config.data = ml_collections.ConfigDict()
+  config.data.dataset = "corpus"
+  config.data.cache_dir = ""
+  config.data.composers = ("bach", "palestrina", "monteverdi", "haydn", "mozart", "beethoven",
+                           "joplin")
+  config.data.max_per_composer = 60
+  config.data.representation = "roll"
+  config.data.window = 64
+  config.data.train_hop = 16
+  config.data.workers = 0
+
+  config.model = ml_collections.ConfigDict()
+  config.model.num_atoms = 200
+  config.model.patch = 4
+  config.model.tcn_features = (8, 16, 32)
+  config.model.kernel_size = 3
+  config.model.k = ml_collections.ConfigDict()
+  config.model.k.k_start = 12
+  config.model.k.k_end = 6
+  config.model.k.k_decrement = 2
+  config.model.k.decay_every = 1000
+
+  config.batch_size = 32
+  config.learning_rate = 1e-3
+  config.num_train_steps = 4000
+  config.log_every_steps = 500
+  config.checkpoint_every_steps = 1000
+  config.checkpoints_to_keep = 3
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.max_windows = 2048
+
+  if variant == "quick":
+    config.num_train_steps = 500
+    config.data.max_per_composer = 12
+    config.model.k.decay_every = 100
+    config.log_every_steps = 100
+  elif variant:
+    raise ValueError(f"Unknown config variant {variant!r}; expected '' or 'quick'")
+  return config

@@ -1,0 +1,58 @@
+r"""TCN k-WTA autoencoder on MAESTRO v2.0.0 piano (spec: TCN [8, 16, 32], D = 1000, P = 4,
+k 95 -> 75 in steps of 5).
+
+Run:
+  python -m tcn_wta.main --config=configs/maestro.py --config.data.root=/path/to/maestro-v2.0.0
+  python -m tcn_wta.main --config=configs/maestro.py --config.data.representation=roll ...
+Events are Performance RNN's 388 classes fed one-hot (not integer ids as in the authors' code);
+windows of 256 events. The conversion of all 1,282 files runs once, on every core, and is cached.
+"""
+
+import os
+
+import ml_collections
+
+
+def get_config(variant=""):
+  config = ml_collections.ConfigDict()
+  config.name = "maestro"
+  config.seed = 0
+
+  config.data = ml_collections.ConfigDict()
+  config.data.dataset = "maestro"
+  config.data.root = os.environ.get("MAESTRO_DIR", "")  # folder with maestro-v2.0.0.csv
+  config.data.cache_dir = ""
+  config.data.representation = "events"   # or "roll" (88 keys x frames, velocity)
+  config.data.frames_per_second = 16      # roll only
+  config.data.window = 256                # events (or frames); a multiple of P
+  config.data.train_hop = 64
+  config.data.workers = 0                 # conversion processes; 0 = all cores
+
+  config.model = ml_collections.ConfigDict()
+  config.model.num_atoms = 1000
+  config.model.patch = 4
+  config.model.tcn_features = (8, 16, 32)
+  config.model.kernel_size = 3
+  config.model.k = ml_collections.ConfigDict()
+  config.model.k.k_start = 95
+  config.model.k.k_end = 75
+  config.model.k.k_decrement = 5
+  config.model.k.decay_every = 1000
+
+  config.batch_size = 32
+  config.learning_rate = 1e-3
+  config.num_train_steps = 6000
+  config.log_every_steps = 500
+  config.checkpoint_every_steps = 1000
+  config.checkpoints_to_keep = 3
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.max_windows = 2048
+
+  if variant == "quick":
+    config.num_train_steps = 500
+    config.model.k.decay_every = 100
+    config.log_every_steps = 100
+  elif variant:
+    raise ValueError(f"Unknown config variant {variant!r}; expected '' or 'quick'")
+  return config

@@ -1,0 +1,82 @@
+"""MAESTRO piano performances (spec "Data", MAESTRO).
+
+`events`: Performance RNN's 388 event classes (note-on 128, note-off 128, time-shift 100 x 10 ms,
+velocity 32) of `Performance(quantize_note_sequence_absolute(ns, 100), num_velocity_bins=32)`
+after sustain is applied; stored as token ids and fed one-hot. `roll`: 88 keys x frames,
+velocity / 127, after sustain.
+"""
+
+import csv
+import os
+
+import numpy as np
+
+NUM_EVENTS = 388
+NUM_VELOCITY_BINS = 32
+STEPS_PER_SECOND = 100
+LOWEST_KEY = 21
+NUM_KEYS = 88
+LABELS = ("canonical_composer", "year")
+
+
+def read_metadata(root):
+  path = os.path.join(root, "maestro-v2.0.0.csv")
+  if not os.path.exists(path):
+    raise FileNotFoundError(
+        f"{path}: no MAESTRO v2.0.0 here. Download maestro-v2.0.0-midi.zip from the Magenta "
+        "datasets page (magenta.tensorflow.org/datasets/maestro), unzip it and pass its folder "
+        "with --config.data.root=/path/to/maestro-v2.0.0")
+  with open(path, newline="") as f:
+    return list(csv.DictReader(f))
+
+
+def _sustained_sequence(path):
+  import note_seq  # pylint: disable=import-outside-toplevel
+  from note_seq import sequences_lib  # pylint: disable=import-outside-toplevel
+  return sequences_lib.apply_sustain_control_changes(note_seq.midi_file_to_note_sequence(path))
+
+
+def sequence_to_events(sequence):
+  """[events] int16 token ids of a (sustained) NoteSequence."""
+  import note_seq  # pylint: disable=import-outside-toplevel
+  from note_seq import performance_lib, sequences_lib  # pylint: disable=import-outside-toplevel
+  quantized = sequences_lib.quantize_note_sequence_absolute(sequence, STEPS_PER_SECOND)
+  performance = performance_lib.Performance(quantized, num_velocity_bins=NUM_VELOCITY_BINS)
+  encoding = note_seq.PerformanceOneHotEncoding(num_velocity_bins=NUM_VELOCITY_BINS)
+  return np.array([encoding.encode_event(e) for e in performance], np.int16)
+
+
+def events_to_sequence(tokens):
+  """Token ids -> NoteSequence (for listening and round-trip tests)."""
+  import note_seq  # pylint: disable=import-outside-toplevel
+  from note_seq import performance_lib  # pylint: disable=import-outside-toplevel
+  encoding = note_seq.PerformanceOneHotEncoding(num_velocity_bins=NUM_VELOCITY_BINS)
+  performance = performance_lib.Performance(steps_per_second=STEPS_PER_SECOND,
+                                            num_velocity_bins=NUM_VELOCITY_BINS)
+  for token in np.asarray(tokens):
+    performance.append(encoding.decode_event(int(token)))
+  return performance.to_sequence()
+
+
+def sequence_to_roll(sequence, frames_per_second):
+  """[frames, 88] velocity / 127 piano roll."""
+  frames = int(np.ceil(sequence.total_time * frames_per_second)) + 1
+  roll = np.zeros((frames, NUM_KEYS), np.float32)
+  for note in sequence.notes:
+    key = note.pitch - LOWEST_KEY
+    if 0 <= key < NUM_KEYS:
+      start = int(round(note.start_time * frames_per_second))
+      stop = max(start + 1, int(round(note.end_time * frames_per_second)))
+      roll[start:stop, key] = np.maximum(roll[start:stop, key], note.velocity / 127.0)
+  return roll
+
+
+def load_file(root, representation, frames_per_second, row):
+  """A Piece for one metadata row (module level, so worker processes can run it)."""
+  from tcn_wta import dataset_cache  # pylint: disable=import-outside-toplevel
+  sequence = _sustained_sequence(os.path.join(root, row["midi_filename"]))
+  if representation == "events":
+    array = sequence_to_events(sequence)
+  else:
+    array = sequence_to_roll(sequence, frames_per_second)
+  return dataset_cache.Piece(array, row["split"], {name: row[name] for name in LABELS})
