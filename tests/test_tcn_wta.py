@@ -192,3 +192,67 @@ def test_real_groove_files_convert():
   tensor = groove.load_file(SHARED_GROOVE, rows[0])
   assert tensor.shape[1] == 27 and tensor[:, :9].sum() > 50
   assert np.all(np.abs(tensor[:, 18:]) <= 0.5)
+
+
+def write_piano_midi(path, rng, num_notes=40):
+  import note_seq  # pylint: disable=import-outside-toplevel
+  seq = note_seq.NoteSequence()
+  seq.tempos.add(qpm=120)
+  t = 0.0
+  for _ in range(num_notes):
+    t += float(rng.choice([0.05, 0.12, 0.3]))
+    seq.notes.add(pitch=int(rng.integers(40, 90)), velocity=int(rng.integers(20, 120)),
+                  start_time=t, end_time=t + float(rng.choice([0.1, 0.25, 0.6])))
+  seq.total_time = t + 1
+  note_seq.sequence_proto_to_midi_file(seq, str(path))
+
+
+def test_performance_events_round_trip(tmp_path):
+  from tcn_wta import maestro  # pylint: disable=import-outside-toplevel
+  write_piano_midi(tmp_path / "p.mid", np.random.default_rng(3))
+  sequence = maestro._sustained_sequence(str(tmp_path / "p.mid"))  # pylint: disable=protected-access
+  tokens = maestro.sequence_to_events(sequence)
+  assert tokens.dtype == np.int16 and tokens.min() >= 0 and tokens.max() < maestro.NUM_EVENTS
+  again = maestro.sequence_to_events(maestro.events_to_sequence(tokens))
+  np.testing.assert_array_equal(again, tokens)
+  roll = maestro.sequence_to_roll(sequence, 16)
+  assert roll.shape[1] == 88 and 0 < roll.max() <= 1
+
+
+def test_parallel_conversion_equals_serial_and_skips_bad_files(tmp_path, caplog):
+  import functools  # pylint: disable=import-outside-toplevel
+  from tcn_wta import dataset_cache, maestro  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(4)
+  rows = []
+  for i in range(3):
+    write_piano_midi(tmp_path / f"{i}.midi", rng)
+    rows.append({"midi_filename": f"{i}.midi", "split": "train", "canonical_composer": "X",
+                 "year": "2004"})
+  (tmp_path / "bad.midi").write_bytes(b"\x00garbage")
+  rows.insert(1, dict(rows[0], midi_filename="bad.midi"))
+  load = functools.partial(maestro.load_file, str(tmp_path), "events", 16)
+  with caplog.at_level("WARNING"):
+    serial, skipped = dataset_cache.convert(rows, load, lambda r: r["midi_filename"])
+  assert skipped == 1 and "bad.midi" in caplog.text
+  parallel, _ = dataset_cache.convert(rows, load, lambda r: r["midi_filename"], workers=2)
+  assert len(serial) == len(parallel) == 3
+  for a, b in zip(serial, parallel):
+    np.testing.assert_array_equal(a.array, b.array)
+
+
+def test_corpus_roll_and_labels_of_a_made_up_score():
+  from music21 import chord, key, meter, note, stream  # pylint: disable=import-outside-toplevel
+  from tcn_wta import corpus  # pylint: disable=import-outside-toplevel
+  part = stream.Part()
+  part.append(key.Key("D"))
+  part.append(meter.TimeSignature("3/4"))
+  part.append(note.Note("D4", quarterLength=1))
+  part.append(chord.Chord(["F#4", "A4"], quarterLength=2))
+  score = stream.Score([part])
+  roll = corpus.score_to_roll(score)
+  assert roll.shape == (13, 88)
+  assert roll[:4, 62 - 21].all() and not roll[4:, 62 - 21].any()
+  assert roll[4:12, 66 - 21].all() and roll[4:12, 69 - 21].all()
+  assert corpus.score_labels(score) == {"key_signature": "2", "mode": "major",
+                                        "time_signature": "3/4"}
+  assert [corpus.split_of(i) for i in (0, 8, 9, 10)] == ["train", "validation", "test", "train"]
