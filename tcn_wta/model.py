@@ -36,8 +36,11 @@ def k_winners_take_all(h, k):
   Exactly k entries survive per position (ties broken by index); gradients flow through them.
   """
   _, winners = jax.lax.top_k(h, k)
-  keep = jnp.sum(jax.nn.one_hot(winners, h.shape[-1], dtype=h.dtype), axis=-2)
-  return h * keep
+  flat_winners = winners.reshape(-1, k)
+  rows = jnp.arange(flat_winners.shape[0])[:, None]
+  # A scatter, not one_hot(winners): that would hold k x D values per code step.
+  keep = jnp.zeros((flat_winners.shape[0], h.shape[-1]), h.dtype).at[rows, flat_winners].set(1)
+  return h * keep.reshape(h.shape)
 
 
 class TcnWta(nn.Module):
