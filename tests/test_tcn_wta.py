@@ -256,3 +256,29 @@ def test_corpus_roll_and_labels_of_a_made_up_score():
   assert corpus.score_labels(score) == {"key_signature": "2", "mode": "major",
                                         "time_signature": "3/4"}
   assert [corpus.split_of(i) for i in (0, 8, 9, 10)] == ["train", "validation", "test", "train"]
+
+
+@pytest.mark.parametrize("config_name,channels", [("maestro", 388), ("corpus", 88)])
+def test_one_step_on_events_and_rolls_is_an_adam_step(config_name, channels):
+  import importlib  # pylint: disable=import-outside-toplevel
+  from tcn_wta import benchmark  # pylint: disable=import-outside-toplevel
+  config = importlib.import_module(f"configs.{config_name}").get_config()
+  config.model.num_atoms, config.model.tcn_features = 12, (4, 6)
+  config.model.k.k_start = config.model.k.k_end = 3
+  config.data.window, config.data.train_hop, config.batch_size = 16, 4, 2
+  net = train.build_model(config, channels)
+  state = train.create_state(config, net)
+  pool = benchmark.synthetic_pool(config, channels, np.random.default_rng(0), num_rows=200)
+  new_state, scalars = train.make_train_step(config, net)(state, pool, jax.random.PRNGKey(0), 3)
+  assert np.isfinite(float(scalars["loss"]))
+  moved = jax.tree_util.tree_map(lambda a, b: np.abs(np.asarray(a) - np.asarray(b)),
+                                 new_state["params"], state["params"])
+  for path, step in jax.tree_util.tree_leaves_with_path(moved):
+    if "dictionary" not in jax.tree_util.keystr(path):  # the dictionary is also projected
+      # Adam's first step is lr * g / (|g| + eps): never above lr, and lr wherever |g| >> eps.
+      assert step.max() <= config.learning_rate * 1.0001, path
+      assert np.mean(np.isclose(step[step > 0], config.learning_rate, rtol=1e-2)) > 0.9, path
+  atoms = np.asarray(new_state["params"]["dictionary"])
+  assert np.all(np.sqrt(np.sum(atoms**2, axis=(1, 2))) <= 1 + 1e-6)
+  metric = "event_accuracy" if config_name == "maestro" else "roll_f1"
+  assert 0 <= float(scalars[metric]) <= 1
