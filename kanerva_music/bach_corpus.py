@@ -3,7 +3,7 @@
 Each four-part chorale (soprano, alto, tenor, bass) is sampled on a 16th-note grid: the pitch
 sounding at each step, NaN where the voice rests. Split by position in the Riemenschneider
 order (every fifth chorale to valid, the next to test, the rest to train; about 60/20/20 like
-the paper's 229/76/77). The result is cached as a plain (pickle-free) .npz in the data dir.
+the paper's 229/76/77). The result is cached with `dataset_cache` (pickle-free .npz) in the data dir.
 """
 
 import os
@@ -12,10 +12,12 @@ import time
 from absl import logging
 import numpy as np
 
-CACHE_NAME = "music21_bach_chorales.npz"
+from kanerva_music import dataset_cache
+
+CACHE_NAME = "music21_bach_chorales_v2.npz"
 STEPS_PER_QUARTER = 4
 VOICE_NAMES = ("soprano", "alto", "tenor", "bass")
-_SPLIT_IDS = {"train": 0, "valid": 1, "test": 2}
+SPLITS = ("train", "valid", "test")
 
 
 def split_of(index):
@@ -57,7 +59,7 @@ def build(progress_every=50):
   from music21 import corpus  # pylint: disable=import-outside-toplevel
   names = list(corpus.chorales.Iterator(numberingSystem="riemenschneider",
                                         returnType="filename"))
-  splits = {"train": [], "valid": [], "test": []}
+  splits = {split: [] for split in SPLITS}
   skipped, start = 0, time.time()
   kept = 0
   for i, name in enumerate(names):
@@ -75,28 +77,11 @@ def build(progress_every=50):
   return splits
 
 
-def save(splits, path):
-  chorales = [c for s in _SPLIT_IDS for c in splits[s]]
-  split_ids = [_SPLIT_IDS[s] for s in _SPLIT_IDS for _ in splits[s]]
-  tmp = path + ".partial.npz"
-  np.savez(tmp, pitches=np.concatenate(chorales), lengths=np.array([len(c) for c in chorales]),
-           split=np.array(split_ids, np.int8))
-  os.replace(tmp, path)
-
-
-def load(path):
-  with np.load(path, allow_pickle=False) as f:
-    pitches, lengths, split_ids = f["pitches"], f["lengths"], f["split"]
-  pieces = np.split(pitches, np.cumsum(lengths)[:-1])
-  return {s: [p for p, i in zip(pieces, split_ids) if i == k] for s, k in _SPLIT_IDS.items()}
-
-
 def load_cached(data_dir):
   """Loads the cached conversion from data_dir, building it first if absent."""
-  path = os.path.join(data_dir, CACHE_NAME)
-  if not os.path.exists(path):
-    logging.info("Building chorales from music21's corpus (once; cached at %s)", path)
+  def pieces():
     splits = build()
-    os.makedirs(data_dir, exist_ok=True)
-    save(splits, path)
-  return load(path)
+    return [dataset_cache.Piece(c, split, {}) for split in SPLITS for c in splits[split]], 0
+
+  cached = dataset_cache.cached(os.path.join(data_dir, CACHE_NAME), pieces)
+  return {split: [cached[split].piece(i) for i in range(len(cached[split]))] for split in SPLITS}

@@ -21,7 +21,6 @@ import ml_collections
 import numpy as np
 
 from kanerva_music import bach_corpus
-from kanerva_music import checkpointing
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import evaluate
@@ -54,9 +53,7 @@ def load_trained(workdir):
                                "--config=configs/chorales.py --workdir=...")
   with open(config_path) as f:
     config = ml_collections.ConfigDict(json.load(f))
-  mngr = checkpointing.manager(workdir, keep=config.checkpoints_to_keep)
-  state, step = checkpointing.restore_latest(mngr, train.create_state(config))
-  mngr.close()
+  state, step = train.restore_trained(config, workdir)
   if step is None:
     raise CompletionInputError(f"{workdir}: no checkpoint, the model is untrained. Train it with "
                                f"python -m kanerva_music.main --config=configs/chorales.py "

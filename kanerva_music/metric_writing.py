@@ -27,10 +27,6 @@ class MetricWriter:
     for key, value in scalars.items():
       self._tb.add_scalar(key, float(value), step)
 
-  def flush(self):
-    if self._tb is not None:
-      self._tb.flush()
-
   def close(self):
     if self._tb is not None:
       self._tb.close()

@@ -141,11 +141,17 @@ def train_and_evaluate(config, workdir):
           "state": state, "pools": pools}
 
 
-def evaluate_checkpoint(config, workdir):
-  """Evaluates the latest checkpoint in `workdir` without training."""
+def restore_trained(config, workdir):
+  """(state, step) of the latest checkpoint in `workdir`; step is None if there is none."""
   mngr = checkpointing.manager(workdir, keep=config.checkpoints_to_keep)
   state, step = checkpointing.restore_latest(mngr, create_state(config))
   mngr.close()
+  return state, step
+
+
+def evaluate_checkpoint(config, workdir):
+  """Evaluates the latest checkpoint in `workdir` without training."""
+  state, step = restore_trained(config, workdir)
   if step is None:
     raise FileNotFoundError(f"No checkpoint in {os.path.abspath(workdir)}/checkpoints: train first "
                             "with --mode=train (the default).")

@@ -59,7 +59,7 @@ def score_to_roll(score):
 def load_item(item):
   """A Piece for (composer, path, split); module level so worker processes can run it."""
   from music21 import corpus, stream  # pylint: disable=import-outside-toplevel
-  from tcn_wta import dataset_cache  # pylint: disable=import-outside-toplevel
+  from kanerva_music import dataset_cache  # pylint: disable=import-outside-toplevel
   composer, path, split = item
   score = corpus.parse(path)
   if isinstance(score, stream.Opus):

@@ -73,7 +73,7 @@ def sequence_to_roll(sequence, frames_per_second):
 
 def load_file(root, representation, frames_per_second, row):
   """A Piece for one metadata row (module level, so worker processes can run it)."""
-  from tcn_wta import dataset_cache  # pylint: disable=import-outside-toplevel
+  from kanerva_music import dataset_cache  # pylint: disable=import-outside-toplevel
   sequence = _sustained_sequence(os.path.join(root, row["midi_filename"]))
   if representation == "events":
     array = sequence_to_events(sequence)

@@ -221,7 +221,8 @@ def test_performance_events_round_trip(tmp_path):
 
 def test_parallel_conversion_equals_serial_and_skips_bad_files(tmp_path, caplog):
   import functools  # pylint: disable=import-outside-toplevel
-  from tcn_wta import dataset_cache, maestro  # pylint: disable=import-outside-toplevel
+  from kanerva_music import dataset_cache
+  from tcn_wta import maestro  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(4)
   rows = []
   for i in range(3):
