@@ -46,6 +46,23 @@ def get_config(variant=""):
   config.eval = ml_collections.ConfigDict()
   config.eval.max_windows = 2048
 
+  config.analysis = ml_collections.ConfigDict()
+  config.analysis.seed = 0
+  config.analysis.corrupt_drop = 0.2     # fraction of played cells removed
+  config.analysis.corrupt_add = 0.2      # spurious cells added, as a fraction of played cells
+  config.analysis.max_windows_per_piece = 16
+  config.analysis.midi_size_windows = 128
+  config.analysis.bank_windows = 2048    # training windows whose codes generation samples
+  config.analysis.folds = 5
+  config.analysis.probe_labels = ("composer", "key_signature", "mode", "time_signature")
+  config.analysis.style_labels = ("composer",)
+
+  config.generate = ml_collections.ConfigDict()
+  config.generate.seed = 0
+  config.generate.steps_per_bar = 16   # 16ths; bar positions for sampling codes
+  config.generate.code_steps = 64       # 16 bars of 4/4
+  config.generate.qpm = 100.0
+
   if variant == "quick":
     config.num_train_steps = 500
     config.data.max_per_composer = 12

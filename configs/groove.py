@@ -47,6 +47,25 @@ def get_config(variant=""):
   config.eval = ml_collections.ConfigDict()
   config.eval.max_windows = 4096
 
+  config.analysis = ml_collections.ConfigDict()
+  config.analysis.seed = 0
+  config.analysis.corrupt_drop = 0.2     # fraction of played cells removed
+  config.analysis.corrupt_add = 0.2      # spurious cells added, as a fraction of played cells
+  config.analysis.max_windows_per_piece = 16
+  config.analysis.midi_size_windows = 128
+  config.analysis.bank_windows = 2048    # training windows whose codes generation samples
+  config.analysis.folds = 5
+  config.analysis.probe_labels = ("drummer", "style")
+  config.analysis.style_labels = ("drummer", "style")
+
+  config.generate = ml_collections.ConfigDict()
+  config.generate.seed = 0
+  config.generate.steps_per_bar = 16   # 16ths; bar positions for sampling codes
+  config.generate.structure = "AABA"
+  config.generate.bars_per_section = 2
+  config.generate.qpm = 120.0
+  config.generate.quantize = False      # True: drop the learnt micro-timing (offsets)
+
   if variant == "quick":
     config.num_train_steps = 600
     config.model.k.decay_every = 150

@@ -26,6 +26,19 @@ def restore_latest(mngr, state):
   return mngr.restore(step, args=ocp.args.StandardRestore(abstract)), step
 
 
+def restore_trained(workdir, state, *, keep=3):
+  """(state, step) of the latest checkpoint in `workdir`; a clear error if there is none."""
+  mngr = manager(workdir, keep=keep)
+  try:
+    restored, step = restore_latest(mngr, state)
+  finally:
+    mngr.close()
+  if step is None:
+    raise FileNotFoundError(f"No checkpoint in {os.path.abspath(workdir)}/checkpoints: train first "
+                            "with --mode=train (the default).")
+  return restored, step
+
+
 def save(mngr, step, state, *, force=False):
   """Saves `state` at `step` (asynchronously); `force` ignores the save interval."""
   return mngr.save(step, args=ocp.args.StandardSave(state), force=force)

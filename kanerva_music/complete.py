@@ -21,6 +21,7 @@ import ml_collections
 import numpy as np
 
 from kanerva_music import bach_corpus
+from kanerva_music import checkpointing
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import evaluate
@@ -53,11 +54,13 @@ def load_trained(workdir):
                                "--config=configs/chorales.py --workdir=...")
   with open(config_path) as f:
     config = ml_collections.ConfigDict(json.load(f))
-  state, step = train.restore_trained(config, workdir)
-  if step is None:
+  try:
+    state, step = checkpointing.restore_trained(workdir, train.create_state(config),
+                                                keep=config.checkpoints_to_keep)
+  except FileNotFoundError as e:
     raise CompletionInputError(f"{workdir}: no checkpoint, the model is untrained. Train it with "
                                f"python -m kanerva_music.main --config=configs/chorales.py "
-                               f"--workdir={workdir}")
+                               f"--workdir={workdir}") from e
   logging.info("Loaded %s at step %d", workdir, step)
   return config, state["params"]
 

@@ -1,9 +1,10 @@
-"""Pitch grids <-> NoteSequence, MIDI and WAV (shared by the DKM report and tools).
+"""Pitch grids and NoteSequences <-> MIDI and WAV (shared by both packages' reports and tools).
 
 A grid is [steps, voices] MIDI pitches on a 16th-note grid (NaN = rest). As in the JSB data,
 held and repeated notes are not distinguished: equal consecutive pitches become one note.
 """
 
+import io
 import os
 import shutil
 import wave
@@ -54,9 +55,14 @@ def _soundfont():
 
 
 def synthesize(grid, sample_rate=SAMPLE_RATE, **kwargs):
-  """Audio in [-1, 1]: fluidsynth with a General MIDI soundfont when available, else sines."""
+  """Audio in [-1, 1] of a pitch grid; see `synthesize_sequence`."""
+  return synthesize_sequence(grid_to_sequence(grid, **kwargs), sample_rate)
+
+
+def synthesize_sequence(seq, sample_rate=SAMPLE_RATE):
+  """Audio in [-1, 1]: fluidsynth with a General MIDI soundfont when available, else sines
+  (and noise bursts for drums)."""
   import note_seq  # pylint: disable=import-outside-toplevel
-  seq = grid_to_sequence(grid, **kwargs)
   soundfont = _soundfont()
   if soundfont and shutil.which("fluidsynth"):
     try:
@@ -66,28 +72,51 @@ def synthesize(grid, sample_rate=SAMPLE_RATE, **kwargs):
   return _sine_synthesis(seq, sample_rate), "sine"
 
 
+def _drum_hit(pitch, velocity, sample_rate, rng):
+  """A decaying noise burst (cymbals, snare) or a falling sine (kick, toms) of ~0.15 s."""
+  t = np.arange(int(0.15 * sample_rate)) / sample_rate
+  if pitch in (35, 36, 41, 43, 45, 47, 48, 50, 58):
+    freq = 55.0 if pitch <= 36 else 80.0 + 4 * (pitch - 41)
+    tone = np.sin(2 * np.pi * freq * t * (1 + 2 * np.exp(-t * 40)))
+    decay = 18.0
+  else:
+    tone = rng.uniform(-1, 1, len(t))
+    decay = 30.0 if pitch in (38, 37, 40, 42, 22, 44) else 10.0
+  return tone * np.exp(-t * decay) * velocity / 127.0
+
+
 def _sine_synthesis(seq, sample_rate):
-  """Additive sines with short fades, so that notes do not click."""
+  """Additive sines with short fades, so that notes do not click; noise bursts for drums."""
   audio = np.zeros(int(np.ceil(seq.total_time * sample_rate)) + 1)
   fade = int(0.01 * sample_rate)
+  rng = np.random.default_rng(0)
   for note in seq.notes:
     start, stop = int(note.start_time * sample_rate), int(note.end_time * sample_rate)
+    if note.is_drum:
+      hit = _drum_hit(note.pitch, note.velocity, sample_rate, rng)[:len(audio) - start]
+      audio[start:start + len(hit)] += hit
+      continue
     t = np.arange(stop - start) / sample_rate
     freq = 440.0 * 2 ** ((note.pitch - 69) / 12)
     tone = np.sin(2 * np.pi * freq * t) + 0.3 * np.sin(4 * np.pi * freq * t)
-    envelope = np.ones_like(t)
+    envelope = np.ones_like(t) * note.velocity / 127.0
     n = min(fade, len(t) // 2)
     if n:
-      envelope[:n] = np.linspace(0, 1, n)
-      envelope[-n:] = np.linspace(1, 0, n)
+      envelope[:n] *= np.linspace(0, 1, n)
+      envelope[-n:] *= np.linspace(1, 0, n)
     audio[start:stop] += tone * envelope
-  peak = np.max(np.abs(audio))
+  peak = np.max(np.abs(audio)) if len(audio) else 0
   return audio / peak * 0.8 if peak > 0 else audio
 
 
 def write_wav(grid, path, sample_rate=SAMPLE_RATE, **kwargs):
-  """Writes 16-bit mono WAV; returns the synthesiser used ("fluidsynth" or "sine")."""
-  audio, synth = synthesize(grid, sample_rate, **kwargs)
+  """Writes a pitch grid as 16-bit mono WAV; returns the synthesiser used."""
+  return write_sequence_wav(grid_to_sequence(grid, **kwargs), path, sample_rate)
+
+
+def write_sequence_wav(seq, path, sample_rate=SAMPLE_RATE):
+  """Writes a NoteSequence as 16-bit mono WAV; returns the synthesiser ("fluidsynth" or "sine")."""
+  audio, synth = synthesize_sequence(seq, sample_rate)
   pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
   with wave.open(path, "wb") as f:
     f.setnchannels(1)
@@ -95,3 +124,11 @@ def write_wav(grid, path, sample_rate=SAMPLE_RATE, **kwargs):
     f.setframerate(sample_rate)
     f.writeframes(pcm.tobytes())
   return synth
+
+
+def midi_bytes(seq):
+  """The size of `seq` as a standard MIDI file, in bytes."""
+  import note_seq  # pylint: disable=import-outside-toplevel
+  buffer = io.BytesIO()
+  note_seq.sequence_proto_to_pretty_midi(seq).write(buffer)
+  return len(buffer.getvalue())

@@ -2,7 +2,6 @@
 
 import functools
 import math
-import os
 import time
 
 from absl import logging
@@ -141,20 +140,10 @@ def train_and_evaluate(config, workdir):
           "state": state, "pools": pools}
 
 
-def restore_trained(config, workdir):
-  """(state, step) of the latest checkpoint in `workdir`; step is None if there is none."""
-  mngr = checkpointing.manager(workdir, keep=config.checkpoints_to_keep)
-  state, step = checkpointing.restore_latest(mngr, create_state(config))
-  mngr.close()
-  return state, step
-
-
 def evaluate_checkpoint(config, workdir):
   """Evaluates the latest checkpoint in `workdir` without training."""
-  state, step = restore_trained(config, workdir)
-  if step is None:
-    raise FileNotFoundError(f"No checkpoint in {os.path.abspath(workdir)}/checkpoints: train first "
-                            "with --mode=train (the default).")
+  state, step = checkpointing.restore_trained(workdir, create_state(config),
+                                             keep=config.checkpoints_to_keep)
   pools, source = load_pools(config)
   elbo = evaluate_elbo(config, state["params"], evaluation_sets(config, pools))
   logging.info("Step %d: test %.4f +- %.4f bits, valid %.4f +- %.4f bits (data: %s)", step,

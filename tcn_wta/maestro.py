@@ -58,6 +58,14 @@ def events_to_sequence(tokens):
   return performance.to_sequence()
 
 
+def time_shift_seconds(tokens):
+  """Seconds spanned by token ids: the sum of their time shifts (ids 256-355 = 1-100 steps)."""
+  tokens = np.asarray(tokens, np.int64)
+  first = 2 * 128
+  shifts = tokens[(tokens >= first) & (tokens < first + STEPS_PER_SECOND)] - first + 1
+  return np.sum(shifts) / STEPS_PER_SECOND
+
+
 def sequence_to_roll(sequence, frames_per_second):
   """[frames, 88] velocity / 127 piano roll."""
   frames = int(np.ceil(sequence.total_time * frames_per_second)) + 1

@@ -1,10 +1,16 @@
-r"""Trains the TCN k-WTA autoencoder.
+r"""Trains the TCN k-WTA autoencoder, measures the paper's applications, and generates music.
 
   python -m tcn_wta.main --config=configs/groove.py [--workdir=runs/groove]
+  python -m tcn_wta.main --config=configs/groove.py --mode=analyze --workdir=runs/groove
+  python -m tcn_wta.main --config=configs/groove.py --mode=generate --workdir=runs/groove \
+      --config.generate.structure=ABAC --config.generate.qpm=96
 
-Training resumes automatically from the latest checkpoint in --workdir.
+Training resumes automatically from the latest checkpoint in --workdir. `analyze` writes
+report.json, REPORT.md, figures and audio into the workdir; `generate` writes MIDI, WAV and a
+figure into workdir/generated.
 """
 
+import json
 import os
 
 from absl import app
@@ -13,14 +19,29 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
+from tcn_wta import analysis
+from tcn_wta import compose
+from tcn_wta import data
+from tcn_wta import report
 from tcn_wta import train
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Checkpoints, metrics and config.json "
                     "(default: runs/<config.name>).")
+flags.DEFINE_enum("mode", "train", ["train", "analyze", "generate"],
+                  "train: train (resuming) and evaluate; analyze: measure the applications on the "
+                  "latest checkpoint; generate: write music from sampled codes.")
 config_flags.DEFINE_config_file("config", None, "Experiment configuration file.",
                                 lock_config=True)
 flags.mark_flags_as_required(["config"])
+
+
+def generate(config, workdir):
+  splits, channels = data.load_dataset(config.data)
+  trained = analysis.Trained(config, workdir, channels)
+  windows, _ = analysis.evaluation_windows(config, splits["test"],
+                                           config.analysis.midi_size_windows)
+  return compose.run(config, trained, splits, os.path.join(workdir, "generated"), windows)
 
 
 def main(argv):
@@ -30,10 +51,17 @@ def main(argv):
   workdir = FLAGS.workdir or os.path.join("runs", config.name)
   logging.info("JAX process %d/%d, local devices %s", jax.process_index(), jax.process_count(),
                jax.local_devices())
-  result = train.train_and_evaluate(config, workdir)
-  for split, values in result["metrics"].items():
-    print(f"Held-out {split} reconstruction (k={result['k']}): "
-          + ", ".join(f"{name} {value:.4f}" for name, value in sorted(values.items())))
+  if FLAGS.mode == "train":
+    result = train.train_and_evaluate(config, workdir)
+    for split, values in result["metrics"].items():
+      print(f"Held-out {split} reconstruction (k={result['k']}): "
+            + ", ".join(f"{name} {value:.4f}" for name, value in sorted(values.items())))
+  elif FLAGS.mode == "analyze":
+    result = report.analyze(config, workdir)
+    if result is not None:
+      print(f"Wrote {os.path.join(workdir, 'REPORT.md')}")
+  elif jax.process_index() == 0:
+    print(json.dumps(generate(config, workdir), indent=1))
 
 
 if __name__ == "__main__":

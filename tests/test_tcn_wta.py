@@ -106,24 +106,28 @@ def test_loudest_note_of_a_class_wins_a_step():
   assert tensor[0, 19] == pytest.approx(0.1, abs=1e-5)
 
 
-def write_fake_groove(root, bad_file=True):
-  """A tiny Groove folder: info.csv, random drum MIDI per split, and one corrupt file."""
+def write_fake_groove(root, bad_file=True, second_drummer=0):
+  """A tiny Groove folder: info.csv, random drum MIDI per split, and one corrupt file; with
+  `second_drummer` more files by "drummer2" (funk), who plays sparser and louder."""
   import note_seq  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(1)
-  os.makedirs(root / "drummer1", exist_ok=True)
   rows = []
-  for i, split in enumerate(["train", "train", "validation", "test", "train"]):
+  files = [("drummer1", "rock", split, 0.3, 0.7)
+           for split in ["train", "train", "validation", "test", "train"]]
+  files += [("drummer2", "funk/groove2", "train", 0.1, 1.0)] * second_drummer
+  for i, (drummer, style, split, density, velocity) in enumerate(files):
+    os.makedirs(root / drummer, exist_ok=True)
     tensor = np.zeros((96, groove.CHANNELS), np.float32)
-    hits = rng.random((96, groove.NUM_CLASSES)) < 0.3
+    hits = rng.random((96, groove.NUM_CLASSES)) < density
     tensor[:, :9] = hits
-    tensor[:, 9:18] = hits * 0.7
-    name = f"drummer1/{i}_rock_100_beat_4-4.mid"
+    tensor[:, 9:18] = hits * velocity
+    name = f"{drummer}/{i}_{style.replace('/', '-')}_100_beat_4-4.mid"
     if bad_file and i == 4:
       (root / name).write_bytes(b"MThd garbage, not a MIDI file")
     else:
       note_seq.sequence_proto_to_midi_file(groove.tensor_to_sequence(tensor, 100.0),
                                            str(root / name))
-    rows.append({"drummer": "drummer1", "session": "s", "id": str(i), "style": "rock",
+    rows.append({"drummer": drummer, "session": "s", "id": str(i), "style": style,
                  "bpm": "100", "beat_type": "beat", "time_signature": "4-4",
                  "midi_filename": name, "audio_filename": "", "duration": "1", "split": split})
   rows.append(dict(rows[0], time_signature="3-4", id="x"))  # not 4/4: ignored

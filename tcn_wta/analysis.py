@@ -1,0 +1,194 @@
+"""The paper's applications, measured on a trained model (spec "Applications", 1-7).
+
+Each function returns plain numbers (for report.json); `report.py` writes them, the figures and
+the listening files.
+"""
+
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kanerva_music import checkpointing
+from tcn_wta import codes
+from tcn_wta import corruption
+from tcn_wta import data
+from tcn_wta import generate
+from tcn_wta import metrics
+from tcn_wta import model as model_lib
+from tcn_wta import train
+
+MAIN_METRIC = {"drums": "hit_f1", "roll": "roll_f1", "events": "event_accuracy"}
+# Groove styles are "genre/variant" (e.g. "funk/purdieshuffle"); the probes ask for the genre.
+LABEL_VIEWS = {"style": lambda value: value.split("/")[0]}
+PAPER_BYTES = {"piano (MAESTRO)": 877e3, "drums (Groove)": 750e3, "Performance RNN": 25e6}
+
+
+class Trained:
+  """A restored model: the network, its parameters, the step and the final k."""
+
+  def __init__(self, config, workdir, channels):
+    self.net = train.build_model(config, channels)
+    state, self.step = checkpointing.restore_trained(
+        workdir, train.create_state(config, self.net), keep=config.checkpoints_to_keep)
+    self.params = state["params"]
+    self.k = model_lib.k_at_step(config.model.k, self.step)
+
+
+def evaluation_windows(config, pieces, max_windows):
+  """Non-overlapping full windows of a split, evenly spaced, as many as fit whole batches
+  (so every batch metric has equal weight): ([W, window(, C)], batch size)."""
+  pool = data.make_pool(pieces, config.data.window, config.data.window)
+  available = int(pool.starts.shape[0])
+  num = min(max_windows, available) if max_windows else available
+  batch = min(config.batch_size, num)
+  num -= num % batch
+  ids = np.linspace(0, available - 1, num).round().astype(np.int32)
+  return np.asarray(data.gather(pool, jnp.asarray(ids), config.data.window)), batch
+
+
+def _mean_over_batches(fn, arrays, batch):
+  totals = {}
+  for first in range(0, len(arrays[0]), batch):
+    values = jax.device_get(fn(*[a[first:first + batch] for a in arrays]))
+    for name, value in values.items():
+      totals[name] = totals.get(name, 0.0) + float(value)
+  return {name: value / (len(arrays[0]) // batch) for name, value in totals.items()}
+
+
+def reconstruction_and_cleaning(config, trained, windows, batch):
+  """Held-out reconstruction, and cleaning: {"reconstruction", "corrupted", "cleaned"} metrics
+  against the clean windows ("corrupted" scores the corrupted input itself)."""
+  rep, net, params, k = config.data.representation, trained.net, trained.params, trained.k
+  corrupted = corruption.corrupt(windows, rep, config.analysis.seed, config.analysis.corrupt_drop,
+                                 config.analysis.corrupt_add, num_events=net.channels)
+
+  @jax.jit
+  def scores(clean, noisy):
+    x, x_noisy = (train.to_inputs(a, rep, net.channels) for a in (clean, noisy))
+    recon, _ = net.apply({"params": params}, x, k)
+    cleaned, _ = net.apply({"params": params}, x_noisy, k)
+    out = {}
+    for name, output in (("reconstruction", recon), ("corrupted", x_noisy), ("cleaned", cleaned)):
+      out.update({f"{name}/{m}": v
+                  for m, v in metrics.reconstruction_metrics(output, x, rep).items()})
+    return out
+
+  flat = _mean_over_batches(scores, (windows, corrupted), batch)
+  result = {}
+  for key, value in flat.items():
+    group, name = key.split("/")
+    result.setdefault(group, {})[name] = value
+  return result, corrupted
+
+
+def units_per_window(config, window):
+  """(count, unit) of a window: bars of 16 sixteenths, or seconds for MAESTRO."""
+  if config.data.dataset == "maestro":
+    from tcn_wta import sequences  # pylint: disable=import-outside-toplevel
+    return sequences.seconds_of(window, config.data), "second"
+  return config.data.window / config.generate.steps_per_bar, "bar"
+
+
+def midi_bytes_per_unit(config, windows):
+  """Mean bytes of a window written as a MIDI file, per bar (or second)."""
+  from kanerva_music import music_io  # pylint: disable=import-outside-toplevel
+  from tcn_wta import sequences  # pylint: disable=import-outside-toplevel
+  sizes, units, unit = [], [], "bar"
+  for window in windows[:config.analysis.midi_size_windows]:
+    count, unit = units_per_window(config, window)
+    if count > 0:
+      sizes.append(music_io.midi_bytes(sequences.to_sequence(window, config.data)))
+      units.append(count)
+  return float(np.sum(sizes) / np.sum(units)), unit
+
+
+def top_n_ns(code_steps, k):
+  """Powers of two below the code's size, then the whole code (code_steps x k entries)."""
+  full = code_steps * k
+  ns = [n for n in (2**i for i in range(32)) if n < full]
+  return ns + [full]
+
+
+def top_n(config, trained, windows, batch):
+  """Quality and bytes per bar (or second) when only the top N code entries are kept, their
+  values stored as float16."""
+  rep, net, params = config.data.representation, trained.net, trained.params
+  code_steps = config.data.window // net.patch
+  ns = top_n_ns(code_steps, trained.k)
+  quality = []
+  for n in ns:
+    @jax.jit
+    def scores(clean, n=n):
+      x = train.to_inputs(clean, rep, net.channels)
+      code = net.apply({"params": params}, x, trained.k, method=net.encode)
+      kept = codes.keep_top_n(code, n).astype(jnp.float16).astype(jnp.float32)
+      return metrics.reconstruction_metrics(net.apply({"params": params}, kept,
+                                                      method=net.decode), x, rep)
+    quality.append(_mean_over_batches(scores, (windows,), batch))
+  midi, unit = midi_bytes_per_unit(config, windows)
+  units = np.mean([units_per_window(config, w)[0]
+                   for w in windows[:config.analysis.midi_size_windows]])
+  code_bytes = [codes.sparse_code_bytes(n, code_steps, net.num_atoms) / units for n in ns]
+  return {"n": ns, "quality": quality, "code_bytes_per_unit": code_bytes,
+          "midi_bytes_per_unit": midi, "unit": unit,
+          "entry_bits": codes.entry_bits(code_steps, net.num_atoms)}
+
+
+def piece_labels(config, splits, names):
+  """{name: [pieces] str} over all splits in sorted split order, through LABEL_VIEWS."""
+  out = {}
+  for name in names:
+    values = np.concatenate([splits[s].labels[name] for s in sorted(splits)])
+    view = LABEL_VIEWS.get(name, lambda v: v) if config.data.dataset == "groove" else (
+        lambda v: v)
+    out[name] = np.array([view(str(v)) for v in values])
+  return out
+
+
+def piece_level(config, trained, splits):
+  """Mean code and mean input patch of every piece (all splits), with their labels."""
+  features, raw, labels = [], [], {}
+  wanted = sorted(set(config.analysis.probe_labels) | set(config.analysis.style_labels))
+  all_labels = piece_labels(config, splits, wanted)
+  offset = 0
+  for split in sorted(splits):
+    windows = codes.piece_windows(splits[split], config.data.window, trained.net.patch,
+                                  config.analysis.max_windows_per_piece)
+    code_mean, raw_mean, present = codes.piece_features(trained.net, trained.params, config,
+                                                        trained.k, windows)
+    features.append(code_mean)
+    raw.append(raw_mean)
+    for name in wanted:
+      labels.setdefault(name, []).append(all_labels[name][offset + present])
+    offset += len(splits[split])
+  return (np.concatenate(features), np.concatenate(raw),
+          {name: np.concatenate(v) for name, v in labels.items()})
+
+
+def code_bank(config, trained, pieces):
+  """The training codes as a generate.CodeBank (full windows, evenly spaced)."""
+  windows, batch = evaluation_windows(config, pieces, config.analysis.bank_windows)
+  net, params, k, rep = trained.net, trained.params, trained.k, config.data.representation
+
+  @jax.jit
+  def winners(inputs):
+    code = net.apply({"params": params}, train.to_inputs(inputs, rep, net.channels), k,
+                     method=net.encode)
+    _, atoms = jax.lax.top_k(jnp.abs(code), k)
+    return atoms, jnp.take_along_axis(code, atoms, axis=-1)
+
+  atoms, values = codes.batched(winners, (windows,), batch)
+  steps_per_bar = config.generate.steps_per_bar
+  period = steps_per_bar // net.patch if steps_per_bar and steps_per_bar % net.patch == 0 else 1
+  return generate.CodeBank(atoms, values, net.num_atoms, period)
+
+
+def model_size(params, workdir, step):
+  """Parameters, their float32 bytes and the bytes of the checkpoint (parameters + Adam)."""
+  count = sum(int(np.prod(p.shape)) for p in jax.tree_util.tree_leaves(params))
+  directory = os.path.join(os.path.abspath(workdir), "checkpoints", str(step))
+  checkpoint = sum(os.path.getsize(os.path.join(root, f))
+                   for root, _, files in os.walk(directory) for f in files)
+  return {"parameters": count, "parameter_bytes": 4 * count, "checkpoint_bytes": checkpoint}

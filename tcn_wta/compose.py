@@ -1,0 +1,114 @@
+"""`--mode=generate`: structured drums (Groove) or piano (MAESTRO, corpus) from sampled codes,
+written as MIDI and WAV with the checks that they are what was asked for (spec "Applications",
+3-4)."""
+
+import os
+
+import note_seq
+import numpy as np
+
+from kanerva_music import music_io
+from tcn_wta import analysis
+from tcn_wta import codes
+from tcn_wta import figures
+from tcn_wta import generate
+from tcn_wta import groove
+from tcn_wta import sequences
+
+# Offsets within +-0.49 of a step keep every written hit nearer its own grid step than any other,
+# MIDI's tick rounding included.
+MAX_OFFSET = 0.49
+
+
+def write_music(seq, stem):
+  """stem.mid and stem.wav; returns the synthesiser used for the WAV."""
+  note_seq.sequence_proto_to_midi_file(seq, stem + ".mid")
+  return music_io.write_sequence_wav(seq, stem + ".wav")
+
+
+def display_roll(array, data_config):
+  """[steps, rows] in [0, 1] for a figure: drum hits x velocity, roll, or events as a roll."""
+  array = np.asarray(array)
+  if data_config.representation == "drums":
+    n = groove.NUM_CLASSES
+    return (array[:, :n] > 0.5) * np.clip(array[:, n:2 * n], 0, 1)
+  if data_config.representation == "events":
+    from tcn_wta import maestro  # pylint: disable=import-outside-toplevel
+    return maestro.sequence_to_roll(sequences.to_sequence(array, data_config), 16)
+  return np.clip(array, 0, 1)
+
+
+def drums_to_sequence(output, qpm, quantize):
+  output = np.array(output, np.float32)
+  n = groove.NUM_CLASSES
+  output[:, 2 * n:] = 0.0 if quantize else np.clip(output[:, 2 * n:], -MAX_OFFSET, MAX_OFFSET)
+  seq = groove.tensor_to_sequence(output, qpm)
+  seq.time_signatures.add(numerator=4, denominator=4)
+  return seq
+
+
+def structured_drums(config, trained, bank, out_dir):
+  """One drum track in the requested structure; returns its facts and checks."""
+  g = config.generate
+  code, letters = generate.structured_code(bank, g.structure, g.bars_per_section,
+                                           np.random.default_rng(g.seed))
+  output = codes.make_decoder(trained.net, trained.params)(code[None])[0]
+  output = np.asarray(output)
+  stem = os.path.join(out_dir, f"drums_{g.structure}_{g.qpm:g}bpm_seed{g.seed}")
+  seq = drums_to_sequence(output, g.qpm, g.quantize)
+  synth = write_music(seq, stem)
+  figures.save_rolls(stem + ".png", [(f"{g.structure}, {g.bars_per_section} bars per section",
+                                      display_roll(output, config.data))],
+                     "Structured drums from sampled beat codes", "drum class")
+  n = groove.NUM_CLASSES
+  hits = output[:, :n] > 0.5
+  back = groove.sequence_to_tensor(note_seq.midi_file_to_note_sequence(stem + ".mid"), g.qpm)
+  back_hits = np.zeros_like(hits)
+  back_hits[:min(len(back), len(hits))] = back[:len(hits), :n] > 0.5
+  section_steps = g.bars_per_section * g.steps_per_bar
+  played = np.where(hits[..., None], output.reshape(len(output), 3, n).transpose(0, 2, 1), 0)
+  distinct = list(dict.fromkeys(letters))
+  sections = {x: played[letters.index(x) * section_steps:(letters.index(x) + 1) * section_steps]
+              for x in distinct}
+  bars = len(letters) * g.bars_per_section
+  return {"structure": g.structure, "bars": bars, "qpm": g.qpm, "hits": int(hits.sum()),
+          "hits_per_bar": float(hits.sum() / bars),
+          "hits_on_grid": bool(np.array_equal(back_hits, hits)),
+          "repeated_sections_equal": generate.repeated_sections_equal(played, letters,
+                                                                      section_steps),
+          "distinct_sections_differ": all(not np.array_equal(sections[a], sections[b])
+                                          for i, a in enumerate(distinct) for b in distinct[i + 1:]),
+          "midi": stem + ".mid", "synth": synth}
+
+
+def density(seq):
+  """Notes per second of a NoteSequence."""
+  return len(seq.notes) / seq.total_time if seq.total_time else 0.0
+
+
+def piano(config, trained, bank, out_dir, reference_windows):
+  """A piano piece from a sampled code; its note density beside that of held-out windows."""
+  g = config.generate
+  code = generate.sample_code(bank, g.code_steps, np.random.default_rng(g.seed))
+  output = np.asarray(codes.make_decoder(trained.net, trained.params)(code[None])[0])
+  seq = sequences.to_sequence(output, config.data, qpm=g.qpm)
+  stem = os.path.join(out_dir, f"piano_{config.name}_seed{g.seed}")
+  synth = write_music(seq, stem)
+  figures.save_rolls(stem + ".png", [("generated", display_roll(output, config.data))],
+                     "Piano from sampled codes", "key")
+  pitches = [note.pitch for note in seq.notes]
+  held_out = [density(sequences.to_sequence(w, config.data, qpm=g.qpm))
+              for w in reference_windows[:config.analysis.midi_size_windows]]
+  return {"code_steps": g.code_steps, "seconds": float(seq.total_time), "notes": len(seq.notes),
+          "notes_per_second": density(seq), "held_out_notes_per_second": float(np.mean(held_out)),
+          "pitch_range": [min(pitches), max(pitches)] if pitches else None,
+          "midi": stem + ".mid", "synth": synth}
+
+
+def run(config, trained, splits, out_dir, reference_windows):
+  """Generates what suits the dataset (drums for Groove, piano otherwise) into out_dir."""
+  os.makedirs(out_dir, exist_ok=True)
+  bank = analysis.code_bank(config, trained, splits["train"])
+  if config.data.representation == "drums":
+    return {"drums": structured_drums(config, trained, bank, out_dir)}
+  return {"piano": piano(config, trained, bank, out_dir, reference_windows)}

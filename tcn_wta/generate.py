@@ -1,0 +1,88 @@
+"""Music from sampled codes (spec "Applications", 3-4).
+
+A code is sampled one code step (P input steps; a beat for drums) at a time by a first-order
+Markov chain over the training codes: the next step is the successor, in a training window, of a
+random training step that has the same strongest atom as the current step and the same position
+in the bar. Every sampled step is therefore a k-sparse code the encoder produced, and consecutive
+steps follow a transition seen in training. Decoding the code (the dictionary) gives the music.
+Structured drums sample each distinct section once and place it wherever its letter recurs, so
+repeated sections are identical.
+"""
+
+import collections
+from typing import NamedTuple
+
+import numpy as np
+
+
+class CodeBank(NamedTuple):
+  atoms: np.ndarray      # [W, T, k] winning atoms of each training code step
+  values: np.ndarray     # [W, T, k] their values
+  num_atoms: int
+  period: int            # code steps per bar (positions repeat with this period)
+
+
+def make_bank(codes, k, period):
+  """A CodeBank from k-sparse training codes [W, T, D]."""
+  codes = np.asarray(codes)
+  atoms = np.argsort(-np.abs(codes), axis=-1)[..., :k]
+  return CodeBank(atoms, np.take_along_axis(codes, atoms, axis=-1), codes.shape[-1], period)
+
+
+def _successors(bank):
+  """{(strongest atom, position of the successor): [(window, step of the successor)]}."""
+  strongest = bank.atoms[..., 0]
+  table = collections.defaultdict(list)
+  windows, steps = bank.atoms.shape[:2]
+  for w in range(windows):
+    for t in range(steps - 1):
+      table[(int(strongest[w, t]), (t + 1) % bank.period)].append((w, t + 1))
+  return table
+
+
+def sample_code(bank, num_steps, rng, start_position=0):
+  """A dense [num_steps, D] code whose first step sits at `start_position` of the bar."""
+  strongest = bank.atoms[..., 0]
+  windows, steps = strongest.shape
+  at_position = collections.defaultdict(list)
+  for w in range(windows):
+    for t in range(steps):
+      at_position[t % bank.period].append((w, t))
+  table = _successors(bank)
+  chosen = []
+  for i in range(num_steps):
+    position = (start_position + i) % bank.period
+    candidates = table.get((int(strongest[chosen[-1]]), position)) if chosen else None
+    pool = candidates or at_position[position]  # no seen transition: restart at this position
+    chosen.append(pool[rng.integers(len(pool))])
+  code = np.zeros((num_steps, bank.num_atoms), np.float32)
+  for i, (w, t) in enumerate(chosen):
+    code[i, bank.atoms[w, t]] = bank.values[w, t]
+  return code
+
+
+def parse_structure(structure):
+  """'AABA' -> ['A', 'A', 'B', 'A']; letters (or digits) only."""
+  if not structure or not structure.isalnum():
+    raise ValueError(f"Structure {structure!r} must be letters naming sections, e.g. 'AABA'")
+  return list(structure.upper())
+
+
+def structured_code(bank, structure, bars_per_section, rng):
+  """(code [sections x bars x period, D], section letters): one sampled code per distinct
+  section, placed wherever its letter occurs."""
+  letters = parse_structure(structure)
+  steps = bars_per_section * bank.period
+  sections = {letter: sample_code(bank, steps, rng) for letter in dict.fromkeys(letters)}
+  return np.concatenate([sections[letter] for letter in letters]), letters
+
+
+def repeated_sections_equal(output, letters, steps_per_section):
+  """True when the output's sections with the same letter are identical."""
+  first = {}
+  for i, letter in enumerate(letters):
+    part = output[i * steps_per_section:(i + 1) * steps_per_section]
+    if letter in first and not np.array_equal(first[letter], part):
+      return False
+    first.setdefault(letter, part)
+  return True

@@ -1,0 +1,64 @@
+"""Detection and stylistic segmentation from per-piece features (spec "Applications", 5-6).
+
+Every score is a stratified k-fold cross-validated accuracy over the pieces (the test splits hold
+too few pieces per class for a stable number): a logistic-regression probe, a nearest-centroid
+classifier and the majority class of the training folds. Classes with fewer pieces than folds
+are left out and counted.
+"""
+
+import collections
+
+import numpy as np
+from sklearn import decomposition
+from sklearn import feature_selection
+from sklearn import linear_model
+from sklearn import model_selection
+from sklearn import neighbors
+from sklearn import pipeline
+from sklearn import preprocessing
+
+
+def _classifiers():
+  return {
+      "probe": lambda: pipeline.make_pipeline(
+          preprocessing.StandardScaler(), linear_model.LogisticRegression(max_iter=2000)),
+      # Atoms no piece uses are constant features: dropped, they only carry zero variance.
+      "centroid": lambda: pipeline.make_pipeline(
+          feature_selection.VarianceThreshold(), preprocessing.StandardScaler(),
+          neighbors.NearestCentroid()),
+  }
+
+
+def usable(labels, folds):
+  """Boolean mask of pieces whose class has at least `folds` pieces."""
+  counts = collections.Counter(labels.tolist())
+  return np.array([counts[y] >= folds for y in labels.tolist()], bool)
+
+
+def cross_validated(features, labels, folds=5, seed=0):
+  """{"majority", "probe/<name>", "centroid/<name>": mean and std accuracy over folds, "classes",
+  "pieces", "left_out"} for features = {name: [pieces, F]}; None if fewer than two classes."""
+  labels = np.asarray(labels)
+  keep = usable(labels, folds)
+  y = labels[keep]
+  classes = sorted(set(y.tolist()))
+  if len(classes) < 2:
+    return None
+  splitter = model_selection.StratifiedKFold(folds, shuffle=True, random_state=seed)
+  scores = collections.defaultdict(list)
+  for train_ids, test_ids in splitter.split(np.zeros(len(y)), y):
+    majority = collections.Counter(y[train_ids].tolist()).most_common(1)[0][0]
+    scores["majority"].append(float(np.mean(y[test_ids] == majority)))
+    for feature_name, x in features.items():
+      x = np.asarray(x)[keep]
+      for kind, make in _classifiers().items():
+        model = make().fit(x[train_ids], y[train_ids])
+        scores[f"{kind}/{feature_name}"].append(float(model.score(x[test_ids], y[test_ids])))
+  result = {name: {"mean": float(np.mean(v)), "std": float(np.std(v))} for name, v in scores.items()}
+  result.update(classes=len(classes), pieces=int(keep.sum()), left_out=int((~keep).sum()))
+  return result
+
+
+def pca_2d(features):
+  """[pieces, 2] principal components of the features (section 3.7's 2-D map)."""
+  return decomposition.PCA(n_components=2).fit_transform(np.asarray(features, np.float64))
