@@ -17,6 +17,7 @@ def get_config(variant=""):
   config = ml_collections.ConfigDict()
   config.name = "chorales"
   config.seed = 0
+  config.mesh_devices = 0           # data-parallel devices (0 = all); the batch is global
 
   config.data = ml_collections.ConfigDict()
   config.data.path = ""            # an explicit Jsb16thSeparated.npz; "" = search (see chorales.py)

@@ -13,6 +13,7 @@ def get_config(variant=""):
   config = ml_collections.ConfigDict()
   config.name = "corpus"
   config.seed = 0
+  config.mesh_devices = 0           # data-parallel devices (0 = all); the batch is global
 
   config.data = ml_collections.ConfigDict()
   config.data.dataset = "corpus"

@@ -18,6 +18,7 @@ import numpy as np
 
 from configs import chorales as chorales_config
 from kanerva_music import dkm
+from kanerva_music import sharding
 from kanerva_music import episodes
 from kanerva_music import train
 
@@ -36,7 +37,7 @@ def synthetic_pool(rng, num_chorales=60, length=200, episode_steps=32):
 
 def time_training(config, pool, num_steps):
   state = train.create_state(config)
-  step = train.make_train_step(config)
+  step = train.make_train_step(config, sharding.make_mesh(1))
   rng = jax.random.PRNGKey(0)
   state, metrics = step(state, pool, rng)
   jax.block_until_ready(metrics)

@@ -11,16 +11,19 @@ import functools
 
 import jax
 import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
 import numpy as np
 
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import model
+from kanerva_music import sharding
 
 MASKS = ("half", "three_quarters", "random_25", "random_50", "random_75")
 METHODS = ("svd", "qr", "cholesky", "unmasked")
 METRICS = ("mse", "acc_exact", "acc_1", "acc_2")
 CAPACITY_SIZES = (8, 16, 32, 64, 128)
+DATA = sharding.DATA
 
 
 def observation_mask(name, num_memories, episode_steps, rng, num_voices=4):
@@ -56,33 +59,35 @@ def write_memories(params, stored, model_config):
   return jax.vmap(one)(stored)
 
 
-def iteration_metrics(target, iterates, scored):
-  """{metric: [num_iters + 1]} over entries where `scored`; iterates [I, M, T, C] incl. the cue."""
+def iteration_sums(target, iterates, scored):
+  """({metric: [num_iters + 1] sums over entries where `scored`}, their count);
+  iterates [I, M, T, C] incl. the cue."""
   weight = jnp.broadcast_to(scored, target.shape).astype(jnp.float32)
-  total = jnp.sum(weight)
 
-  def mean(values):  # values [I, M, T, C]
-    return jnp.sum(values * weight, axis=(1, 2, 3)) / total
+  def total(values):  # values [I, M, T, C]
+    return jnp.sum(values * weight, axis=(1, 2, 3))
 
   semitones = jnp.abs(_to_pitch(iterates) - _to_pitch(target))
-  return {"mse": mean((iterates - target) ** 2), "acc_exact": mean(semitones == 0),
-          "acc_1": mean(semitones <= 1), "acc_2": mean(semitones <= 2)}
+  return {"mse": total((iterates - target) ** 2), "acc_exact": total(semitones == 0),
+          "acc_1": total(semitones <= 1), "acc_2": total(semitones <= 2)}, jnp.sum(weight)
+
+
+def iteration_metrics(target, iterates, scored):
+  """{metric: [num_iters + 1]} means over entries where `scored`."""
+  sums, count = iteration_sums(target, iterates, scored)
+  return {name: value / count for name, value in sums.items()}
 
 
 def _to_pitch(x):
   return jnp.clip(jnp.round(episodes.denormalise(x)), episodes.PITCH_LOW, episodes.PITCH_HIGH)
 
 
-@functools.partial(jax.jit, static_argnames=("num_iters", "method", "model_config"))
-def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_config):
-  """Iterative reads of cues [M, T, C] under mask [M, C] (None: denoise) and their metrics.
-
-  method "unmasked" is the original DKM read (seed 4.4): masked entries filled with 0, then
-  read as if everything were observed, nothing clamped.
-  """
+def _read_shard(memories, targets, cues, mask, valid, *, num_iters, method, model_config,
+                denoise):
+  """One device's memories: iterates and the metric sums of the whole mesh (psum)."""
   kwargs = dict(num_iters=num_iters, obs_noise_std=model_config.obs_noise_std,
                 prior_std=model_config.prior_std)
-  if mask is None:
+  if denoise:
     cue0 = cues
     read = lambda m, x: dkm.iterate_read(m, x, None, method=model_config.eval_solve_method,
                                          **kwargs)
@@ -99,33 +104,100 @@ def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_co
     scored = ~observed
   iterates = jnp.moveaxis(iterates, 1, 0)  # [I, M, T, C]
   all_iterates = jnp.concatenate([cue0[None], iterates], axis=0)
-  return iteration_metrics(targets, all_iterates, scored), all_iterates
+  sums, count = iteration_sums(targets, all_iterates, scored & valid[:, None, None])
+  sums, count = jax.lax.psum((sums, count), sharding.DATA)
+  return {name: value / count for name, value in sums.items()}, all_iterates[:, :1]
+
+
+@functools.partial(jax.jit, static_argnames=("num_iters", "method", "model_config", "mesh",
+                                             "denoise"))
+def _read_sharded(memories, targets, cues, mask, valid, *, num_iters, method, model_config, mesh,
+                  denoise):
+  read = functools.partial(_read_shard, num_iters=num_iters, method=method,
+                           model_config=model_config, denoise=denoise)
+  metrics, firsts = sharding.per_shard(read, mesh, in_specs=(P(DATA),) * 5,
+                                       out_specs=(P(), P(None, DATA)))(
+                                           memories, targets, cues, mask, valid)
+  return metrics, firsts[:, 0]
+
+
+@functools.partial(jax.jit, static_argnames=("model_config", "mesh"))
+def _write_sharded(params, stored, *, model_config, mesh):
+  write = lambda p, z: write_memories(p, z, model_config)
+  return sharding.per_shard(write, mesh, in_specs=(P(), P(DATA)), out_specs=P(DATA))(params,
+                                                                                       stored)
+
+
+class ShardedSet:
+  """Evaluation arrays padded to a multiple of the mesh's devices and split over them; `valid`
+  marks the real memories (padding repeats the last one and is never scored)."""
+
+  def __init__(self, mesh, count):
+    self.mesh, self.count = mesh, count
+    self.valid = self.put(np.ones(count, bool), fill=False)
+
+  def put(self, x, fill=None):
+    padded, _ = sharding.pad_to_multiple(np.asarray(x), self.mesh)
+    if fill is not None:
+      padded = padded.copy()
+      padded[self.count:] = fill
+    return sharding.put(padded, sharding.split_over_data(self.mesh))
+
+
+def _score(memories, shards, targets, cues, mask, *, num_iters, method, model_config):
+  """`read_and_score` on memories already split over `shards.mesh`."""
+  denoise = mask is None
+  if denoise:
+    mask = np.ones((shards.count, np.shape(targets)[-1]), np.float32)
+  return _read_sharded(memories, shards.put(targets), shards.put(cues), shards.put(mask),
+                       shards.valid, num_iters=num_iters, method=method,
+                       model_config=model_config, mesh=shards.mesh, denoise=denoise)
+
+
+def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_config,
+                   mesh=None):
+  """Iterative reads of cues [M, T, C] under mask [M, C] (None: denoise) and their metrics, the
+  memories split over the mesh's devices (default: one device).
+
+  Returns ({metric: [num_iters + 1]}, iterates [num_iters + 1, T, C] of memory 0). method
+  "unmasked" is the original DKM read (seed 4.4): masked entries filled with 0, then read as if
+  everything were observed, nothing clamped.
+  """
+  shards = ShardedSet(mesh or sharding.make_mesh(1), len(targets))
+  return _score(jax.tree_util.tree_map(shards.put, memories), shards, targets, cues, mask,
+                num_iters=num_iters, method=method, model_config=model_config)
 
 
 def _lists(metrics):
   return {k: [float(v) for v in np.asarray(metrics[k])] for k in METRICS}
 
 
-def evaluate(params, stored, novel, config, capacity_sets=None):
+def evaluate(params, stored, novel, config, capacity_sets=None, mesh=None):
   """(report, examples): the report's `denoise`, `complete` and `capacity` sections, and the
   iterates of memory 0's first episodes for the figures.
 
   stored, novel: [M, T, C] test episodes; `stored` are written into the memories and `novel`
-  are not. capacity_sets: {T: [M_T, T, C]} for the capacity sweep.
+  are not. capacity_sets: {T: [M_T, T, C]} for the capacity sweep. The memories are split over
+  the mesh's devices (default: one device); every process of a multi-host job must call this.
   """
+  mesh = mesh or sharding.make_mesh(1)
   model_config = config.model
+  frozen = freeze(model_config)
   num_iters = config.eval.num_iters
   rng = np.random.default_rng(config.eval.seed)
-  memories = write_memories(params, stored, model_config)
-  frozen = freeze(model_config)
+  stored, novel = np.asarray(stored), np.asarray(novel)
+  num_memories, _, num_cols = stored.shape
+  shards = ShardedSet(mesh, num_memories)
+  memories = _write_sharded(params, shards.put(stored), model_config=frozen, mesh=mesh)
+
+  def score(targets, cues, mask, method, memories=memories, shards=shards):
+    return _score(memories, shards, targets, cues, mask, num_iters=num_iters, method=method,
+                  model_config=frozen)
 
   noise = config.eval.denoise_noise_std * rng.standard_normal(stored.shape).astype(np.float32)
-  denoise, denoise_iterates = read_and_score(memories, stored, stored + noise, None,
-                                             num_iters=num_iters, method="svd",
-                                             model_config=frozen)
+  denoise, denoise_iterates = score(stored, stored + noise, None, "svd")
   report = {"denoise": _lists(denoise), "complete": {}}
-  examples = {"denoise": (stored[0], np.asarray(denoise_iterates[:, 0]))}
-  num_memories, _, num_cols = stored.shape
+  examples = {"denoise": (stored[0], np.asarray(denoise_iterates))}
   episode_steps = num_cols // 4
   for mask_name in MASKS:
     mask = observation_mask(mask_name, num_memories, episode_steps, rng)
@@ -133,18 +205,19 @@ def evaluate(params, stored, novel, config, capacity_sets=None):
     for method in METHODS:
       report["complete"][mask_name][method] = {}
       for query, x in (("recall", stored), ("novel", novel)):
-        metrics, iterates = read_and_score(memories, x, x, mask, num_iters=num_iters,
-                                           method=method, model_config=frozen)
+        metrics, iterates = score(x, x, mask, method)
         report["complete"][mask_name][method][query] = _lists(metrics)
         if method == "svd" and query == "recall":
-          examples[f"complete_{mask_name}"] = (x[0], np.asarray(iterates[:, 0]), mask[0])
+          examples[f"complete_{mask_name}"] = (x[0], np.asarray(iterates), mask[0])
   if capacity_sets:
     report["capacity"] = {}
     for size, episodes_set in sorted(capacity_sets.items()):
-      mems = write_memories(params, episodes_set, model_config)
+      episodes_set = np.asarray(episodes_set)
+      capacity_shards = ShardedSet(mesh, len(episodes_set))
+      mems = _write_sharded(params, capacity_shards.put(episodes_set), model_config=frozen,
+                            mesh=mesh)
       mask = observation_mask("half", episodes_set.shape[0], episode_steps, rng)
-      metrics, _ = read_and_score(mems, episodes_set, episodes_set, mask, num_iters=num_iters,
-                                  method="svd", model_config=frozen)
+      metrics, _ = score(episodes_set, episodes_set, mask, "svd", mems, capacity_shards)
       report["capacity"][str(size)] = {k: v[-1] for k, v in _lists(metrics).items()}
   return report, examples
 

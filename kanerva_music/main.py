@@ -41,7 +41,7 @@ def main(argv):
     result = train.evaluate_checkpoint(config, workdir)
   if config.eval.report:
     report.write_report(config, workdir, result["state"]["params"], result["pools"],
-                        result["elbo_bits_per_dim"], result.get("train_seconds"))
+                        result["elbo_bits_per_dim"], result.get("train_seconds"), result["mesh"])
   elbo = result["elbo_bits_per_dim"]["test"]
   print(f"Final test negative conditional ELBO: {elbo['mean']:.4f} +- {elbo['stderr']:.4f} "
         "bits per time step per voice (paper: 0.76 +- 0.002)")

@@ -66,9 +66,11 @@ def memory_terms(params, episodes, rng, model_config, *, sample_addresses, metho
   }
 
 
-def batch_objective(params, batch, rng, model_config, *, sample_addresses, method):
+def batch_objective(params, batch, rngs, model_config, *, sample_addresses, method):
   """Returns (loss, (metrics, per-memory neg_cond_elbo_bits [B])) for a batch [B, T, C].
 
+  rngs: [B] keys, one per memory (so a memory's address noise does not depend on how the batch
+  is split over devices); None when addresses are not sampled.
   The loss is -L_T / (T C) averaged over memories.
   `neg_cond_elbo_bits` is the paper's reported metric (seed 4.2): -(L_T + KL(q(M)||p(M))) per
   time step per voice, in bits.
@@ -77,7 +79,8 @@ def batch_objective(params, batch, rng, model_config, *, sample_addresses, metho
   if not model_config.learn_prior_cov:  # U0 stays at its initial value (an ablation)
     params = dict(params, prior_chol_offdiag=jax.lax.stop_gradient(params["prior_chol_offdiag"]),
                   prior_chol_diag_raw=jax.lax.stop_gradient(params["prior_chol_diag_raw"]))
-  rngs = jax.random.split(rng, num_memories)
+  if rngs is None:
+    rngs = jax.random.split(jax.random.PRNGKey(0), num_memories)  # unused: no sampling
   terms = jax.vmap(lambda x, r: memory_terms(
       params, x, r, model_config, sample_addresses=sample_addresses, method=method))(batch, rngs)
   per_dim = 1.0 / (num_episodes * num_cols)

@@ -104,20 +104,23 @@ def write_media(workdir, config, params, test_pool, stored, examples):
   return media
 
 
-def write_report(config, workdir, params, pools, elbo, train_seconds=None):
-  """Evaluates a trained memory and writes report.json, REPORT.md, figures and audio."""
+def write_report(config, workdir, params, pools, elbo, train_seconds=None, mesh=None):
+  """Evaluates a trained memory (memories split over `mesh`; every process takes part) and
+  writes report.json, REPORT.md, figures and audio (process 0 only)."""
+  start = time.time()
+  stored, novel, capacity = evaluation_episodes(config, pools["test"])
+  results, examples = evaluate.evaluate(params, stored, novel, config, capacity, mesh)
   if jax.process_index() != 0:
     return None
-  start = time.time()
   timing_path = os.path.join(workdir, TIMING_FILE)
   if train_seconds is not None:
     with open(timing_path, "w") as f:
       json.dump({"train_seconds": train_seconds}, f)
   elif os.path.exists(timing_path):
     train_seconds = json.load(open(timing_path))["train_seconds"]
-  stored, novel, capacity = evaluation_episodes(config, pools["test"])
-  results, examples = evaluate.evaluate(params, stored, novel, config, capacity)
-  media = write_media(workdir, config, params, pools["test"], stored, examples)
+  # Host copies: the figures' reads run on this process alone.
+  host_params, test_pool = jax.device_get(params), jax.device_get(pools["test"])
+  media = write_media(workdir, config, host_params, test_pool, stored, examples)
   report = {"elbo_bits_per_dim": elbo, **results,
             "timing": {"train_seconds": train_seconds, "eval_seconds": time.time() - start}}
   with open(os.path.join(workdir, "report.json"), "w") as f:

@@ -1,6 +1,5 @@
 """Trains the DKM prior with Adam on sets of chorale episodes (seed section 4.1)."""
 
-import functools
 import math
 import time
 
@@ -8,19 +7,21 @@ from absl import logging
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec as P
 import optax
 
 from kanerva_music import checkpointing
 from kanerva_music import chorales
 from kanerva_music import episodes
-from kanerva_music import evaluate
 from kanerva_music import metric_writing
 from kanerva_music import model
+from kanerva_music import sharding
 from kanerva_music import workdir_utils
 
 EVAL_SPLITS = ("test", "valid")
 _NAN_HINT = ("Try a lower --config.learning_rate or --config.model.train_solve_method=qr.")
 NonFiniteLossError = workdir_utils.NonFiniteLossError
+DATA = sharding.DATA
 
 
 def load_pools(config):
@@ -47,20 +48,29 @@ def make_optimizer(config):
   return optax.adam(config.learning_rate)
 
 
-def make_train_step(config):
-  """A pure jitted step: samples its batch on device from fold_in(rng, step), one Adam update."""
+def make_train_step(config, mesh):
+  """A pure jitted step: samples its global batch on device from fold_in(rng, step), splits it
+  over the mesh's data axis, and takes one Adam step on the averaged gradients."""
   optimizer = make_optimizer(config)
   shape = (config.batch_size, config.episodes_per_memory)
+  sharding.check_divisible(config.batch_size, mesh, "batch_size")
+
+  def local_gradients(params, batch, rngs):
+    grad_fn = jax.value_and_grad(model.batch_objective, has_aux=True)
+    (_, (metrics, _)), grads = grad_fn(params, batch, rngs, config.model, sample_addresses=True,
+                                       method=config.model.train_solve_method)
+    return sharding.mean_over_shards((grads, metrics))
+
+  gradients = sharding.per_shard(local_gradients, mesh, in_specs=(P(), P(DATA), P(DATA)),
+                                 out_specs=P())
 
   @jax.jit
   def train_step(state, pool, rng):
     rng = jax.random.fold_in(rng, state["step"])
     rng_data, rng_address = jax.random.split(rng)
     batch = episodes.sample_episodes(pool, rng_data, shape, config.data.episode_steps)
-    grad_fn = jax.value_and_grad(model.batch_objective, has_aux=True)
-    (_, (metrics, _)), grads = grad_fn(
-        state["params"], batch, rng_address, config.model, sample_addresses=True,
-        method=config.model.train_solve_method)
+    grads, metrics = gradients(state["params"], batch,
+                               jax.random.split(rng_address, config.batch_size))
     updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
     new_state = {"params": optax.apply_updates(state["params"], updates),
                  "opt_state": opt_state, "step": state["step"] + 1}
@@ -69,12 +79,28 @@ def make_train_step(config):
   return train_step
 
 
-@functools.partial(jax.jit, static_argnames=("model_config",))
-def per_memory_bits(params, batch, model_config):
-  _, (_, bits) = model.batch_objective(params, batch, jax.random.PRNGKey(0), model_config,
-                                       sample_addresses=False,
-                                       method=model_config.eval_solve_method)
-  return bits
+def make_elbo_fn(config, mesh):
+  """Jitted (params, [M, T, C]) -> per-memory negative conditional ELBO bits [M], the memories
+  split over the mesh (M padded to a multiple of the devices)."""
+  model_config = config.model
+
+  def local_bits(params, batch):
+    _, (_, bits) = model.batch_objective(params, batch, None, model_config,
+                                         sample_addresses=False,
+                                         method=model_config.eval_solve_method)
+    return bits
+
+  # Replicated output: every process can read all memories' bits.
+  bits_fn = jax.jit(sharding.per_shard(local_bits, mesh, in_specs=(P(), P(DATA)),
+                                       out_specs=P(DATA)),
+                    out_shardings=sharding.replicated(mesh))
+
+  def per_memory_bits(params, batch):
+    padded, count = sharding.pad_to_multiple(np.asarray(batch), mesh)
+    return np.asarray(bits_fn(params, sharding.put(padded, sharding.split_over_data(mesh))),
+                      np.float64)[:count]
+
+  return per_memory_bits
 
 
 def evaluation_sets(config, pools):
@@ -85,11 +111,12 @@ def evaluation_sets(config, pools):
           for i, split in enumerate(EVAL_SPLITS)}
 
 
-def evaluate_elbo(config, params, eval_sets):
+def evaluate_elbo(config, params, eval_sets, mesh):
   """Negative conditional ELBO in bits per time step per voice: mean and standard error."""
+  per_memory_bits = make_elbo_fn(config, mesh)
   results = {}
   for split, batch in eval_sets.items():
-    bits = np.asarray(per_memory_bits(params, batch, evaluate.freeze(config.model)), np.float64)
+    bits = per_memory_bits(params, batch)
     results[split] = {"mean": float(bits.mean()),
                       "stderr": float(bits.std(ddof=1) / math.sqrt(len(bits)))}
   return results
@@ -98,16 +125,19 @@ def evaluate_elbo(config, params, eval_sets):
 def train_and_evaluate(config, workdir):
   """Trains to `config.num_train_steps`, resuming from `workdir`; returns the final ELBO dict."""
   workdir_utils.write_config_json(config, workdir)
+  mesh = sharding.make_mesh(config.mesh_devices)
   pools, source = load_pools(config)
+  pools = sharding.put_replicated(pools, mesh)
   writer = metric_writing.MetricWriter(workdir)
   mngr = checkpointing.manager(workdir, keep=config.checkpoints_to_keep)
-  state, restored = checkpointing.restore_latest(mngr, create_state(config))
+  state, restored = checkpointing.restore_latest(
+      mngr, sharding.put_replicated(create_state(config), mesh))
   start = int(state["step"])
   if restored is not None:
     logging.info("Resumed from %s at step %d", workdir, start)
   eval_sets = evaluation_sets(config, pools)
-  train_step = make_train_step(config)
-  rng = jax.random.PRNGKey(config.seed + 1)
+  train_step = make_train_step(config, mesh)
+  rng = sharding.put_replicated(jax.random.PRNGKey(config.seed + 1), mesh)
   progress = metric_writing.Progress(config.num_train_steps, start)
   train_start = time.time()
   metrics = None
@@ -119,14 +149,14 @@ def train_and_evaluate(config, workdir):
       scalars.update(progress.report(step))
       writer.write_scalars(step, scalars)
     if step % config.eval_every_steps == 0 and step != config.num_train_steps:
-      elbo = evaluate_elbo(config, state["params"], eval_sets)
+      elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
       writer.write_scalars(step, {f"{s}/neg_cond_elbo_bits": r["mean"] for s, r in elbo.items()})
     if step % config.checkpoint_every_steps == 0 or step == config.num_train_steps:
       workdir_utils.check_finite(metrics["loss"], step, mngr, _NAN_HINT)
       checkpointing.save(mngr, step, state, force=True)
   mngr.wait_until_finished()
   train_seconds = time.time() - train_start
-  elbo = evaluate_elbo(config, state["params"], eval_sets)
+  elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
   writer.write_scalars(config.num_train_steps,
                        {f"{s}/neg_cond_elbo_bits": r["mean"] for s, r in elbo.items()})
   writer.close()
@@ -137,16 +167,20 @@ def train_and_evaluate(config, workdir):
                elbo["test"]["mean"], elbo["test"]["stderr"], elbo["valid"]["mean"],
                elbo["valid"]["stderr"], train_seconds)
   return {"elbo_bits_per_dim": elbo, "train_seconds": train_seconds, "data_source": source,
-          "state": state, "pools": pools}
+          "state": state, "pools": pools, "mesh": mesh}
 
 
 def evaluate_checkpoint(config, workdir):
   """Evaluates the latest checkpoint in `workdir` without training."""
-  state, step = checkpointing.restore_trained(workdir, create_state(config),
-                                             keep=config.checkpoints_to_keep)
+  mesh = sharding.make_mesh(config.mesh_devices)
+  state, step = checkpointing.restore_trained(
+      workdir, sharding.put_replicated(create_state(config), mesh),
+      keep=config.checkpoints_to_keep)
   pools, source = load_pools(config)
-  elbo = evaluate_elbo(config, state["params"], evaluation_sets(config, pools))
+  pools = sharding.put_replicated(pools, mesh)
+  elbo = evaluate_elbo(config, state["params"], evaluation_sets(config, pools), mesh)
   logging.info("Step %d: test %.4f +- %.4f bits, valid %.4f +- %.4f bits (data: %s)", step,
                elbo["test"]["mean"], elbo["test"]["stderr"], elbo["valid"]["mean"],
                elbo["valid"]["stderr"], source)
-  return {"elbo_bits_per_dim": elbo, "data_source": source, "state": state, "pools": pools}
+  return {"elbo_bits_per_dim": elbo, "data_source": source, "state": state, "pools": pools,
+          "mesh": mesh}

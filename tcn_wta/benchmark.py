@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kanerva_music import sharding
 from tcn_wta import data
 from tcn_wta import train
 
@@ -55,7 +56,7 @@ def time_config(name, rng):
   state = train.create_state(config, net)
   pool = synthetic_pool(config, channels, rng)
   k = config.model.k.k_end
-  step = train.make_train_step(config, net)
+  step = train.make_train_step(config, net, sharding.make_mesh(1))
   key = jax.random.PRNGKey(0)
   state, scalars = step(state, pool, key, k)
   jax.block_until_ready(scalars)

@@ -10,6 +10,7 @@ import numpy as np
 from kanerva_music import music_io
 from tcn_wta import analysis
 from tcn_wta import codes
+from tcn_wta import data
 from tcn_wta import figures
 from tcn_wta import generate
 from tcn_wta import groove
@@ -112,3 +113,12 @@ def run(config, trained, splits, out_dir, reference_windows):
   if config.data.representation == "drums":
     return {"drums": structured_drums(config, trained, bank, out_dir)}
   return {"piano": piano(config, trained, bank, out_dir, reference_windows)}
+
+
+def from_checkpoint(config, workdir):
+  """`--mode=generate`: music from the latest checkpoint in `workdir` into workdir/generated."""
+  splits, channels = data.load_dataset(config.data)
+  trained = analysis.Trained(config, workdir, channels)
+  windows, _ = analysis.evaluation_windows(config, splits["test"],
+                                           config.analysis.midi_size_windows)
+  return run(config, trained, splits, os.path.join(workdir, "generated"), windows)

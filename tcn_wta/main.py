@@ -19,9 +19,7 @@ from absl import logging
 import jax
 from ml_collections import config_flags
 
-from tcn_wta import analysis
 from tcn_wta import compose
-from tcn_wta import data
 from tcn_wta import report
 from tcn_wta import train
 
@@ -34,14 +32,6 @@ flags.DEFINE_enum("mode", "train", ["train", "analyze", "generate"],
 config_flags.DEFINE_config_file("config", None, "Experiment configuration file.",
                                 lock_config=True)
 flags.mark_flags_as_required(["config"])
-
-
-def generate(config, workdir):
-  splits, channels = data.load_dataset(config.data)
-  trained = analysis.Trained(config, workdir, channels)
-  windows, _ = analysis.evaluation_windows(config, splits["test"],
-                                           config.analysis.midi_size_windows)
-  return compose.run(config, trained, splits, os.path.join(workdir, "generated"), windows)
 
 
 def main(argv):
@@ -61,7 +51,7 @@ def main(argv):
     if result is not None:
       print(f"Wrote {os.path.join(workdir, 'REPORT.md')}")
   elif jax.process_index() == 0:
-    print(json.dumps(generate(config, workdir), indent=1))
+    print(json.dumps(compose.from_checkpoint(config, workdir), indent=1))
 
 
 if __name__ == "__main__":

@@ -62,8 +62,8 @@ def test_unmasked_read_equals_zero_filled_full_read():
   zero_filled = np.where(mask[:, None] != 0, x, 0)
   expected = dkm.iterate_read(dkm.Memory(mean[0], np.eye(4, dtype=np.float32)), zero_filled[0],
                               None, num_iters=2, obs_noise_std=config.obs_noise_std)
-  np.testing.assert_allclose(np.asarray(iterates[0, 0]), zero_filled[0])
-  np.testing.assert_allclose(np.asarray(iterates[1:, 0]), np.asarray(expected), rtol=1e-5,
+  np.testing.assert_allclose(np.asarray(iterates[0]), zero_filled[0])
+  np.testing.assert_allclose(np.asarray(iterates[1:]), np.asarray(expected), rtol=1e-5,
                              atol=1e-6)
 
 

@@ -223,10 +223,9 @@ def test_analyze_and_generate_on_a_tiny_groove(tmp_path):
     assert (tmp_path / "run" / name).exists(), name
   assert result["generation"] == saved["generation"]
 
-  from tcn_wta import main  # pylint: disable=import-outside-toplevel
   config.generate.structure, config.generate.bars_per_section = "ABAB", 1
   config.generate.quantize = True
-  generated = main.generate(config, workdir)["drums"]
+  generated = compose.from_checkpoint(config, workdir)["drums"]
   assert generated["bars"] == 4 and generated["hits_on_grid"] and generated[
       "repeated_sections_equal"]
   import note_seq  # pylint: disable=import-outside-toplevel

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from configs import groove as groove_config
+from kanerva_music import sharding
 from tcn_wta import data
 from tcn_wta import groove
 from tcn_wta import model as model_lib
@@ -274,7 +275,8 @@ def test_one_step_on_events_and_rolls_is_an_adam_step(config_name, channels):
   net = train.build_model(config, channels)
   state = train.create_state(config, net)
   pool = benchmark.synthetic_pool(config, channels, np.random.default_rng(0), num_rows=200)
-  new_state, scalars = train.make_train_step(config, net)(state, pool, jax.random.PRNGKey(0), 3)
+  step_fn = train.make_train_step(config, net, sharding.make_mesh(1))
+  new_state, scalars = step_fn(state, pool, jax.random.PRNGKey(0), 3)
   assert np.isfinite(float(scalars["loss"]))
   moved = jax.tree_util.tree_map(lambda a, b: np.abs(np.asarray(a) - np.asarray(b)),
                                  new_state["params"], state["params"])

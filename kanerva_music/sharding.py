@@ -1,0 +1,78 @@
+"""Data parallelism over a 1-D device mesh, shared by both trainers and the DKM evaluation.
+
+The batch is global: every process samples the same batch from the same key (cheap gathers),
+`shard_map` hands each device its slice of the batch axis, and each device computes the loss and
+gradients of its slice; `pmean` over the "data" axis averages them. Parameters and optimizer
+state are replicated. Slices are equal, so the mean of slice means is the global mean and a step
+on 8 devices equals the step on 1 up to float summation order. Explicit `shard_map` rather than
+compiler-propagated sharding because the DKM's batched LAPACK/cuSOLVER calls (SVD, QR,
+Cholesky) are custom calls that the SPMD partitioner would otherwise replicate on every device.
+"""
+
+import jax
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+import numpy as np
+
+DATA = "data"
+
+
+def make_mesh(num_devices=0):
+  """A mesh over the first `num_devices` devices of all processes (0 = all of them)."""
+  devices = jax.devices()
+  if num_devices:
+    if num_devices > len(devices):
+      raise ValueError(f"mesh_devices = {num_devices}, but JAX sees only {len(devices)} devices "
+                       f"({devices[0].platform}). Set --config.mesh_devices=0 to use them all.")
+    devices = devices[:num_devices]
+  return jax.make_mesh((len(devices),), (DATA,), (jax.sharding.AxisType.Auto,),
+                       devices=devices)
+
+
+def num_shards(mesh):
+  return mesh.shape[DATA]
+
+
+def check_divisible(size, mesh, name):
+  """A clear error when a global batch cannot be split evenly over the mesh."""
+  if size % num_shards(mesh):
+    raise ValueError(f"{name} = {size} is not a multiple of the {num_shards(mesh)} devices of the "
+                     f"mesh; choose a multiple, or set --config.mesh_devices to a divisor.")
+
+
+def replicated(mesh):
+  return NamedSharding(mesh, P())
+
+
+def split_over_data(mesh):
+  return NamedSharding(mesh, P(DATA))
+
+
+def put(tree, sharding):
+  """Host or device arrays -> global arrays with `sharding`. Each process builds only its own
+  shards from its (identical) host copy, so this also works across hosts."""
+  def one(x):
+    x = np.asarray(x)
+    return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+  return jax.tree_util.tree_map(one, tree)
+
+
+def put_replicated(tree, mesh):
+  return put(tree, replicated(mesh))
+
+
+def pad_to_multiple(x, mesh):
+  """(x padded along axis 0 to a multiple of the devices by repeating its last row, len(x))."""
+  count = len(x)
+  extra = -count % num_shards(mesh)
+  return np.concatenate([x, np.repeat(x[-1:], extra, axis=0)]) if extra else x, count
+
+
+def per_shard(fn, mesh, in_specs, out_specs):
+  """`fn` on each device's slice (`shard_map` over the data axis)."""
+  return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=out_specs)
+
+
+def mean_over_shards(tree):
+  """Inside `per_shard`: the mean of every leaf over the data axis."""
+  return jax.tree_util.tree_map(lambda x: jax.lax.pmean(x, DATA), tree)
