@@ -69,8 +69,13 @@ def pad_to_multiple(x, mesh):
 
 
 def per_shard(fn, mesh, in_specs, out_specs):
-  """`fn` on each device's slice (`shard_map` over the data axis)."""
-  return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=out_specs)
+  """`fn` on each device's slice (`shard_map` over the data axis).
+
+  Without replication checking (check_vma=False): gradients with respect to replicated inputs
+  stay per-device, as in `pmap`, and `mean_over_shards` averages them; with checking, JAX would
+  sum them over devices itself.
+  """
+  return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
 
 
 def mean_over_shards(tree):
