@@ -29,5 +29,10 @@ setuptools.setup(
                                                "tcn_wta.*", "configs"]),
     python_requires=">=3.11",
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest==9.2.0"]},
+    extras_require={
+        "test": ["pytest==9.2.0"],
+        # Accelerators: the same jax, with NVIDIA CUDA 12 (wheels bundle CUDA) or Cloud TPU.
+        "cuda": ["jax[cuda12]==0.9.2"],
+        "tpu": ["jax[tpu]==0.9.2"],
+    },
 )

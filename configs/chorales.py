@@ -64,3 +64,11 @@ def get_config(variant=""):
   elif variant:
     raise ValueError(f"Unknown config variant {variant!r}; expected '' or 'quick'")
   return config
+
+
+def get_sweep():
+  """Runs of `python launch/sweep.py --config=configs/chorales.py`: memory rows K x sigma_xi, and
+  the prior-covariance ablation."""
+  runs = [{"model.num_rows": k, "model.obs_noise_std": sigma}
+          for k in (16, 32, 64) for sigma in (0.1, 0.2, 0.4)]
+  return runs + [{"model.learn_prior_cov": False}]

@@ -72,3 +72,10 @@ def get_config(variant=""):
   elif variant:
     raise ValueError(f"Unknown config variant {variant!r}; expected '' or 'quick'")
   return config
+
+
+def get_sweep():
+  """Runs of `python launch/sweep.py --config=configs/corpus.py`: the k schedule's floor and
+  decay."""
+  return [{"model.k.k_end": k, "model.k.decay_every": every}
+          for k in (3, 6, 12) for every in (500, 1000)]

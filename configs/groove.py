@@ -74,3 +74,8 @@ def get_config(variant=""):
   elif variant:
     raise ValueError(f"Unknown config variant {variant!r}; expected '' or 'quick'")
   return config
+
+
+def get_sweep():
+  """Runs of `python launch/sweep.py --config=configs/groove.py`: final k x dictionary size."""
+  return [{"model.k.k_end": k, "model.num_atoms": d} for k in (1, 2, 4) for d in (100, 400)]

@@ -74,3 +74,9 @@ def get_config(variant=""):
   elif variant:
     raise ValueError(f"Unknown config variant {variant!r}; expected '' or 'quick'")
   return config
+
+
+def get_sweep():
+  """Runs of `python launch/sweep.py --config=configs/maestro.py`: the k schedule's floor, and
+  the piano-roll representation."""
+  return [{"model.k.k_end": k} for k in (50, 75, 95)] + [{"data.representation": "roll"}]

@@ -11,7 +11,7 @@ Every function works on one memory; `jax.vmap` maps it over many. All functions 
 (float32 by default, float64 under `jax_enable_x64`).
 """
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp

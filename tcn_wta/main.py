@@ -15,10 +15,10 @@ import os
 
 from absl import app
 from absl import flags
-from absl import logging
 import jax
 from ml_collections import config_flags
 
+from kanerva_music import distributed
 from tcn_wta import compose
 from tcn_wta import report
 from tcn_wta import train
@@ -39,8 +39,7 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   config = FLAGS.config
   workdir = FLAGS.workdir or os.path.join("runs", config.name)
-  logging.info("JAX process %d/%d, local devices %s", jax.process_index(), jax.process_count(),
-               jax.local_devices())
+  distributed.initialize_from_flags(os.environ)
   if FLAGS.mode == "train":
     result = train.train_and_evaluate(config, workdir)
     for split, values in result["metrics"].items():

@@ -1,6 +1,5 @@
 """Held-out reconstruction quality per representation (spec "Applications", 1)."""
 
-import jax
 import jax.numpy as jnp
 
 from tcn_wta import groove
