@@ -33,6 +33,18 @@ def num_shards(mesh):
   return mesh.shape[DATA]
 
 
+def step_barrier(mesh):
+  """A function to call on each step's output: blocks until it is ready on a multi-device CPU
+  mesh, does nothing elsewhere. XLA:CPU runs every virtual device on one thread pool; when the
+  next steps are dispatched before all devices finish the current one, their all-reduces can
+  hold every pool thread while the current step's last devices wait for one (we saw this
+  deadlock with 8 devices on 2 cores). GPUs and TPUs keep asynchronous dispatch."""
+  devices = mesh.devices.flat
+  if num_shards(mesh) > 1 and devices[0].platform == "cpu":
+    return jax.block_until_ready
+  return lambda tree: tree
+
+
 def check_divisible(size, mesh, name):
   """A clear error when a global batch cannot be split evenly over the mesh."""
   if size % num_shards(mesh):

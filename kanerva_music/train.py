@@ -137,12 +137,13 @@ def train_and_evaluate(config, workdir):
     logging.info("Resumed from %s at step %d", workdir, start)
   eval_sets = evaluation_sets(config, pools)
   train_step = make_train_step(config, mesh)
+  barrier = sharding.step_barrier(mesh)
   rng = sharding.put_replicated(jax.random.PRNGKey(config.seed + 1), mesh)
   progress = metric_writing.Progress(config.num_train_steps, start)
   train_start = time.time()
   metrics = None
   for step in range(start + 1, config.num_train_steps + 1):
-    state, metrics = train_step(state, pools["train"], rng)
+    state, metrics = barrier(train_step(state, pools["train"], rng))
     if step % config.log_every_steps == 0 or step == config.num_train_steps:
       workdir_utils.check_finite(metrics["loss"], step, mngr, _NAN_HINT)
       scalars = {f"train/{k}": v for k, v in metrics.items()}

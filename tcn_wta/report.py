@@ -122,6 +122,13 @@ def _metrics_text(values):
   return ", ".join(f"{name} {value:.3f}" for name, value in sorted(values.items()))
 
 
+def _corruption_text(config, clean):
+  if config.data.representation == "events":
+    return f"{round(100 * clean['drop'])}% of the events replaced by random ones"
+  return (f"{round(100 * clean['drop'])}% of the notes removed, {round(100 * clean['add'])}% "
+          "spurious ones added")
+
+
 def _acc(entry, key):
   return f"{100 * entry[key]['mean']:.1f}% +- {100 * entry[key]['std']:.1f}"
 
@@ -148,7 +155,7 @@ def markdown(config, report, workdir):
       f"{_held(rec[metric] > 0.5)} |",
       f"| cleaning of musical sections (3) | {metric}: corrupted input "
       f"{clean['corrupted'][metric]:.3f} -> cleaned {clean['cleaned'][metric]:.3f} "
-      f"({int(100 * clean['drop'])}% removed, {int(100 * clean['add'])}% added) | "
+      f"({_corruption_text(config, clean)}) | "
       f"{_held(clean['cleaned'][metric] > clean['corrupted'][metric])} |",
       f"| keeping the top N features simplifies and compresses (3.4) | N = {top['n'][enough]} of "
       f"{top['n'][-1]} reaches {metric} {top['quality'][enough][metric]:.3f} (all N: "

@@ -129,12 +129,13 @@ def train_and_evaluate(config, workdir):
   if restored is not None:
     logging.info("Resumed from %s at step %d", workdir, start)
   train_step = make_train_step(config, net, mesh)
+  barrier = sharding.step_barrier(mesh)
   rng = sharding.put_replicated(jax.random.PRNGKey(config.seed + 1), mesh)
   progress = metric_writing.Progress(config.num_train_steps, start)
   begin = time.time()
   for step in range(start + 1, config.num_train_steps + 1):
     k = model_lib.k_at_step(config.model.k, step - 1)
-    state, scalars = train_step(state, pools["train"], rng, k)
+    state, scalars = barrier(train_step(state, pools["train"], rng, k))
     if step % config.log_every_steps == 0 or step == config.num_train_steps:
       workdir_utils.check_finite(scalars["loss"], step, mngr, "Try a lower learning rate.")
       writer.write_scalars(step, {**{f"train/{n}": v for n, v in scalars.items()}, "k": k,
