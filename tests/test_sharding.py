@@ -111,6 +111,8 @@ def test_eight_device_training_run_resumes_and_matches_one_device(tiny_chorale_n
     config.batch_size, config.mesh_devices = 8, devices
     results[devices] = train.train_and_evaluate(config, str(tmp_path / str(devices)))
   _assert_trees_close(results[1]["state"], results[8]["state"])
+  assert sharding.step_barrier(sharding.make_mesh(8)) is jax.block_until_ready  # CPU: no overlap
+  assert sharding.step_barrier(sharding.make_mesh(1))("x") == "x"
   _assert_trees_close(results[1]["elbo_bits_per_dim"], results[8]["elbo_bits_per_dim"],
                       rtol=1e-4, atol=1e-5)
 
