@@ -83,7 +83,7 @@ def _to_pitch(x):
 
 
 def _read_shard(memories, targets, cues, mask, valid, *, num_iters, method, model_config,
-                denoise):
+                denoise, mesh):
   """One device's memories: iterates and the metric sums of the whole mesh (psum)."""
   kwargs = dict(num_iters=num_iters, obs_noise_std=model_config.obs_noise_std,
                 prior_std=model_config.prior_std)
@@ -105,7 +105,7 @@ def _read_shard(memories, targets, cues, mask, valid, *, num_iters, method, mode
   iterates = jnp.moveaxis(iterates, 1, 0)  # [I, M, T, C]
   all_iterates = jnp.concatenate([cue0[None], iterates], axis=0)
   sums, count = iteration_sums(targets, all_iterates, scored & valid[:, None, None])
-  sums, count = jax.lax.psum((sums, count), sharding.DATA)
+  sums, count = sharding.sum_over_shards((sums, count), mesh)
   return {name: value / count for name, value in sums.items()}, all_iterates[:, :1]
 
 
@@ -114,7 +114,7 @@ def _read_shard(memories, targets, cues, mask, valid, *, num_iters, method, mode
 def _read_sharded(memories, targets, cues, mask, valid, *, num_iters, method, model_config, mesh,
                   denoise):
   read = functools.partial(_read_shard, num_iters=num_iters, method=method,
-                           model_config=model_config, denoise=denoise)
+                           model_config=model_config, denoise=denoise, mesh=mesh)
   metrics, firsts = sharding.per_shard(read, mesh, in_specs=(P(DATA),) * 5,
                                        out_specs=(P(), P(None, DATA)))(
                                            memories, targets, cues, mask, valid)

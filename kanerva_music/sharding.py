@@ -81,15 +81,27 @@ def pad_to_multiple(x, mesh):
 
 
 def per_shard(fn, mesh, in_specs, out_specs):
-  """`fn` on each device's slice (`shard_map` over the data axis).
+  """`fn` on each device's slice (`shard_map` over the data axis); `fn` itself on one device,
+  where `shard_map` only costs (3.5x slower TCN steps on CPU, measured).
 
   Without replication checking (check_vma=False): gradients with respect to replicated inputs
   stay per-device, as in `pmap`, and `mean_over_shards` averages them; with checking, JAX would
   sum them over devices itself.
   """
+  if num_shards(mesh) == 1:
+    return fn
   return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
 
 
-def mean_over_shards(tree):
+def mean_over_shards(tree, mesh):
   """Inside `per_shard`: the mean of every leaf over the data axis."""
+  if num_shards(mesh) == 1:
+    return tree
   return jax.tree_util.tree_map(lambda x: jax.lax.pmean(x, DATA), tree)
+
+
+def sum_over_shards(tree, mesh):
+  """Inside `per_shard`: the sum of every leaf over the data axis."""
+  if num_shards(mesh) == 1:
+    return tree
+  return jax.tree_util.tree_map(lambda x: jax.lax.psum(x, DATA), tree)

@@ -59,7 +59,7 @@ def make_train_step(config, mesh):
     grad_fn = jax.value_and_grad(model.batch_objective, has_aux=True)
     (_, (metrics, _)), grads = grad_fn(params, batch, rngs, config.model, sample_addresses=True,
                                        method=config.model.train_solve_method)
-    return sharding.mean_over_shards((grads, metrics))
+    return sharding.mean_over_shards((grads, metrics), mesh)
 
   gradients = sharding.per_shard(local_gradients, mesh, in_specs=(P(), P(DATA), P(DATA)),
                                  out_specs=P())

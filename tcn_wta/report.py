@@ -64,19 +64,24 @@ def analyze(config, workdir):
   trained = analysis.Trained(config, workdir, channels)
   logging.info("Analysing %s at step %d (k = %d)", workdir, trained.step, trained.k)
   windows, batch = analysis.evaluation_windows(config, splits["test"], config.eval.max_windows)
+  logging.info("[1/5] reconstruction and cleaning on %d test windows", len(windows))
   recon, corrupted = analysis.reconstruction_and_cleaning(config, trained, windows, batch)
+  logging.info("[2/5] top N (%.0fs so far)", time.time() - start)
   top = analysis.top_n(config, trained, windows, batch)
+  logging.info("[3/5] per-piece codes and probes (%.0fs so far)", time.time() - start)
   features, raw, labels = analysis.piece_level(config, trained, splits)
   feature_sets = {"code": features, "raw": raw}
   detection = {name: probes.cross_validated(feature_sets, labels[name], config.analysis.folds,
                                             config.analysis.seed)
                for name in dict.fromkeys(list(config.analysis.probe_labels)
                                          + list(config.analysis.style_labels))}
+  logging.info("[4/5] listening files and generation (%.0fs so far)", time.time() - start)
   audio_dir = os.path.join(workdir, "audio")
   os.makedirs(audio_dir, exist_ok=True)
   simplified = top["n"][len(top["n"]) // 2]
   media, synth = listening_examples(config, trained, windows, corrupted, simplified, audio_dir)
   generated = compose.run(config, trained, splits, os.path.join(workdir, "generated"), windows)
+  logging.info("[5/5] figures and report (%.0fs so far)", time.time() - start)
   curve = os.path.join(workdir, "top_n.png")
   metric = analysis.MAIN_METRIC[config.data.representation]
   figures.save_top_n_curve(curve, top["n"], [q[metric] for q in top["quality"]], metric,

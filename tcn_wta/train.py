@@ -59,7 +59,7 @@ def make_train_step(config, net, mesh):
 
     (loss, recon), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     scalars = {"loss": loss, **metrics.reconstruction_metrics(recon, x, representation)}
-    return sharding.mean_over_shards((grads, scalars))
+    return sharding.mean_over_shards((grads, scalars), mesh)
 
   @functools.partial(jax.jit, static_argnames=("k",))
   def train_step(state, pool, rng, k):
@@ -87,7 +87,7 @@ def evaluate(config, net, params, pool, k, mesh, max_windows=None):
     recon, _ = net.apply({"params": params}, x, k)
     out = metrics.reconstruction_metrics(recon, x, representation)
     out["loss"] = model_lib.reconstruction_loss(recon, x, representation)
-    return sharding.mean_over_shards(out)
+    return sharding.mean_over_shards(out, mesh)
 
   @jax.jit
   def batch_metrics(params, pool, ids):
