@@ -12,6 +12,8 @@ import os
 
 import ml_collections
 
+from configs import tcn_analysis
+
 
 def get_config(variant=""):
   config = ml_collections.ConfigDict()
@@ -50,16 +52,9 @@ def get_config(variant=""):
   config.eval = ml_collections.ConfigDict()
   config.eval.max_windows = 2048
 
-  config.analysis = ml_collections.ConfigDict()
-  config.analysis.seed = 0
-  config.analysis.corrupt_drop = 0.2     # fraction of played cells removed
-  config.analysis.corrupt_add = 0.2      # spurious cells added, as a fraction of played cells
-  config.analysis.max_windows_per_piece = 16
-  config.analysis.midi_size_windows = 128
-  config.analysis.bank_windows = 2048    # training windows whose codes generation samples
-  config.analysis.folds = 5
-  config.analysis.probe_labels = ("canonical_composer",)
-  config.analysis.style_labels = ("canonical_composer",)
+  config.analysis = tcn_analysis.analysis_config(
+      probe_labels=("canonical_composer",),
+      style_labels=("canonical_composer",))
 
   config.generate = ml_collections.ConfigDict()
   config.generate.seed = 0
