@@ -5,6 +5,7 @@ cache is written to a temporary name and renamed, so an interrupted conversion n
 half-written cache behind.
 """
 
+import csv
 import functools
 import multiprocessing
 import os
@@ -33,6 +34,14 @@ class Pieces(NamedTuple):
 
   def __len__(self):
     return len(self.lengths)
+
+
+def read_csv_rows(path, where_to_get_it):
+  """The rows of a dataset's metadata csv; a missing file is an error that says where to get it."""
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{path}: {where_to_get_it}")
+  with open(path, newline="") as f:
+    return list(csv.DictReader(f))
 
 
 def _try_load(load, item):

@@ -1,5 +1,6 @@
 """Trains the DKM prior with Adam on sets of chorale episodes (seed section 4.1)."""
 
+import functools
 import math
 import time
 
@@ -13,6 +14,7 @@ import optax
 from kanerva_music import checkpointing
 from kanerva_music import chorales
 from kanerva_music import episodes
+from kanerva_music import evaluate
 from kanerva_music import metric_writing
 from kanerva_music import model
 from kanerva_music import sharding
@@ -79,28 +81,27 @@ def make_train_step(config, mesh):
   return train_step
 
 
-def make_elbo_fn(config, mesh):
-  """Jitted (params, [M, T, C]) -> per-memory negative conditional ELBO bits [M], the memories
-  split over the mesh (M padded to a multiple of the devices)."""
-  model_config = config.model
-
+@functools.partial(jax.jit, static_argnames=("model_config", "mesh"))
+def _per_memory_bits(params, batch, *, model_config, mesh):
   def local_bits(params, batch):
     _, (_, bits) = model.batch_objective(params, batch, None, model_config,
                                          sample_addresses=False,
                                          method=model_config.eval_solve_method)
     return bits
 
-  # Replicated output: every process can read all memories' bits.
-  bits_fn = jax.jit(sharding.per_shard(local_bits, mesh, in_specs=(P(), P(DATA)),
-                                       out_specs=P(DATA)),
-                    out_shardings=sharding.replicated(mesh))
+  bits = sharding.per_shard(local_bits, mesh, in_specs=(P(), P(DATA)), out_specs=P(DATA))(
+      params, batch)
+  # Replicated: every process can read all memories' bits.
+  return jax.lax.with_sharding_constraint(bits, sharding.replicated(mesh))
 
-  def per_memory_bits(params, batch):
-    padded, count = sharding.pad_to_multiple(np.asarray(batch), mesh)
-    return np.asarray(bits_fn(params, sharding.put(padded, sharding.split_over_data(mesh))),
-                      np.float64)[:count]
 
-  return per_memory_bits
+def per_memory_bits(config, params, batch, mesh):
+  """Negative conditional ELBO bits per memory [M] of [M, T, C], the memories split over the
+  mesh (M padded to a multiple of the devices)."""
+  padded, count = sharding.pad_to_multiple(np.asarray(batch), mesh)
+  bits = _per_memory_bits(params, sharding.put(padded, sharding.split_over_data(mesh)),
+                          model_config=evaluate.freeze(config.model), mesh=mesh)
+  return np.asarray(bits, np.float64)[:count]
 
 
 def evaluation_sets(config, pools):
@@ -113,10 +114,9 @@ def evaluation_sets(config, pools):
 
 def evaluate_elbo(config, params, eval_sets, mesh):
   """Negative conditional ELBO in bits per time step per voice: mean and standard error."""
-  per_memory_bits = make_elbo_fn(config, mesh)
   results = {}
   for split, batch in eval_sets.items():
-    bits = per_memory_bits(params, batch)
+    bits = per_memory_bits(config, params, batch, mesh)
     results[split] = {"mean": float(bits.mean()),
                       "stderr": float(bits.std(ddof=1) / math.sqrt(len(bits)))}
   return results

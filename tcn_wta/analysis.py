@@ -141,9 +141,8 @@ def piece_labels(config, splits, names):
   out = {}
   for name in names:
     values = np.concatenate([splits[s].labels[name] for s in sorted(splits)])
-    view = LABEL_VIEWS.get(name, lambda v: v) if config.data.dataset == "groove" else (
-        lambda v: v)
-    out[name] = np.array([view(str(v)) for v in values])
+    view = LABEL_VIEWS.get(name) if config.data.dataset == "groove" else None
+    out[name] = np.array([view(str(v)) if view else str(v) for v in values])
   return out
 
 

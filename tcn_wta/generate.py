@@ -22,37 +22,29 @@ class CodeBank(NamedTuple):
   period: int            # code steps per bar (positions repeat with this period)
 
 
-def make_bank(codes, k, period):
-  """A CodeBank from k-sparse training codes [W, T, D]."""
-  codes = np.asarray(codes)
-  atoms = np.argsort(-np.abs(codes), axis=-1)[..., :k]
-  return CodeBank(atoms, np.take_along_axis(codes, atoms, axis=-1), codes.shape[-1], period)
-
-
-def _successors(bank):
-  """{(strongest atom, position of the successor): [(window, step of the successor)]}."""
-  strongest = bank.atoms[..., 0]
-  table = collections.defaultdict(list)
-  windows, steps = bank.atoms.shape[:2]
-  for w in range(windows):
-    for t in range(steps - 1):
-      table[(int(strongest[w, t]), (t + 1) % bank.period)].append((w, t + 1))
-  return table
-
-
-def sample_code(bank, num_steps, rng, start_position=0):
-  """A dense [num_steps, D] code whose first step sits at `start_position` of the bar."""
+def transition_tables(bank):
+  """({position: [(window, step)]}, {(strongest atom, position of the successor): [(window,
+  step of the successor)]}) of the bank's code steps."""
   strongest = bank.atoms[..., 0]
   windows, steps = strongest.shape
-  at_position = collections.defaultdict(list)
+  at_position, successors = collections.defaultdict(list), collections.defaultdict(list)
   for w in range(windows):
     for t in range(steps):
       at_position[t % bank.period].append((w, t))
-  table = _successors(bank)
+      if t + 1 < steps:
+        successors[(int(strongest[w, t]), (t + 1) % bank.period)].append((w, t + 1))
+  return at_position, successors
+
+
+def sample_code(bank, num_steps, rng, start_position=0, tables=None):
+  """A dense [num_steps, D] code whose first step sits at `start_position` of the bar.
+  `tables`: `transition_tables(bank)`, when sampling the same bank several times."""
+  at_position, successors = tables or transition_tables(bank)
+  strongest = bank.atoms[..., 0]
   chosen = []
   for i in range(num_steps):
     position = (start_position + i) % bank.period
-    candidates = table.get((int(strongest[chosen[-1]]), position)) if chosen else None
+    candidates = successors.get((int(strongest[chosen[-1]]), position)) if chosen else None
     pool = candidates or at_position[position]  # no seen transition: restart at this position
     chosen.append(pool[rng.integers(len(pool))])
   code = np.zeros((num_steps, bank.num_atoms), np.float32)
@@ -73,7 +65,9 @@ def structured_code(bank, structure, bars_per_section, rng):
   section, placed wherever its letter occurs."""
   letters = parse_structure(structure)
   steps = bars_per_section * bank.period
-  sections = {letter: sample_code(bank, steps, rng) for letter in dict.fromkeys(letters)}
+  tables = transition_tables(bank)
+  sections = {letter: sample_code(bank, steps, rng, tables=tables)
+              for letter in dict.fromkeys(letters)}
   return np.concatenate([sections[letter] for letter in letters]), letters
 
 

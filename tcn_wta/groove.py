@@ -6,10 +6,11 @@ nine drum classes of Magenta's ROLAND_DRUM_PITCH_CLASSES. Several notes of one c
 the loudest is kept.
 """
 
-import csv
 import os
 
 import numpy as np
+
+from kanerva_music import dataset_cache
 
 DRUM_CLASSES = (
     (36,),               # kick
@@ -71,14 +72,12 @@ def tensor_to_sequence(tensor, qpm, hit_threshold=0.5):
 
 def read_info(root):
   """Rows of info.csv (4/4 only), each with its split and labels."""
-  path = os.path.join(root, "info.csv")
-  if not os.path.exists(path):
-    raise FileNotFoundError(
-        f"{path}: no Groove MIDI Dataset here. Download groove-v1.0.0-midionly.zip from the "
-        "Magenta datasets page (magenta.tensorflow.org/datasets/groove), unzip it and pass its "
-        "folder with --config.data.root=/path/to/groove")
-  with open(path, newline="") as f:
-    return [row for row in csv.DictReader(f) if row["time_signature"] == "4-4"]
+  rows = dataset_cache.read_csv_rows(
+      os.path.join(root, "info.csv"),
+      "no Groove MIDI Dataset here. Download groove-v1.0.0-midionly.zip from the Magenta datasets "
+      "page (magenta.tensorflow.org/datasets/groove), unzip it and pass its folder with "
+      "--config.data.root=/path/to/groove")
+  return [row for row in rows if row["time_signature"] == "4-4"]
 
 
 def load_file(root, row):

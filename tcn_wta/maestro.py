@@ -6,10 +6,11 @@ after sustain is applied; stored as token ids and fed one-hot. `roll`: 88 keys x
 velocity / 127, after sustain.
 """
 
-import csv
 import os
 
 import numpy as np
+
+from kanerva_music import dataset_cache
 
 NUM_EVENTS = 388
 NUM_VELOCITY_BINS = 32
@@ -20,14 +21,11 @@ LABELS = ("canonical_composer", "year")
 
 
 def read_metadata(root):
-  path = os.path.join(root, "maestro-v2.0.0.csv")
-  if not os.path.exists(path):
-    raise FileNotFoundError(
-        f"{path}: no MAESTRO v2.0.0 here. Download maestro-v2.0.0-midi.zip from the Magenta "
-        "datasets page (magenta.tensorflow.org/datasets/maestro), unzip it and pass its folder "
-        "with --config.data.root=/path/to/maestro-v2.0.0")
-  with open(path, newline="") as f:
-    return list(csv.DictReader(f))
+  return dataset_cache.read_csv_rows(
+      os.path.join(root, "maestro-v2.0.0.csv"),
+      "no MAESTRO v2.0.0 here. Download maestro-v2.0.0-midi.zip from the Magenta datasets page "
+      "(magenta.tensorflow.org/datasets/maestro), unzip it and pass its folder with "
+      "--config.data.root=/path/to/maestro-v2.0.0")
 
 
 def _sustained_sequence(path):
@@ -81,7 +79,6 @@ def sequence_to_roll(sequence, frames_per_second):
 
 def load_file(root, representation, frames_per_second, row):
   """A Piece for one metadata row (module level, so worker processes can run it)."""
-  from kanerva_music import dataset_cache  # pylint: disable=import-outside-toplevel
   sequence = _sustained_sequence(os.path.join(root, row["midi_filename"]))
   if representation == "events":
     array = sequence_to_events(sequence)

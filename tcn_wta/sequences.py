@@ -61,6 +61,4 @@ def seconds_of(array, data_config, qpm=DEFAULT_QPM):
   array = np.asarray(array)
   if data_config.representation == "events":
     return float(maestro.time_shift_seconds(array))
-  if data_config.representation == "drums":
-    return len(array) * groove.step_seconds(qpm)
   return len(array) * step_seconds(data_config, qpm)
