@@ -19,6 +19,7 @@ INSTALL_REQUIRES = [
     "matplotlib==3.11.2",
     "scikit-learn==1.9.1",
     "tensorboardX==2.6.5",
+    "threadpoolctl==3.8.0",
 ]
 
 setuptools.setup(

@@ -45,6 +45,7 @@ def get_config(variant=""):
   config.log_every_steps = 500
   config.checkpoint_every_steps = 1000
   config.checkpoints_to_keep = 3
+  config.watchdog_seconds = 900     # no step or report stage for this long: dump stacks, exit 3
 
   config.eval = ml_collections.ConfigDict()
   config.eval.max_windows = 2048

@@ -39,6 +39,9 @@ flags.DEFINE_string("fill_steps", None, "Steps of every window to fill, e.g. 16-
 flags.DEFINE_list("fill_bars", None, "Bars of the piece to fill (1-based), e.g. 3,4; "
                   "overrides --fill_steps.")
 flags.DEFINE_integer("seed", 0, "Seed for the training episodes stored beside the input.")
+flags.DEFINE_enum("read", None, list(dkm.READ_METHODS), "The read (default: the trained model's "
+                  "best half-masked read of stored episodes in its report.json, else "
+                  "config.model.read_method).")
 
 
 class CompletionInputError(ValueError):
@@ -63,6 +66,35 @@ def load_trained(workdir):
                                f"--workdir={workdir}") from e
   logging.info("Loaded %s at step %d", workdir, step)
   return config, state["params"]
+
+
+def _saved_report(workdir):
+  path = os.path.join(workdir, "report.json")
+  if not os.path.exists(path):
+    return {}
+  with open(path) as f:
+    return json.load(f)
+
+
+def best_read(workdir, config):
+  """The read with the best half-masked exact recall in the workdir's report.json, else the
+  config's headline read."""
+  half = _saved_report(workdir).get("complete", {}).get("half", {})
+  scores = {read: by_query["recall"]["acc_exact"][-1] for read, by_query in half.items()
+            if read in dkm.READ_METHODS}
+  if scores:
+    return max(scores, key=scores.get)
+  return config.model.read_method
+
+
+def attention_beta(workdir, config):
+  """The attention read's beta: the config's, else the one the report chose on validation."""
+  beta = config.model.attention_beta or _saved_report(workdir).get("attention", {}).get("beta")
+  if not beta:
+    raise CompletionInputError(
+        f"{workdir}: --read=attention needs a beta: set config.model.attention_beta or write the "
+        f"report first (python -m kanerva_music.main --mode=eval --workdir={workdir})")
+  return beta
 
 
 def read_voices(path):
@@ -111,8 +143,9 @@ def fill_mask(num_steps, window_steps, fill_steps=None, fill_bars=None):
   return (within >= first) & (within <= last)
 
 
-def complete_grid(config, params, grid, to_fill, train_pool, seed=0):
-  """Fills grid[to_fill] (steps) by masked iterative reads; returns the completed pitch grid."""
+def complete_grid(config, params, grid, to_fill, train_pool, seed=0, read=None, beta=None):
+  """Fills grid[to_fill] (steps) by masked iterative reads with `read` (default: the config's;
+  `beta` for the attention read); returns the completed pitch grid."""
   window = config.data.episode_steps
   num_windows = -(-len(grid) // window)
   padded = np.full((num_windows * window, 4), np.nan, np.float32)
@@ -130,15 +163,17 @@ def complete_grid(config, params, grid, to_fill, train_pool, seed=0):
                                                   (num_train,), window))
   stored = np.concatenate([np.asarray(own, np.float32).reshape(-1, window * 4), train_eps])
   logging.info("Memory: %d windows of the input, %d training episodes", len(own), num_train)
-  memory = jax.tree_util.tree_map(lambda a: a[0], evaluate.write_memories(
+  written = jax.tree_util.tree_map(lambda a: a[0], evaluate.write_memories(
       params, stored[None], config.model))
 
   cues = np.where(observed, x, 0.0).reshape(num_windows, -1)
   masks = observed.reshape(num_windows, -1).astype(np.float32)
-  iterates = dkm.iterate_read(memory, cues, masks, num_iters=config.eval.num_iters,
+  iterates = dkm.iterate_read(written["memory"], cues, masks, num_iters=config.eval.num_iters,
                               obs_noise_std=config.model.obs_noise_std,
                               prior_std=config.model.prior_std,
-                              method=config.model.eval_solve_method)
+                              method=read or config.model.read_method,
+                              rcond=config.model.lstsq_rcond or None, values=written["values"],
+                              beta=beta, top_k=config.model.attention_top_k)
   completed = episodes.to_pitches(np.asarray(iterates[-1])).reshape(-1, 4).astype(np.float64)
   out = padded.astype(np.float64)
   out[fill] = completed[fill]
@@ -155,7 +190,10 @@ def main(argv):
   grid = read_voices(FLAGS.input)
   to_fill = fill_mask(len(grid), config.data.episode_steps, FLAGS.fill_steps, FLAGS.fill_bars)
   pools, _ = train.load_pools(config)
-  completed = complete_grid(config, params, grid, to_fill, pools["train"], FLAGS.seed)
+  read = FLAGS.read or best_read(FLAGS.workdir, config)
+  beta = attention_beta(FLAGS.workdir, config) if read == "attention" else None
+  logging.info("Reading with %s", read)
+  completed = complete_grid(config, params, grid, to_fill, pools["train"], FLAGS.seed, read, beta)
   music_io.write_midi(completed, FLAGS.output)
   wav = os.path.splitext(FLAGS.output)[0] + ".wav"
   synth = music_io.write_wav(completed, wav)

@@ -17,7 +17,24 @@ import jax
 import jax.numpy as jnp
 from jax.scipy import linalg as jsl
 
-SOLVE_METHODS = ("svd", "qr", "cholesky")
+# Ridge (MAP, eq. 6) solvers, then the two reads the seed compares (design page, "Addendum"):
+# `lstsq`, the minimum-norm least-squares read of TensorFlow's matrix_solve_ls(fast=False), and
+# `dm_cholesky`, DeepMind's normal equations of the squared Gram matrix.
+RIDGE_METHODS = ("svd", "qr", "cholesky")
+SOLVE_METHODS = RIDGE_METHODS + ("lstsq", "dm_cholesky")
+# Beyond the paper: a nonlinear read, softmax attention over the memory's read-outs.
+READ_METHODS = SOLVE_METHODS + ("attention",)
+
+
+def map_memories(fn, *args):
+  """fn over the leading (memory) axis of args, one memory at a time (`lax.map`).
+
+  On XLA:CPU, jaxlib's batched LAPACK kernels split their batch into tasks on XLA's own thread
+  pool and block until they finish; two such kernels running at once on a 2-thread pool wait for
+  each other forever (seen in the report's SVD reads). Unbatched, a factorisation runs inline on
+  its thread, so evaluation maps over memories instead of vmapping them.
+  """
+  return jax.lax.map(lambda a: fn(*a), args)
 
 
 class Memory(NamedTuple):
@@ -33,19 +50,33 @@ def _observed(mask, shape, dtype):
   return (jnp.asarray(mask) != 0).astype(dtype)
 
 
-def _ridge_operator(mean, observed, lam, method):
-  """The K x C matrix G with mu = G (m * x), for one mask `observed` [C] (seed eq. 6).
+def default_rcond(num_cols, num_rows, dtype):
+  """NumPy's lstsq cut-off: machine epsilon times the larger dimension."""
+  return float(jnp.finfo(dtype).eps) * max(num_cols, num_rows)
 
-  G = (A^T A + lam I)^{-1} A^T with A = diag(m) mean^T; each method computes it from its own
-  factorisation of A, so one factorisation serves every query that shares the memory and mask.
+
+def _solve_operator(mean, observed, lam, method, rcond):
+  """The K x C matrix G with w = G (m * x), for one mask `observed` [C].
+
+  With A = diag(m) mean^T [C, K] (masked rows zero, so shapes stay static under jit):
+  * svd / qr / cholesky: the ridge (MAP) address of eq. 6, G = (A^T A + lam I)^{-1} A^T;
+  * lstsq: the minimum-norm least-squares address, G = pinv(A), singular values below
+    rcond * s_max cut to zero (lam is ignored, as in the seed's read);
+  * dm_cholesky: G = ((A^T A)^2 + lam I)^{-1} A^T A A^T, DeepMind's "original DKM" solve.
+  One factorisation serves every query that shares the memory and mask.
   """
   num_rows = mean.shape[0]
-  a = observed[:, None] * mean.T  # [C, K]; masked rows are zero, so shapes stay static under jit.
+  a = observed[:, None] * mean.T  # [C, K]
   eye = jnp.eye(num_rows, dtype=mean.dtype)
-  if method == "svd":
+  if method in ("svd", "lstsq"):
     u, s, vt = jnp.linalg.svd(a, full_matrices=False)
-    # Exact ridge filter factors; s = 0 (rank-deficient A) contributes 0, never 0/0.
-    return (vt.T * (s / (s * s + lam))) @ u.T
+    if method == "svd":
+      # Exact ridge filter factors; s = 0 (rank-deficient A) contributes 0, never 0/0.
+      factors = s / (s * s + lam)
+    else:
+      kept = s > rcond * jnp.max(s)  # all False when nothing is observed: G = 0
+      factors = jnp.where(kept, 1.0 / jnp.where(kept, s, 1.0), 0.0)
+    return (vt.T * factors) @ u.T
   if method == "qr":
     augmented = jnp.concatenate([a, jnp.sqrt(lam) * eye], axis=0)  # [C + K, K], full rank
     q, r = jnp.linalg.qr(augmented)
@@ -53,20 +84,30 @@ def _ridge_operator(mean, observed, lam, method):
   if method == "cholesky":
     factor = jsl.cho_factor(a.T @ a + lam * eye, lower=True)
     return jsl.cho_solve(factor, a.T)
+  if method == "dm_cholesky":
+    gram = a.T @ a
+    factor = jsl.cho_factor(gram @ gram + lam * eye, lower=True)
+    return jsl.cho_solve(factor, gram @ a.T)
   raise ValueError(f"Unknown solve method {method!r}; expected one of {SOLVE_METHODS}.")
 
 
-def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="svd"):
+def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="svd",
+                     rcond=None):
   """Factorises once for a memory mean and mask; returns G [..., K, C] (seed eq. 6).
 
   `mask` is None (all observed), [C], or [B..., C] for several masks (one factorisation each).
-  The address of a cue x is then `apply_address_operator(G, x, mask)`.
+  The address of a cue x is then `apply_address_operator(G, x, mask)`. `rcond` is the `lstsq`
+  cut-off (None: `default_rcond`).
   """
   mean = jnp.asarray(mean)
+  if method not in SOLVE_METHODS:
+    raise ValueError(f"Unknown solve method {method!r}; expected one of {SOLVE_METHODS}.")
   lam = jnp.asarray(obs_noise_std, mean.dtype) ** 2 / jnp.asarray(prior_std, mean.dtype) ** 2
+  if rcond is None:
+    rcond = default_rcond(*mean.shape[::-1], mean.dtype)
   observed = _observed(mask, mean.shape, mean.dtype)
   observed = jnp.broadcast_to(observed, observed.shape[:-1] + mean.shape[-1:])
-  fn = lambda m: _ridge_operator(mean, m, lam, method)
+  fn = lambda m: _solve_operator(mean, m, lam, method, rcond)
   for _ in range(observed.ndim - 1):
     fn = jax.vmap(fn)
   return fn(observed)
@@ -82,12 +123,14 @@ def apply_address_operator(operator, x, mask=None):
   return jnp.einsum("...kc,...c->...k", operator, x)
 
 
-def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="svd"):
-  """Masked MAP address w [..., K] of cues x [..., C] against memory mean [K, C] (seed eq. 6).
+def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="svd",
+                  rcond=None):
+  """Masked address w [..., K] of cues x [..., C] against memory mean [K, C] (seed eq. 6).
 
-  mu = argmin_w ||m * (x - mean^T w)||^2 / sigma_xi^2 + ||w||^2 / sigma_p^2. `mask` (1 = observed,
-  None = all) broadcasts against x; its leading dimensions decide how many factorisations are made:
-  a mask shared by a batch of cues is factorised once.
+  Ridge methods: mu = argmin_w ||m * (x - mean^T w)||^2 / sigma_xi^2 + ||w||^2 / sigma_p^2;
+  `lstsq` and `dm_cholesky` as in `_solve_operator`. `mask` (1 = observed, None = all)
+  broadcasts against x; its leading dimensions decide how many factorisations are made: a mask
+  shared by a batch of cues is factorised once.
   """
   mean = jnp.asarray(mean)
   x = jnp.asarray(x, mean.dtype)
@@ -99,7 +142,7 @@ def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="s
       mask_dims = mask_dims[1:]
     mask = mask.reshape(mask_dims)
   operator = address_operator(mean, mask, obs_noise_std=obs_noise_std, prior_std=prior_std,
-                              method=method)
+                              method=method, rcond=rcond)
   return apply_address_operator(operator, x, mask)
 
 
@@ -196,37 +239,71 @@ def kl_memory(posterior, prior):
                 + num_cols * (_chol_logdet(prior_chol) - _chol_logdet(post_chol)))
 
 
+def readouts(memory, addresses):
+  """The memory's read-outs W R' [T, C] of the episodes it stored at addresses W [T, K]."""
+  return read(memory, addresses)
+
+
+def attention_read(values, x, mask=None, *, beta, top_k=0):
+  """Softmax attention over stored read-outs `values` [T, C] (a modern Hopfield update,
+  Ramsauer et al. 2020, on the DKM's reconstructions): returns sum_t p_t v_t [..., C] with
+  p = softmax(-beta / 2 * d_t), d_t the mean squared difference between x and v_t on the
+  observed entries (so beta does not depend on how much is masked). `top_k` > 0 keeps only the
+  k best scores (sparse addressing). A cue with nothing observed gets the mean read-out.
+  """
+  values = jnp.asarray(values)
+  x = jnp.asarray(x, values.dtype)
+  observed = _observed(mask, x.shape, values.dtype)
+  x = jnp.where(observed != 0, x, jnp.zeros((), x.dtype))
+  count = jnp.maximum(jnp.sum(observed, axis=-1, keepdims=True), 1.0)
+  # ||m (x - v)||^2 = sum m x^2 - 2 (m x) . v + m . v^2, for every cue and value at once.
+  sq = (jnp.sum(observed * x * x, -1, keepdims=True) - 2.0 * (observed * x) @ values.T
+        + observed @ (values * values).T)
+  scores = -0.5 * beta * sq / count
+  if top_k and top_k < values.shape[0]:
+    kth = jax.lax.top_k(scores, top_k)[0][..., -1:]
+    scores = jnp.where(scores >= kth, scores, -jnp.inf)
+  return jax.nn.softmax(scores, axis=-1) @ values
+
+
 def iterate_read(memory, x, mask=None, *, num_iters, obs_noise_std, prior_std=1.0, method="svd",
-                 clamp_observed=True):
+                 clamp_observed=True, rcond=None, values=None, beta=None, top_k=0):
   """Iterative reads x_n = R^T mu(x_{n-1}; R), n = 1..num_iters (seed eqs. 4-5, 6).
 
   The first read solves with `mask` (None = all observed: denoising a noisy cue). Later reads
   re-read the current estimate with nothing masked. With `clamp_observed` and a mask, every
   iterate keeps the cue's observed entries (those are known); without a mask nothing is clamped,
   as the whole cue is noisy. Two factorisations in all, shared by every cue: returns
-  [num_iters, ..., C].
+  [num_iters, ..., C]. method="attention" reads by `attention_read` over `values` (the stored
+  read-outs, see `readouts`) with `beta` and `top_k` instead of a linear solve.
   """
   memory = Memory(jnp.asarray(memory.mean), jnp.asarray(memory.cov))
   mean = memory.mean
   x = jnp.asarray(x, mean.dtype)
-  kwargs = dict(obs_noise_std=obs_noise_std, prior_std=prior_std, method=method)
-  full_operator = address_operator(mean, None, **kwargs)
-  if mask is None:
-    observed = None
-    first = apply_address_operator(full_operator, x)
+  observed = None if mask is None else jnp.asarray(mask) != 0
+  if method == "attention":
+    if values is None or beta is None:
+      raise ValueError("method='attention' needs values (the stored read-outs) and beta")
+    first_read = lambda cue: attention_read(values, cue, mask, beta=beta, top_k=top_k)
+    full_read = lambda z: attention_read(values, z, None, beta=beta, top_k=top_k)
   else:
-    observed = jnp.asarray(mask) != 0
-    first = solve_address(mean, x, mask, **kwargs)
+    kwargs = dict(obs_noise_std=obs_noise_std, prior_std=prior_std, method=method, rcond=rcond)
+    full_operator = address_operator(mean, None, **kwargs)
+    full_read = lambda z: read(memory, apply_address_operator(full_operator, z))
+    if mask is None:
+      first_read = full_read
+    else:
+      first_read = lambda cue: read(memory, solve_address(mean, cue, mask, **kwargs))
 
   def clamp(z):
     if observed is None or not clamp_observed:
       return z
     return jnp.where(observed, x, z)
 
-  z = clamp(read(memory, first))
+  z = clamp(first_read(x))
 
   def step(z, _):
-    z_next = clamp(read(memory, apply_address_operator(full_operator, z)))
+    z_next = clamp(full_read(z))
     return z_next, z_next
 
   _, rest = jax.lax.scan(step, z, None, length=num_iters - 1)

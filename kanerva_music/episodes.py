@@ -98,6 +98,12 @@ def sample_episodes(pool, rng, shape, episode_steps):
   return pool.steps[rows].reshape(*shape, episode_steps * pool.steps.shape[-1])
 
 
+def pool_windows(pool, episode_steps):
+  """Every window of an EpisodePool as a host array [W, episode_steps * 4]."""
+  steps, starts = np.asarray(pool.steps), np.asarray(pool.window_starts)
+  return steps[starts[:, None] + np.arange(episode_steps)].reshape(len(starts), -1)
+
+
 def evaluation_set(pool, seed, num_memories, episodes_per_memory, episode_steps):
   """A fixed, seeded set [num_memories, T, C], identical across runs and read methods."""
   return sample_episodes(pool, jax.random.PRNGKey(seed), (num_memories, episodes_per_memory),

@@ -20,7 +20,10 @@ from kanerva_music import model
 from kanerva_music import sharding
 
 MASKS = ("half", "three_quarters", "random_25", "random_50", "random_75")
-METHODS = ("svd", "qr", "cholesky", "unmasked")
+# Every read of dkm.SOLVE_METHODS, and "unmasked": the original DKM's completion (seed 4.4).
+METHODS = dkm.READ_METHODS + ("unmasked",)
+DENOISE_METHODS = dkm.READ_METHODS
+ATTENTION_BETAS = (100.0, 1000.0, 1e4, 1e5)
 METRICS = ("mse", "acc_exact", "acc_1", "acc_2")
 CAPACITY_SIZES = (8, 16, 32, 64, 128)
 DATA = sharding.DATA
@@ -46,17 +49,18 @@ def observation_mask(name, num_memories, episode_steps, rng, num_voices=4):
   return np.asarray(mask, np.float32)
 
 
-def write_memories(params, stored, model_config):
-  """Posterior memories (batched) after writing stored [M, T, C] with w = mu (design "Write")."""
-  prior = model.prior_memory(params)
-  sigma = model_config.obs_noise_std
+def write_memories(params, stored, model_config, rngs=None):
+  """{"memory": posterior memories, "values": their read-outs [M, T, C] of the stored episodes}
+  after writing stored [M, T, C] as training writes (`model.store`); rngs [M] default to
+  `model.evaluation_write_keys`."""
+  if rngs is None:
+    rngs = model.evaluation_write_keys(stored.shape[0])
 
-  def one(z):
-    w = dkm.solve_address(prior.mean, z, obs_noise_std=sigma, prior_std=model_config.prior_std,
-                          method=model_config.eval_solve_method)
-    return dkm.write(prior, z, w, obs_noise_std=sigma)
+  def one(z, r):
+    written = model.store(params, z, model_config, r, method=model_config.write_solve_method)
+    return {"memory": written.posterior, "values": dkm.readouts(written.posterior, written.w)}
 
-  return jax.vmap(one)(stored)
+  return dkm.map_memories(one, stored, rngs)
 
 
 def iteration_sums(target, iterates, scored):
@@ -82,25 +86,26 @@ def _to_pitch(x):
   return jnp.clip(jnp.round(episodes.denormalise(x)), episodes.PITCH_LOW, episodes.PITCH_HIGH)
 
 
-def _read_shard(memories, targets, cues, mask, valid, *, num_iters, method, model_config,
+def _read_shard(memories, targets, cues, mask, valid, beta, *, num_iters, method, model_config,
                 denoise, mesh):
   """One device's memories: iterates and the metric sums of the whole mesh (psum)."""
   kwargs = dict(num_iters=num_iters, obs_noise_std=model_config.obs_noise_std,
-                prior_std=model_config.prior_std)
+                prior_std=model_config.prior_std, rcond=model_config.lstsq_rcond or None,
+                beta=beta, top_k=model_config.attention_top_k)
+  if method == "unmasked":  # the original DKM's completion: read as if all were observed
+    method, mask_of = model_config.read_method, lambda k: None
+  else:
+    mask_of = lambda k: k
+  read = lambda m, x, k: dkm.iterate_read(m["memory"], x, mask_of(k), method=method,
+                                          values=m["values"], **kwargs)
   if denoise:
     cue0 = cues
-    read = lambda m, x: dkm.iterate_read(m, x, None, method=model_config.eval_solve_method,
-                                         **kwargs)
-    iterates = jax.vmap(read)(memories, cues)
+    iterates = dkm.map_memories(lambda m, x: read(m, x, None), memories, cues)
     scored = jnp.ones_like(targets, bool)
   else:
     observed = mask[:, None, :] != 0
     cue0 = jnp.where(observed, cues, 0.0)
-    if method == "unmasked":
-      read = lambda m, x, _: dkm.iterate_read(m, x, None, method="svd", **kwargs)
-    else:
-      read = lambda m, x, k: dkm.iterate_read(m, x, k, method=method, **kwargs)
-    iterates = jax.vmap(read)(memories, cue0, mask)
+    iterates = dkm.map_memories(read, memories, cue0, mask)
     scored = ~observed
   iterates = jnp.moveaxis(iterates, 1, 0)  # [I, M, T, C]
   all_iterates = jnp.concatenate([cue0[None], iterates], axis=0)
@@ -111,21 +116,28 @@ def _read_shard(memories, targets, cues, mask, valid, *, num_iters, method, mode
 
 @functools.partial(jax.jit, static_argnames=("num_iters", "method", "model_config", "mesh",
                                              "denoise"))
-def _read_sharded(memories, targets, cues, mask, valid, *, num_iters, method, model_config, mesh,
-                  denoise):
+def _read_sharded(memories, targets, cues, mask, valid, beta, *, num_iters, method, model_config,
+                  mesh, denoise):
   read = functools.partial(_read_shard, num_iters=num_iters, method=method,
                            model_config=model_config, denoise=denoise, mesh=mesh)
-  metrics, firsts = sharding.per_shard(read, mesh, in_specs=(P(DATA),) * 5,
+  metrics, firsts = sharding.per_shard(read, mesh, in_specs=(P(DATA),) * 5 + (P(),),
                                        out_specs=(P(), P(None, DATA)))(
-                                           memories, targets, cues, mask, valid)
+                                           memories, targets, cues, mask, valid, beta)
   return metrics, firsts[:, 0]
 
 
 @functools.partial(jax.jit, static_argnames=("model_config", "mesh"))
-def _write_sharded(params, stored, *, model_config, mesh):
-  write = lambda p, z: write_memories(p, z, model_config)
-  return sharding.per_shard(write, mesh, in_specs=(P(), P(DATA)), out_specs=P(DATA))(params,
-                                                                                       stored)
+def _write_sharded(params, stored, rngs, *, model_config, mesh):
+  write = lambda p, z, r: write_memories(p, z, model_config, r)
+  return sharding.per_shard(write, mesh, in_specs=(P(), P(DATA), P(DATA)), out_specs=P(DATA))(
+      params, stored, rngs)
+
+
+def write_sharded(params, shards, stored, model_config):
+  """Memories of stored [M, T, C], split over `shards.mesh` (see ShardedSet)."""
+  rngs = np.asarray(model.evaluation_write_keys(shards.count))
+  return _write_sharded(params, shards.put(stored), shards.put(rngs), model_config=model_config,
+                        mesh=shards.mesh)
 
 
 class ShardedSet:
@@ -144,20 +156,22 @@ class ShardedSet:
     return sharding.put(padded, sharding.split_over_data(self.mesh))
 
 
-def _score(memories, shards, targets, cues, mask, *, num_iters, method, model_config):
+def _score(memories, shards, targets, cues, mask, *, num_iters, method, model_config, beta=0.0):
   """`read_and_score` on memories already split over `shards.mesh`."""
   denoise = mask is None
   if denoise:
     mask = np.ones((shards.count, np.shape(targets)[-1]), np.float32)
   return _read_sharded(memories, shards.put(targets), shards.put(cues), shards.put(mask),
-                       shards.valid, num_iters=num_iters, method=method,
+                       shards.valid, jnp.asarray(beta, jnp.float32), num_iters=num_iters,
+                       method=method,
                        model_config=model_config, mesh=shards.mesh, denoise=denoise)
 
 
 def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_config,
-                   mesh=None):
+                   mesh=None, beta=0.0):
   """Iterative reads of cues [M, T, C] under mask [M, C] (None: denoise) and their metrics, the
-  memories split over the mesh's devices (default: one device).
+  memories ({"memory", "values"} as `write_memories` returns them) split over the mesh's devices
+  (default: one device); `beta` is the attention read's inverse temperature.
 
   Returns ({metric: [num_iters + 1]}, iterates [num_iters + 1, T, C] of memory 0). method
   "unmasked" is the original DKM read (seed 4.4): masked entries filled with 0, then read as if
@@ -165,59 +179,96 @@ def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_co
   """
   shards = ShardedSet(mesh or sharding.make_mesh(1), len(targets))
   return _score(jax.tree_util.tree_map(shards.put, memories), shards, targets, cues, mask,
-                num_iters=num_iters, method=method, model_config=model_config)
+                num_iters=num_iters, method=method, model_config=model_config, beta=beta)
 
 
 def _lists(metrics):
   return {k: [float(v) for v in np.asarray(metrics[k])] for k in METRICS}
 
 
-def evaluate(params, stored, novel, config, capacity_sets=None, mesh=None):
-  """(report, examples): the report's `denoise`, `complete` and `capacity` sections, and the
-  iterates of memory 0's first episodes for the figures.
+def make_tasks(config, stored):
+  """The seeded cues every read and baseline is scored on: {"denoise_cue": stored + noise
+  [M, T, C], "masks": {name: [M, C]}} (seed 4.3-4.4)."""
+  rng = np.random.default_rng(config.eval.seed)
+  stored = np.asarray(stored)
+  num_memories, _, num_cols = stored.shape
+  noise = config.eval.denoise_noise_std * rng.standard_normal(stored.shape).astype(np.float32)
+  masks = {name: observation_mask(name, num_memories, num_cols // 4, rng) for name in MASKS}
+  return {"denoise_cue": stored + noise, "masks": masks}
+
+
+def choose_attention_beta(params, config, stored, novel, mesh=None, betas=ATTENTION_BETAS):
+  """The attention read's beta with the best mean of stored and unseen exact accuracy, half
+  masked, on the given (validation) memories; returns (beta, {beta: that mean})."""
+  mesh = mesh or sharding.make_mesh(1)
+  frozen = freeze(config.model)
+  stored, novel = np.asarray(stored), np.asarray(novel)
+  shards = ShardedSet(mesh, len(stored))
+  memories = write_sharded(params, shards, stored, frozen)
+  mask = observation_mask("half", len(stored), stored.shape[-1] // 4, None)
+  means = {}
+  for beta in betas:
+    exact = [float(_score(memories, shards, x, x, mask, num_iters=1, method="attention",
+                          model_config=frozen, beta=beta)[0]["acc_exact"][-1])
+             for x in (stored, novel)]
+    means[beta] = float(np.mean(exact))
+  return max(means, key=means.get), means
+
+
+def evaluate(params, stored, novel, tasks, config, capacity_sets=None, mesh=None,
+             heartbeat=lambda what: None, beta=None):
+  """(report, examples): the report's `denoise`, `denoise_by_read`, `complete` and `capacity`
+  sections, and the iterates of memory 0's first episodes under the headline read
+  (`config.model.read_method`) for the figures.
 
   stored, novel: [M, T, C] test episodes; `stored` are written into the memories and `novel`
-  are not. capacity_sets: {T: [M_T, T, C]} for the capacity sweep. The memories are split over
-  the mesh's devices (default: one device); every process of a multi-host job must call this.
+  are not; tasks: `make_tasks(config, stored)`. capacity_sets: {T: [M_T, T, C]} for the capacity
+  sweep. The memories are split over the mesh's devices (default: one device); every process of
+  a multi-host job must call this. `heartbeat(stage)` is called after every read. `beta` is the
+  attention read's (default: config.model.attention_beta).
   """
+  beta = config.model.attention_beta if beta is None else beta
   mesh = mesh or sharding.make_mesh(1)
-  model_config = config.model
-  frozen = freeze(model_config)
+  frozen = freeze(config.model)
+  headline = config.model.read_method
   num_iters = config.eval.num_iters
-  rng = np.random.default_rng(config.eval.seed)
   stored, novel = np.asarray(stored), np.asarray(novel)
   num_memories, _, num_cols = stored.shape
   shards = ShardedSet(mesh, num_memories)
-  memories = _write_sharded(params, shards.put(stored), model_config=frozen, mesh=mesh)
+  memories = write_sharded(params, shards, stored, frozen)
 
   def score(targets, cues, mask, method, memories=memories, shards=shards):
-    return _score(memories, shards, targets, cues, mask, num_iters=num_iters, method=method,
-                  model_config=frozen)
+    out = _score(memories, shards, targets, cues, mask, num_iters=num_iters, method=method,
+                 model_config=frozen, beta=beta)
+    jax.block_until_ready(out)
+    heartbeat(f"report: {method} read")
+    return out
 
-  noise = config.eval.denoise_noise_std * rng.standard_normal(stored.shape).astype(np.float32)
-  denoise, denoise_iterates = score(stored, stored + noise, None, "svd")
-  report = {"denoise": _lists(denoise), "complete": {}}
-  examples = {"denoise": (stored[0], np.asarray(denoise_iterates))}
-  episode_steps = num_cols // 4
-  for mask_name in MASKS:
-    mask = observation_mask(mask_name, num_memories, episode_steps, rng)
+  report = {"denoise_by_read": {}, "complete": {}}
+  examples = {}
+  for method in DENOISE_METHODS:
+    metrics, iterates = score(stored, tasks["denoise_cue"], None, method)
+    report["denoise_by_read"][method] = _lists(metrics)
+    if method == headline:
+      examples["denoise"] = (stored[0], np.asarray(iterates))
+  report["denoise"] = report["denoise_by_read"][headline]
+  for mask_name, mask in tasks["masks"].items():
     report["complete"][mask_name] = {}
     for method in METHODS:
       report["complete"][mask_name][method] = {}
       for query, x in (("recall", stored), ("novel", novel)):
         metrics, iterates = score(x, x, mask, method)
         report["complete"][mask_name][method][query] = _lists(metrics)
-        if method == "svd" and query == "recall":
+        if method == headline and query == "recall":
           examples[f"complete_{mask_name}"] = (x[0], np.asarray(iterates), mask[0])
   if capacity_sets:
     report["capacity"] = {}
     for size, episodes_set in sorted(capacity_sets.items()):
       episodes_set = np.asarray(episodes_set)
       capacity_shards = ShardedSet(mesh, len(episodes_set))
-      mems = _write_sharded(params, capacity_shards.put(episodes_set), model_config=frozen,
-                            mesh=mesh)
-      mask = observation_mask("half", episodes_set.shape[0], episode_steps, rng)
-      metrics, _ = score(episodes_set, episodes_set, mask, "svd", mems, capacity_shards)
+      mems = write_sharded(params, capacity_shards, episodes_set, frozen)
+      mask = observation_mask("half", episodes_set.shape[0], num_cols // 4, None)
+      metrics, _ = score(episodes_set, episodes_set, mask, headline, mems, capacity_shards)
       report["capacity"][str(size)] = {k: v[-1] for k, v in _lists(metrics).items()}
   return report, examples
 
@@ -229,23 +280,27 @@ def freeze(model_config):
 
 
 def continue_chorale(params, model_config, given, stored, num_new_bars, steps_per_bar=16,
-                     num_iters=10):
+                     num_iters=10, beta=None):
   """Extends `given` [2 bars * 4] (normalised, time-major) bar by bar (seed figure 4).
 
   Each new window is the last known bar followed by a masked bar, completed from a memory that
   stores `stored` [T, C]; returns the normalised [(2 + num_new_bars) * steps_per_bar, 4] grid.
   """
-  memory = jax.tree_util.tree_map(lambda a: a[0], write_memories(params, stored[None],
-                                                                 model_config))
+  written = jax.tree_util.tree_map(lambda a: a[0], write_memories(params, stored[None],
+                                                                  model_config))
   grid = np.asarray(given, np.float32).reshape(-1, 4)
   window_steps = 2 * steps_per_bar
   mask = np.repeat(np.arange(window_steps) < steps_per_bar, 4).astype(np.float32)
   for _ in range(num_new_bars):
     cue = np.concatenate([grid[-steps_per_bar:], np.zeros((steps_per_bar, 4), np.float32)])
-    iterates = dkm.iterate_read(memory, cue.reshape(-1), mask, num_iters=num_iters,
+    iterates = dkm.iterate_read(written["memory"], cue.reshape(-1), mask, num_iters=num_iters,
                                 obs_noise_std=model_config.obs_noise_std,
                                 prior_std=model_config.prior_std,
-                                method=model_config.eval_solve_method)
+                                method=model_config.read_method,
+                                rcond=model_config.lstsq_rcond or None,
+                                values=written["values"],
+                                beta=model_config.attention_beta if beta is None else beta,
+                                top_k=model_config.attention_top_k)
     new = np.asarray(iterates[-1]).reshape(window_steps, 4)[steps_per_bar:]
     grid = np.concatenate([grid, new])
   return grid

@@ -59,3 +59,28 @@ def save_grid(path, cells, column_titles, suptitle=""):
 def _legend(fig):
   handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in VOICE_COLORS]
   fig.legend(handles, VOICE_NAMES, loc="upper right", fontsize=7, ncol=4)
+
+
+def save_capacity(path, panels, task="half"):
+  """Exact accuracy vs stored episodes T (log scale), a line per read and K; one panel per
+  setting. panels: [(title, {read: {K or "all": {T: {task: acc}}}})]."""
+  fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
+  styles = {"lstsq": "-", "attention": "--", "readout": ":", "nearest_stored": "-.",
+            "modern_hopfield": (0, (1, 1))}
+  for ax, (title, curves) in zip(axes[0], panels):
+    for read, by_rows in curves.items():
+      for rows, by_size in by_rows.items():
+        sizes = sorted(by_size, key=int)
+        label = read if rows == "all" else f"{read}, K={rows}"
+        ax.plot([int(t) for t in sizes], [100 * by_size[t][task] for t in sizes],
+                linestyle=styles.get(read, "-"), marker="o", ms=3, label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("stored episodes T")
+    ax.set_ylabel(f"{task.replace('_', ' ')} masked: exact pitch (%)")
+    ax.set_ylim(0, 101)
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+  axes[0][-1].legend(fontsize=7, ncol=2, loc="lower left")
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)

@@ -14,8 +14,10 @@ from absl import logging
 from ml_collections import config_flags
 
 from kanerva_music import distributed
+from kanerva_music import quiet_logs
 from kanerva_music import report
 from kanerva_music import train
+from kanerva_music import watchdog
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Where checkpoints, metrics and config.json go "
@@ -30,17 +32,20 @@ flags.mark_flags_as_required(["config"])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  quiet_logs.install()
   config = FLAGS.config
   workdir = FLAGS.workdir or os.path.join("runs", config.name)
   distributed.initialize_from_flags(os.environ)
   logging.info("Workdir: %s", os.path.abspath(workdir))
-  if FLAGS.mode == "train":
-    result = train.train_and_evaluate(config, workdir)
-  else:
-    result = train.evaluate_checkpoint(config, workdir)
-  if config.eval.report:
-    report.write_report(config, workdir, result["state"]["params"], result["pools"],
-                        result["elbo_bits_per_dim"], result.get("train_seconds"), result["mesh"])
+  with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
+    if FLAGS.mode == "train":
+      result = train.train_and_evaluate(config, workdir, heartbeat=dog.beat)
+    else:
+      result = train.evaluate_checkpoint(config, workdir)
+    if config.eval.report:
+      report.write_report(config, workdir, result["state"]["params"], result["pools"],
+                          result["elbo_bits_per_dim"], result.get("train_seconds"),
+                          result["mesh"], result["data_source"], heartbeat=dog.beat)
   elbo = result["elbo_bits_per_dim"]["test"]
   print(f"Final test negative conditional ELBO: {elbo['mean']:.4f} +- {elbo['stderr']:.4f} "
         "bits per time step per voice (paper: 0.76 +- 0.002)")

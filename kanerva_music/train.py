@@ -21,7 +21,7 @@ from kanerva_music import sharding
 from kanerva_music import workdir_utils
 
 EVAL_SPLITS = ("test", "valid")
-_NAN_HINT = ("Try a lower --config.learning_rate or --config.model.train_solve_method=qr.")
+_NAN_HINT = ("Try a lower --config.learning_rate or --config.model.write_solve_method=qr.")
 NonFiniteLossError = workdir_utils.NonFiniteLossError
 DATA = sharding.DATA
 
@@ -39,9 +39,15 @@ def num_cols(config):
   return config.data.episode_steps * chorales.NUM_VOICES
 
 
-def create_state(config):
-  """{params, opt_state, step} at initialisation; the optimizer is `make_optimizer(config)`."""
-  params = model.init_params(jax.random.PRNGKey(config.seed), config.model, num_cols(config))
+def create_state(config, pools=None):
+  """{params, opt_state, step} at initialisation; the optimizer is `make_optimizer(config)`.
+  `pools` give the training windows a PCA prior mean starts from (without them: a restore
+  target of the right shapes)."""
+  windows = None
+  if pools is not None and config.model.init_mean == "pca":
+    windows = episodes.pool_windows(jax.device_get(pools["train"]), config.data.episode_steps)
+  params = model.init_params(jax.random.PRNGKey(config.seed), config.model, num_cols(config),
+                             windows)
   return {"params": params, "opt_state": make_optimizer(config).init(params),
           "step": jnp.asarray(0, jnp.int32)}
 
@@ -59,8 +65,8 @@ def make_train_step(config, mesh):
 
   def local_gradients(params, batch, rngs):
     grad_fn = jax.value_and_grad(model.batch_objective, has_aux=True)
-    (_, (metrics, _)), grads = grad_fn(params, batch, rngs, config.model, sample_addresses=True,
-                                       method=config.model.train_solve_method)
+    (_, (metrics, _, _)), grads = grad_fn(params, batch, rngs, config.model,
+                                       method=config.model.write_solve_method)
     return sharding.mean_over_shards((grads, metrics), mesh)
 
   gradients = sharding.per_shard(local_gradients, mesh, in_specs=(P(), P(DATA), P(DATA)),
@@ -83,25 +89,26 @@ def make_train_step(config, mesh):
 
 @functools.partial(jax.jit, static_argnames=("model_config", "mesh"))
 def _per_memory_bits(params, batch, *, model_config, mesh):
-  def local_bits(params, batch):
-    _, (_, bits) = model.batch_objective(params, batch, None, model_config,
-                                         sample_addresses=False,
-                                         method=model_config.eval_solve_method)
-    return bits
+  def local_bits(params, batch, rngs):
+    _, (_, bits, kl_per_dim) = model.batch_objective(params, batch, rngs, model_config,
+                                                     method=model_config.write_solve_method,
+                                                     map_memories=True)
+    return bits, kl_per_dim
 
-  bits = sharding.per_shard(local_bits, mesh, in_specs=(P(), P(DATA)), out_specs=P(DATA))(
-      params, batch)
-  # Replicated: every process can read all memories' bits.
+  rngs = model.evaluation_write_keys(batch.shape[0])
+  bits = sharding.per_shard(local_bits, mesh, in_specs=(P(), P(DATA), P(DATA)),
+                            out_specs=(P(DATA), P(DATA)))(params, batch, rngs)
+  # Replicated: every process can read all memories' values.
   return jax.lax.with_sharding_constraint(bits, sharding.replicated(mesh))
 
 
 def per_memory_bits(config, params, batch, mesh):
-  """Negative conditional ELBO bits per memory [M] of [M, T, C], the memories split over the
-  mesh (M padded to a multiple of the devices)."""
+  """(negative conditional ELBO bits, memory KL per dimension), each [M], of [M, T, C], the
+  memories split over the mesh (M padded to a multiple of the devices)."""
   padded, count = sharding.pad_to_multiple(np.asarray(batch), mesh)
-  bits = _per_memory_bits(params, sharding.put(padded, sharding.split_over_data(mesh)),
-                          model_config=evaluate.freeze(config.model), mesh=mesh)
-  return np.asarray(bits, np.float64)[:count]
+  bits, kl = _per_memory_bits(params, sharding.put(padded, sharding.split_over_data(mesh)),
+                              model_config=evaluate.freeze(config.model), mesh=mesh)
+  return np.asarray(bits, np.float64)[:count], np.asarray(kl, np.float64)[:count]
 
 
 def evaluation_sets(config, pools):
@@ -113,17 +120,24 @@ def evaluation_sets(config, pools):
 
 
 def evaluate_elbo(config, params, eval_sets, mesh):
-  """Negative conditional ELBO in bits per time step per voice: mean and standard error."""
+  """Negative conditional ELBO in bits per time step per voice (mean and standard error) and
+  KL(q(M) || p(M)) in nats per dimension, per split."""
   results = {}
   for split, batch in eval_sets.items():
-    bits = per_memory_bits(config, params, batch, mesh)
+    bits, kl = per_memory_bits(config, params, batch, mesh)
     results[split] = {"mean": float(bits.mean()),
-                      "stderr": float(bits.std(ddof=1) / math.sqrt(len(bits)))}
+                      "stderr": float(bits.std(ddof=1) / math.sqrt(len(bits))),
+                      "kl_memory_per_dim": float(kl.mean())}
   return results
 
 
-def train_and_evaluate(config, workdir):
-  """Trains to `config.num_train_steps`, resuming from `workdir`; returns the final ELBO dict."""
+def _no_heartbeat(what):
+  del what
+
+
+def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
+  """Trains to `config.num_train_steps`, resuming from `workdir`; returns the final ELBO dict.
+  `heartbeat(what)` is called after every step (see watchdog.py)."""
   workdir_utils.write_config_json(config, workdir)
   mesh = sharding.make_mesh(config.mesh_devices)
   pools, source = load_pools(config)
@@ -131,7 +145,7 @@ def train_and_evaluate(config, workdir):
   writer = metric_writing.MetricWriter(workdir)
   mngr = checkpointing.manager(workdir, keep=config.checkpoints_to_keep)
   state, restored = checkpointing.restore_latest(
-      mngr, sharding.put_replicated(create_state(config), mesh))
+      mngr, sharding.put_replicated(create_state(config, pools), mesh))
   start = int(state["step"])
   if restored is not None:
     logging.info("Resumed from %s at step %d", workdir, start)
@@ -144,6 +158,7 @@ def train_and_evaluate(config, workdir):
   metrics = None
   for step in range(start + 1, config.num_train_steps + 1):
     state, metrics = barrier(train_step(state, pools["train"], rng))
+    heartbeat(f"training step {step}")
     if step % config.log_every_steps == 0 or step == config.num_train_steps:
       workdir_utils.check_finite(metrics["loss"], step, mngr, _NAN_HINT)
       scalars = {f"train/{k}": v for k, v in metrics.items()}

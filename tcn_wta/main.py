@@ -19,6 +19,8 @@ import jax
 from ml_collections import config_flags
 
 from kanerva_music import distributed
+from kanerva_music import quiet_logs
+from kanerva_music import watchdog
 from tcn_wta import compose
 from tcn_wta import report
 from tcn_wta import train
@@ -37,11 +39,13 @@ flags.mark_flags_as_required(["config"])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  quiet_logs.install()
   config = FLAGS.config
   workdir = FLAGS.workdir or os.path.join("runs", config.name)
   distributed.initialize_from_flags(os.environ)
   if FLAGS.mode == "train":
-    result = train.train_and_evaluate(config, workdir)
+    with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
+      result = train.train_and_evaluate(config, workdir, heartbeat=dog.beat)
     for split, values in result["metrics"].items():
       print(f"Held-out {split} reconstruction (k={result['k']}): "
             + ", ".join(f"{name} {value:.4f}" for name, value in sorted(values.items())))

@@ -109,7 +109,7 @@ def evaluate(config, net, params, pool, k, mesh, max_windows=None):
   return {key: value / count for key, value in totals.items()}
 
 
-def train_and_evaluate(config, workdir):
+def train_and_evaluate(config, workdir, heartbeat=lambda what: None):
   """Trains to config.num_train_steps (resuming from workdir); returns held-out metrics."""
   workdir_utils.write_config_json(config, workdir)
   mesh = sharding.make_mesh(config.mesh_devices)
@@ -136,6 +136,7 @@ def train_and_evaluate(config, workdir):
   for step in range(start + 1, config.num_train_steps + 1):
     k = model_lib.k_at_step(config.model.k, step - 1)
     state, scalars = barrier(train_step(state, pools["train"], rng, k))
+    heartbeat(f"training step {step}")
     if step % config.log_every_steps == 0 or step == config.num_train_steps:
       workdir_utils.check_finite(scalars["loss"], step, mngr, "Try a lower learning rate.")
       writer.write_scalars(step, {**{f"train/{n}": v for n, v in scalars.items()}, "k": k,

@@ -29,7 +29,7 @@ def oracle_address(mean, x, mask):
   return np.linalg.lstsq(aug, rhs, rcond=None)[0]
 
 
-@pytest.mark.parametrize("method", dkm.SOLVE_METHODS)
+@pytest.mark.parametrize("method", dkm.RIDGE_METHODS)
 @pytest.mark.parametrize("num_observed", [C, 12, 3, 0])  # 3 < K: rank-deficient A; 0: all masked
 def test_solve_address_matches_lstsq_oracle(method, num_observed):
   rng = np.random.default_rng(num_observed)
@@ -66,8 +66,84 @@ def test_shared_mask_is_factorised_once_and_equals_per_query_masks():
 
 
 def test_solve_address_rejects_unknown_method():
-  with pytest.raises(ValueError, match="lstsq"):
-    dkm.solve_address(np.ones((K, C)), np.ones(C), obs_noise_std=0.2, method="lstsq")
+  with pytest.raises(ValueError, match="'bogus'.*lstsq"):
+    dkm.solve_address(np.ones((K, C)), np.ones(C), obs_noise_std=0.2, method="bogus")
+
+
+def oracle_min_norm_address(mean, x, mask, rcond):
+  """The seed's read: minimum-norm least squares on the observed rows (float64 pinv)."""
+  obs = mask != 0
+  if not obs.any():
+    return np.zeros(mean.shape[0])
+  return np.linalg.pinv(mean.T[obs], rcond=rcond) @ x[obs]
+
+
+def oracle_dm_cholesky_address(mean, x, mask):
+  """DeepMind's solve: ((A^T A)^2 + lam I) w = A^T A A^T b, A the observed rows (float64)."""
+  obs = mask != 0
+  a = mean.T[obs]
+  gram = a.T @ a
+  lam = SIGMA_XI**2 / PRIOR_STD**2
+  return np.linalg.solve(gram @ gram + lam * np.eye(mean.shape[0]), gram @ a.T @ x[obs])
+
+
+def low_rank_memory(rng, rank):
+  return rng.normal(size=(K, rank)) @ rng.normal(size=(rank, C))
+
+
+@pytest.mark.parametrize("memory_rank", [K, 2])  # 2: a rank-deficient memory
+@pytest.mark.parametrize("num_observed", [C, 12, K, 3, 0])
+def test_lstsq_and_dm_cholesky_match_float64_oracles(memory_rank, num_observed):
+  rng = np.random.default_rng(100 + num_observed + memory_rank)
+  mean = low_rank_memory(rng, memory_rank)
+  x = rng.normal(size=(4, C))
+  mask = np.zeros((4, C))
+  for b in range(4):
+    mask[b, rng.permutation(C)[:num_observed]] = 1
+  cue = np.where(mask != 0, x, np.nan)
+  rcond = 1e-10
+  with jax.enable_x64(True):
+    got = dkm.solve_address(mean, cue, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
+                            method="lstsq", rcond=rcond)
+    expected = np.stack([oracle_min_norm_address(mean, x[b], mask[b], rcond) for b in range(4)])
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-7, atol=1e-9)
+    got = dkm.solve_address(mean, cue, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
+                            method="dm_cholesky")
+    expected = np.stack([oracle_dm_cholesky_address(mean, x[b], mask[b]) for b in range(4)])
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-6, atol=1e-8)
+  for method in ("lstsq", "dm_cholesky"):  # float32, default cut-off: finite at every mask
+    got32 = dkm.solve_address(mean.astype(np.float32), cue.astype(np.float32), mask,
+                              obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD, method=method)
+    assert np.all(np.isfinite(np.asarray(got32))), method
+
+
+def test_lstsq_read_is_a_projection_so_re_reading_changes_nothing():
+  rng = np.random.default_rng(12)
+  mean = rng.normal(size=(K, C))
+  x = rng.normal(size=(3, C))
+  with jax.enable_x64(True):
+    iterates = dkm.iterate_read(dkm.Memory(mean, np.eye(K)), x, None, num_iters=4,
+                                obs_noise_std=SIGMA_XI, method="lstsq")
+    np.testing.assert_allclose(np.asarray(iterates[1:]), np.asarray(iterates[:-1]), atol=1e-10)
+    # The read is the orthogonal projection onto the row space of the memory.
+    projection = mean.T @ np.linalg.pinv(mean.T)
+    np.testing.assert_allclose(np.asarray(iterates[0]), x @ projection.T, atol=1e-10)
+
+
+def test_lstsq_recalls_a_stored_episode_exactly_from_half_of_it():
+  """T <= K episodes written at independent addresses with little noise: the masked
+  least-squares read of a half-masked stored episode gives back its other half."""
+  rng = np.random.default_rng(13)
+  episodes = rng.normal(size=(4, C))
+  prior = dkm.Memory(mean=np.zeros((K, C)), cov=np.eye(K))
+  with jax.enable_x64(True):
+    addresses = rng.normal(size=(4, K))
+    memory = dkm.write(prior, episodes, addresses, obs_noise_std=1e-4)
+    mask = np.zeros(C)
+    mask[: C // 2] = 1
+    got = dkm.iterate_read(memory, np.where(mask != 0, episodes, np.nan), mask, num_iters=2,
+                           obs_noise_std=1e-4, method="lstsq")
+    np.testing.assert_allclose(np.asarray(got[-1]), episodes, atol=1e-5)
 
 
 def test_solve_address_jits_and_vmaps_over_memories():
@@ -247,3 +323,59 @@ def test_write_with_kl_equals_general_kl_memory():
                                mean[:, c], cov) for c in range(C))
     np.testing.assert_allclose(float(kl), expected, rtol=1e-9)
     np.testing.assert_allclose(float(dkm.kl_memory(posterior, prior)), expected, rtol=1e-9)
+
+
+def oracle_attention(values, x, mask, beta, top_k=0):
+  obs = mask != 0
+  d = ((x[obs] - values[:, obs]) ** 2).sum(-1) / max(obs.sum(), 1)
+  scores = -0.5 * beta * d
+  if top_k:
+    scores = np.where(scores >= np.sort(scores)[-top_k], scores, -np.inf)
+  p = np.exp(scores - scores.max())
+  return (p / p.sum()) @ values
+
+
+@pytest.mark.parametrize("top_k", [0, 3])
+@pytest.mark.parametrize("num_observed", [C, 7, 0])
+def test_attention_read_matches_float64_oracle(num_observed, top_k):
+  rng = np.random.default_rng(20 + num_observed)
+  values = rng.normal(size=(9, C))
+  x = rng.normal(size=(4, C))
+  mask = np.zeros((4, C))
+  for b in range(4):
+    mask[b, rng.permutation(C)[:num_observed]] = 1
+  cue = np.where(mask != 0, x, np.nan)
+  expected = np.stack([oracle_attention(values, x[b], mask[b], 3.0, top_k) for b in range(4)])
+  with jax.enable_x64(True):
+    got = dkm.attention_read(values, cue, mask, beta=3.0, top_k=top_k)
+    np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-10, atol=1e-12)
+  got32 = dkm.attention_read(values.astype(np.float32), cue.astype(np.float32), mask,
+                             beta=1e4, top_k=top_k)  # a sharp softmax stays finite
+  assert np.all(np.isfinite(np.asarray(got32)))
+
+
+def test_attention_iterate_read_recalls_more_stored_episodes_than_rows():
+  """T = 3K stored episodes: the linear read cannot separate them; the attention read over the
+  memory's read-outs comes close to each episode's own read-out, the best a K-row memory holds."""
+  rng = np.random.default_rng(21)
+  k, c, t = 4, 40, 12
+  episodes = rng.normal(size=(t, c))
+  prior = dkm.Memory(mean=rng.normal(size=(k, c)), cov=np.eye(k))
+  with jax.enable_x64(True):
+    w = dkm.solve_address(prior.mean, episodes, obs_noise_std=0.1)
+    memory = dkm.write(prior, episodes, w, obs_noise_std=0.1)
+    values = dkm.readouts(memory, w)
+    mask = np.zeros(c)
+    mask[: c // 2] = 1
+    cue = np.where(mask != 0, episodes, np.nan)
+    kwargs = dict(num_iters=3, obs_noise_std=0.1, values=values)
+    attention = dkm.iterate_read(memory, cue, mask, method="attention", beta=1e3, **kwargs)
+    linear = dkm.iterate_read(memory, cue, mask, method="lstsq", **kwargs)
+    masked = mask == 0
+    readout_error = np.mean((np.asarray(values) - episodes)[:, masked] ** 2)
+    attention_error = np.mean((np.asarray(attention[-1]) - episodes)[:, masked] ** 2)
+    linear_error = np.mean((np.asarray(linear[-1]) - episodes)[:, masked] ** 2)
+    assert attention_error < 1.1 * readout_error
+    assert linear_error > 1.15 * attention_error
+    with pytest.raises(ValueError, match="attention"):
+      dkm.iterate_read(memory, cue, mask, method="attention", num_iters=1, obs_noise_std=0.1)

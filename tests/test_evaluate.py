@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from kanerva_music import baselines
 from kanerva_music import complete
 from kanerva_music import dkm
 from kanerva_music import episodes
@@ -48,19 +49,23 @@ def test_iteration_metrics_against_hand_counts():
   assert float(metrics["mse"][0]) == pytest.approx((0 + 1 + 4) * semitone**2 / 3, rel=1e-5)
 
 
-def test_unmasked_read_equals_zero_filled_full_read():
+@pytest.mark.parametrize("read", ["lstsq", "svd"])
+def test_unmasked_read_equals_zero_filled_full_read(read):
   rng = np.random.default_rng(1)
   mean = rng.normal(size=(1, 4, 16)).astype(np.float32)
-  memories = dkm.Memory(mean=mean, cov=np.eye(4, dtype=np.float32)[None])
+  memories = {"memory": dkm.Memory(mean=mean, cov=np.eye(4, dtype=np.float32)[None]),
+              "values": np.zeros((1, 3, 16), np.float32)}
   x = rng.normal(size=(1, 3, 16)).astype(np.float32)
   mask = np.ones((1, 16), np.float32)
   mask[:, 8:] = 0
   config = tiny_config("").model
+  config.read_method = read  # the unmasked read uses the model's headline read
   _, iterates = evaluate.read_and_score(memories, x, x, mask, num_iters=2, method="unmasked",
                                         model_config=evaluate.freeze(config))
   zero_filled = np.where(mask[:, None] != 0, x, 0)
   expected = dkm.iterate_read(dkm.Memory(mean[0], np.eye(4, dtype=np.float32)), zero_filled[0],
-                              None, num_iters=2, obs_noise_std=config.obs_noise_std)
+                              None, num_iters=2, obs_noise_std=config.obs_noise_std,
+                              method=read)
   np.testing.assert_allclose(np.asarray(iterates[0]), zero_filled[0])
   np.testing.assert_allclose(np.asarray(iterates[1:]), np.asarray(expected), rtol=1e-5,
                              atol=1e-6)
@@ -94,9 +99,42 @@ def trained_workdir(tiny_chorale_npz, tmp_path_factory):
 def test_report_has_every_section_and_files(trained_workdir):
   config, workdir, result = trained_workdir
   out = report.write_report(config, workdir, result["state"]["params"], result["pools"],
-                            result["elbo_bits_per_dim"], result["train_seconds"])
+                            result["elbo_bits_per_dim"], result["train_seconds"],
+                            data_source=result["data_source"])
   saved = json.load(open(os.path.join(workdir, "report.json")))
   assert saved["elbo_bits_per_dim"] == result["elbo_bits_per_dim"]
+  assert set(saved["denoise_by_read"]) == set(dkm.READ_METHODS)
+  assert saved["denoise"] == saved["denoise_by_read"][config.model.read_method]
+  for mask_name in evaluate.MASKS:
+    assert set(saved["baselines"][mask_name]) == set(baselines.COMPLETION_BASELINES)
+    for by_query in saved["baselines"][mask_name].values():
+      assert set(by_query) == {"recall", "novel"}
+      assert all(0 <= by_query[q]["acc_exact"] <= by_query[q]["acc_2"] <= 1 for q in by_query)
+    # Nearest stored episode recalls every stored episode exactly, whatever the mask.
+    assert saved["baselines"][mask_name]["nearest_stored"]["recall"]["acc_exact"] == 1.0
+  assert set(saved["baselines"]["denoise"]) == set(baselines.DENOISE_BASELINES)
+  assert saved["baselines"]["denoise"]["cue"]["acc_exact"] == pytest.approx(
+      saved["denoise"]["acc_exact"][0], abs=1e-6)
+  half = saved["complete"]["half"][config.model.read_method]
+  assert saved["memory_use"]["half_exact_stored_minus_unseen"] == pytest.approx(
+      half["recall"]["acc_exact"][-1] - half["novel"]["acc_exact"][-1])
+  assert saved["memory_use"]["kl_memory_per_dim"] > 0
+  assert saved["config_summary"]["prior_cov"] == config.model.prior_cov
+  assert saved["config_summary"]["read"] == config.model.read_method
+  assert saved["config_summary"]["sigma_xi"] == config.model.obs_noise_std
+  assert saved["config_summary"]["data_source"] == result["data_source"]
+  assert saved["attention"]["beta"] in evaluate.ATTENTION_BETAS
+  for key in ("capacity_curves", "capacity_curves_same_chorale"):
+    curves = saved[key]
+    assert set(curves) == {"lstsq", "attention", "readout", "nearest_stored", "modern_hopfield"}
+    for read in ("lstsq", "attention", "readout"):
+      assert set(curves[read]) == {"4", "8"}
+      for by_size in curves[read].values():
+        for by_task in by_size.values():
+          assert set(by_task) == {"half", "three_quarters", "denoise"}
+          assert all(0 <= v <= 1 for v in by_task.values())
+  assert set(saved["capacity_curves"]["lstsq"]["4"]) == {"2", "4", "8"}
+  assert saved["capacity_curves"]["nearest_stored"]["all"]["8"]["half"] == 1.0
   assert set(saved["complete"]) == set(evaluate.MASKS)
   for by_method in saved["complete"].values():
     assert set(by_method) == set(evaluate.METHODS)
@@ -109,7 +147,13 @@ def test_report_has_every_section_and_files(trained_workdir):
   assert saved["denoise"]["mse"][0] == pytest.approx(0.01, rel=0.1)
   text = open(os.path.join(workdir, "REPORT.md")).read()
   assert "0.76 +- 0.002" in text and "nan" not in text.lower()
-  for name in ("fig2_denoise.png", "fig3_complete.png", "fig4_continue.png",
+  assert "baseline: hold_last_chord" in text and "baseline: modern_hopfield" in text
+  # The completion tool reads with the report's best half-masked read of stored episodes.
+  half_all = saved["complete"]["half"]
+  best = max(dkm.READ_METHODS, key=lambda r: half_all[r]["recall"]["acc_exact"][-1])
+  assert half_all[complete.best_read(workdir, config)]["recall"]["acc_exact"][-1] == (
+      half_all[best]["recall"]["acc_exact"][-1])
+  for name in ("fig2_denoise.png", "fig3_complete.png", "fig4_continue.png", "capacity.png",
                "audio/complete_output.mid", "audio/complete_output.wav"):
     assert os.path.getsize(os.path.join(workdir, name)) > 100
     assert name in text
@@ -177,3 +221,22 @@ def test_completion_tool_input_errors(tmp_path, tiny_chorale_npz):
   workdir_utils.write_config_json(tiny_config(tiny_chorale_npz), str(untrained))
   with pytest.raises(complete.CompletionInputError, match="untrained"):
     complete.load_trained(str(untrained))
+
+
+def test_a_tiny_trained_memory_recalls_stored_episodes_better_than_unseen(trained_workdir):
+  """The default model (U0 fixed, posterior read address) with the lstsq read: half-masked
+  stored episodes come back far better than unseen ones, and better than holding the last
+  chord."""
+  config, workdir, result = trained_workdir
+  saved_path = os.path.join(workdir, "report.json")
+  if not os.path.exists(saved_path):
+    report.write_report(config, workdir, result["state"]["params"], result["pools"],
+                        result["elbo_bits_per_dim"], data_source=result["data_source"])
+  saved = json.load(open(saved_path))
+  half = saved["complete"]["half"]["lstsq"]
+  recall, novel = half["recall"]["acc_exact"][-1], half["novel"]["acc_exact"][-1]
+  assert recall > novel + 0.2, (recall, novel)
+  assert recall > saved["baselines"]["half"]["hold_last_chord"]["recall"]["acc_exact"]
+  for by_query in saved["complete"]["half"].values():
+    for lists in by_query.values():
+      assert all(np.isfinite(lists[m]).all() for m in evaluate.METRICS)

@@ -95,7 +95,9 @@ def test_eight_device_dkm_evaluation_equals_one_device(tiny_chorale_npz):
   reports, elbos = {}, {}
   for devices in (1, 8):
     mesh = sharding.make_mesh(devices)
-    reports[devices], _ = evaluate.evaluate(params, stored, novel, config, {8: stored}, mesh)
+    tasks = evaluate.make_tasks(config, stored)
+    reports[devices], _ = evaluate.evaluate(params, stored, novel, tasks, config, {8: stored},
+                                            mesh)
     elbos[devices] = train.evaluate_elbo(config, params, sets, mesh)
   _assert_trees_close(reports[1], reports[8], rtol=1e-4, atol=1e-5)
   _assert_trees_close(elbos[1], elbos[8], rtol=1e-4, atol=1e-5)
@@ -109,6 +111,9 @@ def test_eight_device_training_run_resumes_and_matches_one_device(tiny_chorale_n
   for devices, steps in ((1, 4), (8, 2), (8, 4)):  # the second 8-device run resumes at step 2
     config = tiny_config(tiny_chorale_npz, steps)
     config.batch_size, config.mesh_devices = 8, devices
+    # float32 summation-order differences between 1 and 8 devices scale with 1 / sigma_xi^2:
+    # at the default 0.03 they pass 1e-4 after four Adam steps, at the paper's 0.2 they do not.
+    config.model.obs_noise_std = 0.2
     results[devices] = train.train_and_evaluate(config, str(tmp_path / str(devices)))
   _assert_trees_close(results[1]["state"], results[8]["state"])
   assert sharding.step_barrier(sharding.make_mesh(8)) is jax.block_until_ready  # CPU: no overlap

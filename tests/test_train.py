@@ -27,13 +27,15 @@ def tiny_config(data_path, num_train_steps=2):
   config.eval_every_steps = 2
   config.checkpoint_every_steps = 2
   config.eval.num_memories = 3
+  config.eval.capacity_rows = (4, 8)
+  config.eval.capacity_sizes = (2, 4, 8)
   return config
 
 
 def test_one_step_is_an_adam_step_and_writes_the_workdir(tiny_chorale_npz, tmp_path):
   config = tiny_config(tiny_chorale_npz, num_train_steps=1)
   result = train.train_and_evaluate(config, str(tmp_path))
-  initial = train.create_state(config)["params"]
+  initial = train.create_state(config, train.load_pools(config)[0])["params"]
   # Adam's first update is -lr * sign(gradient) (up to eps) on every parameter.
   for name, value in result["state"]["params"].items():
     step_size = np.abs(np.asarray(value) - np.asarray(initial[name]))
@@ -89,7 +91,7 @@ def parse_config_flags(argv):
 
 def test_config_overrides_and_unknown_keys():
   config = parse_config_flags([f"--config={CONFIG_FILE}", "--config.model.num_rows=64"])
-  assert config.model.num_rows == 64 and config.num_train_steps == 30_000
+  assert config.model.num_rows == 64 and config.num_train_steps == 10_000
   quick = parse_config_flags([f"--config={CONFIG_FILE}:quick"])
   assert quick.num_train_steps < config.num_train_steps
   with pytest.raises(AttributeError, match="Did you mean \"num_rows\""):

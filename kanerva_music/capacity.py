@@ -1,0 +1,133 @@
+"""Capacity: how recall falls as a memory of K rows stores T episodes (beyond seed section 5).
+
+For every K and T, memories of T test episodes are written as training writes, then read back
+half masked, three-quarters masked and denoised (cue + N(0, sigma^2)) with the linear read
+(`lstsq`) and the attention read; nearest neighbour and a modern Hopfield read over the stored
+episodes themselves do not depend on K. `readout` is the accuracy of the memory's own read-outs
+W R' of its episodes: the ceiling of any read that selects among them (attention), and the
+measurement of what K rows cannot hold once T > K.
+
+The memory of the trained model is used for its own K; other K use the same model config
+with its initial (PCA) prior mean, untrained (stated in the report).
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kanerva_music import baselines
+from kanerva_music import dkm
+from kanerva_music import episodes
+from kanerva_music import evaluate
+
+SIZES = (8, 16, 32, 64, 128, 256, 512)
+CORRELATED_SIZES = (8, 16, 32, 64, 128)
+ROWS = (32, 64, 128)
+TASKS = ("half", "three_quarters", "denoise")
+EPISODES_PER_SIZE = 512  # memories of T episodes: max(1, EPISODES_PER_SIZE // T) of them
+NUM_ITERS = 1  # the linear read is a projection and attention a near-hard choice: one read
+
+
+def _accuracy(target, estimate, scored):
+  metrics = evaluate.iteration_metrics(target, estimate[None], scored)
+  return metrics["acc_exact"][0]
+
+
+@functools.partial(jax.jit, static_argnames=("model_config",))
+def _memory_reads(params, stored, cues, beta, *, model_config):
+  """{read: {task: exact accuracy}} of memories of `stored` [M, T, C]; cues: {task: [M, T, C]}."""
+  written = evaluate.write_memories(params, stored, model_config)
+  num_cols = stored.shape[-1]
+  steps = jnp.arange(num_cols) // 4
+  masks = {"half": steps < num_cols // 8, "three_quarters": steps < num_cols // 16,
+           "denoise": None}
+  kwargs = dict(num_iters=NUM_ITERS, obs_noise_std=model_config.obs_noise_std,
+                prior_std=model_config.prior_std, rcond=model_config.lstsq_rcond or None,
+                beta=beta, top_k=model_config.attention_top_k)
+  out = {"lstsq": {}, "attention": {}}
+  for task, mask in masks.items():
+    scored = jnp.ones((1, 1, 1), bool) if mask is None else ~mask
+    for read in out:
+      iterate = lambda m, v, x: dkm.iterate_read(m, x, mask, method=read, values=v,
+                                                 **kwargs)[-1]
+      estimate = dkm.map_memories(iterate, written["memory"], written["values"], cues[task])
+      out[read][task] = _accuracy(stored, estimate, scored)
+  out["readout"] = {task: _accuracy(stored, written["values"], jnp.ones((1, 1, 1), bool))
+                    for task in TASKS}
+  return out
+
+
+def _baseline_reads(stored, cues, beta):
+  """{name: {task: exact accuracy}} for the K-independent reads."""
+  num_memories, _, num_cols = stored.shape
+  steps = np.arange(num_cols) // 4
+  masks = {"half": steps < num_cols // 8, "three_quarters": steps < num_cols // 16}
+  out = {}
+  for name in ("nearest_stored", "modern_hopfield"):
+    out[name] = {}
+    for task in TASKS:
+      mask = None if task == "denoise" else np.tile(masks[task], (num_memories, 1))
+      metrics = baselines.score(name, stored, cues[task], mask, stored, None, beta)
+      out[name][task] = metrics["acc_exact"]
+  return out
+
+
+def make_cues(stored, noise_std, seed):
+  rng = np.random.default_rng(seed)
+  noise = noise_std * rng.standard_normal(stored.shape).astype(np.float32)
+  return {"half": stored, "three_quarters": stored, "denoise": stored + noise}
+
+
+def independent_sets(pool, seed, episode_steps, sizes=SIZES):
+  """{T: [M_T, T, C]}: episodes drawn as the evaluation draws them (any chorale)."""
+  return {t: np.asarray(episodes.evaluation_set(pool, seed + t, max(1, EPISODES_PER_SIZE // t),
+                                                t, episode_steps))
+          for t in sizes}
+
+
+def same_chorale_sets(pool, seed, episode_steps, sizes=CORRELATED_SIZES):
+  """{T: [M_T, T, C]}: each memory holds T distinct windows of one chorale (correlated
+  episodes, the seed's explanation of its flat capacity); chorales with fewer windows are
+  skipped."""
+  rng = np.random.default_rng(seed)
+  windows = episodes.pool_windows(pool, episode_steps)
+  offsets = np.asarray(pool.chorale_offsets)
+  counts = np.diff(offsets)
+  sets = {}
+  for t in sizes:
+    eligible = np.flatnonzero(counts >= t)
+    if not len(eligible):
+      continue
+    chosen = rng.choice(eligible, size=max(1, EPISODES_PER_SIZE // t), replace=True)
+    sets[t] = np.stack([windows[offsets[c] + rng.choice(counts[c], t, replace=False)]
+                        for c in chosen]).astype(np.float32)
+  return sets
+
+
+def curves(params_by_rows, model_config_by_rows, sets, noise_std, attention_beta, hopfield_beta,
+           seed, heartbeat=lambda what: None):
+  """{read: {K or "all": {T: {task: exact}}}} over the episode sets {T: [M, T, C]}."""
+  out = {"lstsq": {}, "attention": {}, "readout": {}, "nearest_stored": {"all": {}},
+         "modern_hopfield": {"all": {}}}
+  for size, stored in sorted(sets.items()):
+    cues = make_cues(stored, noise_std, seed + size)
+    for name, by_task in _baseline_reads(stored, cues, hopfield_beta).items():
+      out[name]["all"][str(size)] = by_task
+    for rows, params in params_by_rows.items():
+      reads = _memory_reads(params, jnp.asarray(stored), {k: jnp.asarray(v) for k, v in
+                                                          cues.items()},
+                            jnp.asarray(attention_beta, jnp.float32),
+                            model_config=model_config_by_rows[rows])
+      for read, by_task in reads.items():
+        out[read].setdefault(str(rows), {})[str(size)] = {k: float(v) for k, v in
+                                                          by_task.items()}
+      heartbeat(f"report: capacity K={rows} T={size}")
+  return out
+
+
+def largest_size(curve, task="half", threshold=0.9):
+  """The largest T whose accuracy is >= threshold (0 if none)."""
+  sizes = [int(t) for t, by_task in curve.items() if by_task[task] >= threshold]
+  return max(sizes, default=0)

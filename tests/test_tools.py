@@ -1,0 +1,40 @@
+"""Small command-line tools: the ablation table and the stress test's step-rate windows."""
+
+import json
+
+import numpy as np
+import pytest
+
+from kanerva_music import ablation
+from kanerva_music import stress
+
+
+def fake_report(prior_cov, stored, unseen):
+  lists = lambda v: {"acc_exact": [0.0, v], "acc_2": [0.0, v], "acc_1": [0.0, v], "mse": [1, 0]}
+  return {"config_summary": {"prior_cov": prior_cov},
+          "elbo_bits_per_dim": {"test": {"mean": 0.7712, "stderr": 0.001}},
+          "memory_use": {"kl_memory_per_dim": 0.0461},
+          "complete": {"half": {read: {"recall": lists(stored), "novel": lists(unseen)}
+                                for read in ("svd", "lstsq")}},
+          "denoise_by_read": {read: lists(0.356) for read in ("svd", "lstsq")}}
+
+
+def test_ablation_table_has_a_row_per_workdir_and_read(tmp_path):
+  for name, cov in (("a", "fixed"), ("b", "full")):
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "report.json").write_text(json.dumps(fake_report(cov, 0.977, 0.086)))
+  lines = ablation.table([str(tmp_path / "a"), str(tmp_path / "b")]).splitlines()
+  assert len(lines) == 2 + 4
+  assert "| fixed | ridge | 0.771 | 0.0461 | 97.7% | 8.6% | 35.6% | 35.6% |" in lines[2]
+  assert "| full | lstsq |" in lines[5]
+  with pytest.raises(FileNotFoundError, match="--mode=eval"):
+    ablation.table([str(tmp_path / "missing")])
+
+
+def test_step_rate_windows_find_a_stall():
+  steady = np.arange(0, 60, 0.01)  # 100 steps/s for 60 s
+  stalled = np.concatenate([steady[steady < 30], 35 + np.arange(0, 25, 0.01)])  # 5 s pause
+  rates = stress.step_rate_windows(steady)
+  assert len(rates) == 5 and np.allclose(rates, 100, atol=0.2)
+  stall = stress.step_rate_windows(stalled)
+  assert stall.min() < np.median(stall) / 1.5
