@@ -108,26 +108,26 @@ def same_chorale_sets(pool, seed, episode_steps, sizes=CORRELATED_SIZES):
 
 def curves(params_by_rows, model_config_by_rows, sets, noise_std, attention_beta, hopfield_beta,
            seed, heartbeat=lambda what: None):
-  """{read: {K or "all": {T: {task: exact}}}} over the episode sets {T: [M, T, C]}."""
+  """{read: {K or "all": {T: {task: {"acc_exact": exact}}}}} over the sets {T: [M, T, C]}."""
   out = {"lstsq": {}, "attention": {}, "readout": {}, "nearest_stored": {"all": {}},
          "modern_hopfield": {"all": {}}}
   for size, stored in sorted(sets.items()):
     cues = make_cues(stored, noise_std, seed + size)
     for name, by_task in _baseline_reads(stored, cues, hopfield_beta).items():
-      out[name]["all"][str(size)] = by_task
+      out[name]["all"][str(size)] = {k: {"acc_exact": float(v)} for k, v in by_task.items()}
     for rows, params in params_by_rows.items():
       reads = _memory_reads(params, jnp.asarray(stored), {k: jnp.asarray(v) for k, v in
                                                           cues.items()},
                             jnp.asarray(attention_beta, jnp.float32),
                             model_config=model_config_by_rows[rows])
       for read, by_task in reads.items():
-        out[read].setdefault(str(rows), {})[str(size)] = {k: float(v) for k, v in
-                                                          by_task.items()}
+        out[read].setdefault(str(rows), {})[str(size)] = {k: {"acc_exact": float(v)}
+                                                          for k, v in by_task.items()}
       heartbeat(f"report: capacity K={rows} T={size}")
   return out
 
 
 def largest_size(curve, task="half", threshold=0.9):
   """The largest T whose accuracy is >= threshold (0 if none)."""
-  sizes = [int(t) for t, by_task in curve.items() if by_task[task] >= threshold]
+  sizes = [int(t) for t, by_task in curve.items() if by_task[task]["acc_exact"] >= threshold]
   return max(sizes, default=0)

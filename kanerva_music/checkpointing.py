@@ -2,6 +2,7 @@
 
 import os
 
+from absl import logging
 import jax
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
@@ -17,13 +18,31 @@ def manager(workdir, *, keep=3, save_interval_steps=1):
                                options=options)
 
 
+class CorruptCheckpointError(FileNotFoundError):
+  """Checkpoints exist but none of them can be read."""
+
+
 def restore_latest(mngr, state):
-  """Returns (state restored from the latest checkpoint, its step) or (state, None) if none."""
-  step = mngr.latest_step()
-  if step is None:
+  """Returns (state restored from the latest readable checkpoint, its step), or (state, None)
+  if there is none. An unreadable checkpoint (truncated, corrupt) is reported by path, moved
+  aside to `<step>.corrupt` so later saves can reuse its step, and the one before it is used."""
+  steps = sorted(mngr.all_steps(), reverse=True)
+  if not steps:
     return state, None
   abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, state)
-  return mngr.restore(step, args=ocp.args.StandardRestore(abstract)), step
+  unreadable = []
+  for step in steps:
+    try:
+      return mngr.restore(step, args=ocp.args.StandardRestore(abstract)), step
+    except Exception as e:  # pylint: disable=broad-except  # Orbax raises many types here
+      path = os.path.join(str(mngr.directory), str(step))
+      unreadable.append(f"{path} ({type(e).__name__})")
+      logging.warning("Checkpoint %s is unreadable (%s: %s); trying the one before it.", path,
+                      type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "")
+      if jax.process_index() == 0 and os.path.isdir(path):
+        os.replace(path, path + ".corrupt")
+      mngr.reload()
+  raise CorruptCheckpointError("No readable checkpoint: " + "; ".join(unreadable))
 
 
 def restore_trained(workdir, state, *, keep=3):

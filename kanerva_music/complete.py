@@ -1,7 +1,7 @@
 r"""Completes your own four-voice chorale with a trained DKM (seed section 4.4).
 
   python -m kanerva_music.complete --workdir=runs/chorales --input=my_chorale.mid \
-      --output=completed.mid [--fill_steps=16-31 | --fill_bars=3,4]
+      --output=completed.mid [--fill_steps=16-31 | --fill_bars=4,6]
 
 The input (MIDI or MusicXML, anything music21 reads) must have four voices (S, A, T, B) with pitches
 in the model's range. It is cut into 2-bar windows; the chosen steps of each window (default: its
@@ -12,6 +12,7 @@ Writes OUT.mid and OUT.wav.
 
 import json
 import os
+import sys
 
 from absl import app
 from absl import flags
@@ -129,11 +130,24 @@ def fill_mask(num_steps, window_steps, fill_steps=None, fill_bars=None):
   """[num_steps] bool, True where a step is to be filled."""
   step = np.arange(num_steps)
   if fill_bars:
-    bars = {int(b) for b in fill_bars}
+    num_bars = -(-num_steps // STEPS_PER_BAR)
+    try:
+      bars = {int(b) for b in fill_bars}
+    except ValueError as e:
+      raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: expected bar numbers "
+                                 f"1-{num_bars}, e.g. --fill_bars=4,6") from e
+    outside = sorted(b for b in bars if not 1 <= b <= num_bars)
+    if outside:
+      raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: bar(s) {outside} outside "
+                                 f"the piece's bars 1-{num_bars}")
     return np.isin(step // STEPS_PER_BAR + 1, sorted(bars))
   if fill_steps:
     first, _, last = fill_steps.partition("-")
-    first, last = int(first), int(last or first)
+    try:
+      first, last = int(first), int(last or first)
+    except ValueError as e:
+      raise CompletionInputError(f"--fill_steps={fill_steps}: expected a-b within 0-"
+                                 f"{window_steps - 1}") from e
     if not 0 <= first <= last < window_steps:
       raise CompletionInputError(f"--fill_steps={fill_steps}: expected a-b within 0-"
                                  f"{window_steps - 1}")
@@ -166,6 +180,14 @@ def complete_grid(config, params, grid, to_fill, train_pool, seed=0, read=None, 
   written = jax.tree_util.tree_map(lambda a: a[0], evaluate.write_memories(
       params, stored[None], config.model))
 
+  empty = [w for w in range(num_windows)
+           if fill[w * window:(w + 1) * window].any() and not observed[w * window:(w + 1) * window].any()]
+  if empty:
+    bars = [f"{w * window // STEPS_PER_BAR + 1}-{(w + 1) * window // STEPS_PER_BAR}" for w in empty]
+    raise CompletionInputError(
+        f"nothing is given in the {window // STEPS_PER_BAR}-bar window(s) of bars "
+        f"{', '.join(bars)}: a read needs some observed notes in each window it fills; fill fewer "
+        "bars (e.g. one bar of each window)")
   cues = np.where(observed, x, 0.0).reshape(num_windows, -1)
   masks = observed.reshape(num_windows, -1).astype(np.float32)
   iterates = dkm.iterate_read(written["memory"], cues, masks, num_iters=config.eval.num_iters,
@@ -181,6 +203,16 @@ def complete_grid(config, params, grid, to_fill, train_pool, seed=0, read=None, 
 
 
 def main(argv):
+  try:
+    _main(argv)
+  except CompletionInputError as e:
+    if logging.get_verbosity() >= 1:
+      raise
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   for name in ("workdir", "input", "output"):

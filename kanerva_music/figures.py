@@ -63,7 +63,7 @@ def _legend(fig):
 
 def save_capacity(path, panels, task="half"):
   """Exact accuracy vs stored episodes T (log scale), a line per read and K; one panel per
-  setting. panels: [(title, {read: {K or "all": {T: {task: acc}}}})]."""
+  setting. panels: [(title, {read: {K or "all": {T: {task: {"acc_exact": acc}}}}})]."""
   fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.2), squeeze=False)
   styles = {"lstsq": "-", "attention": "--", "readout": ":", "nearest_stored": "-.",
             "modern_hopfield": (0, (1, 1))}
@@ -72,7 +72,7 @@ def save_capacity(path, panels, task="half"):
       for rows, by_size in by_rows.items():
         sizes = sorted(by_size, key=int)
         label = read if rows == "all" else f"{read}, K={rows}"
-        ax.plot([int(t) for t in sizes], [100 * by_size[t][task] for t in sizes],
+        ax.plot([int(t) for t in sizes], [100 * by_size[t][task]["acc_exact"] for t in sizes],
                 linestyle=styles.get(read, "-"), marker="o", ms=3, label=label)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("stored episodes T")

@@ -7,15 +7,19 @@ Training resumes automatically from the latest checkpoint in --workdir.
 """
 
 import os
+import sys
 
 from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from kanerva_music import chorales
+from kanerva_music import config_checks
 from kanerva_music import distributed
 from kanerva_music import quiet_logs
 from kanerva_music import report
+from kanerva_music import safe_npz
 from kanerva_music import train
 from kanerva_music import watchdog
 
@@ -29,7 +33,22 @@ config_flags.DEFINE_config_file("config", None, "Experiment configuration file."
 flags.mark_flags_as_required(["config"])
 
 
+# Errors a user can fix: one line and exit status 2 (--verbosity=1 shows the traceback).
+USER_ERRORS = (config_checks.ConfigError, chorales.ChoraleDataError, safe_npz.UnsafeNpzError,
+               FileNotFoundError)
+
+
 def main(argv):
+  try:
+    _main(argv)
+  except USER_ERRORS as e:
+    if logging.get_verbosity() >= 1:
+      raise
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   quiet_logs.install()

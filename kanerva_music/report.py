@@ -334,7 +334,7 @@ def capacity_markdown(report, config):
     for read, by_rows in curves.items():
       for rows, by_size in by_rows.items():
         for task in capacity.TASKS:
-          cells = [_pct(by_size[t][task]) if t in by_size else "-" for t in sizes]
+          cells = [_pct(by_size[t][task]["acc_exact"]) if t in by_size else "-" for t in sizes]
           lines.append(f"| {read} | {rows} | {task} | " + " | ".join(cells)
                        + f" | {capacity.largest_size(by_size, task)} |")
   return lines + ["", "![capacity](capacity.png)"]

@@ -9,6 +9,7 @@ import io
 import os
 import pickle
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -46,8 +47,12 @@ _ALLOWED_GLOBALS = {
 
 
 def _read_member(archive, member, source):
-  with archive.open(member) as f:
-    raw = f.read()
+  try:
+    with archive.open(member) as f:
+      raw = f.read()
+  except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:  # bad CRC, truncated data
+    raise UnsafeNpzError(f"{source}[{member}]: corrupt archive member ({e}); download the "
+                         "file again") from e
   stream = io.BytesIO(raw)
   version = np.lib.format.read_magic(stream)
   read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)

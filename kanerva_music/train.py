@@ -12,6 +12,7 @@ from jax.sharding import PartitionSpec as P
 import optax
 
 from kanerva_music import checkpointing
+from kanerva_music import config_checks
 from kanerva_music import chorales
 from kanerva_music import episodes
 from kanerva_music import evaluate
@@ -138,9 +139,13 @@ def _no_heartbeat(what):
 def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
   """Trains to `config.num_train_steps`, resuming from `workdir`; returns the final ELBO dict.
   `heartbeat(what)` is called after every step (see watchdog.py)."""
-  workdir_utils.write_config_json(config, workdir)
+  # Nothing is written until the config is valid, the data loads and the workdir agrees.
+  config_checks.validate(config)
   mesh = sharding.make_mesh(config.mesh_devices)
+  sharding.check_divisible(config.batch_size, mesh, "batch_size")
   pools, source = load_pools(config)
+  config_checks.check_resume(config, workdir)
+  workdir_utils.write_config_json(config, workdir)
   pools = sharding.put_replicated(pools, mesh)
   writer = metric_writing.MetricWriter(workdir)
   mngr = checkpointing.manager(workdir, keep=config.checkpoints_to_keep)

@@ -1,6 +1,7 @@
 """Datasets for the TCN k-WTA autoencoder: cached conversion, windows and on-device sampling."""
 
 import functools
+import hashlib
 import os
 from typing import NamedTuple
 
@@ -21,6 +22,23 @@ CACHE_VERSION = 1
 def cache_dir(data_config):
   return data_config.cache_dir or os.path.join(
       os.path.dirname(chorales.default_data_dir()), "tcn_wta")
+
+
+def source_fingerprint(root):
+  """12 hex digits that change with the dataset folder: its absolute path and every file's
+  relative path, size and modification time. The cache is keyed by it, so another folder (or a
+  changed one) is converted anew instead of silently reusing another dataset's arrays."""
+  if not root or not os.path.isdir(root):
+    return "missing"  # the loader then says where to get the data
+  digest = hashlib.sha1(os.path.abspath(root).encode())
+  for folder, dirs, names in os.walk(root):
+    dirs.sort()
+    for name in sorted(names):
+      path = os.path.join(folder, name)
+      stat = os.stat(path)
+      digest.update(f"{os.path.relpath(path, root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
+                    .encode())
+  return digest.hexdigest()[:12]
 
 
 def _groove_pieces(data_config):
@@ -65,6 +83,8 @@ def load_dataset(data_config):
     tag = "_".join(data_config.composers) + f"_{data_config.max_per_composer}"
   else:
     raise ValueError(f"Unknown dataset {name!r}; expected 'groove', 'maestro' or 'corpus'")
+  if name in ("groove", "maestro"):
+    tag += "_" + source_fingerprint(data_config.root)
   path = os.path.join(cache_dir(data_config), f"{name}_{tag}_v{CACHE_VERSION}.npz")
   splits = dataset_cache.cached(path, build)
   logging.info("Dataset %s: %s", name, ", ".join(f"{s} {len(p)} pieces"

@@ -183,3 +183,17 @@ def test_music21_score_becomes_a_16th_note_grid():
   assert np.all(np.isnan(grid[4:, 2]))
   np.testing.assert_array_equal(grid[4:, 3], [55] * 4)  # top note of the chord
   assert [bach_corpus.split_of(i) for i in range(5)] == ["train"] * 3 + ["valid", "test"]
+
+
+def test_a_byte_corrupted_member_names_the_file_and_member(tmp_path):
+  path = tmp_path / "damaged.npz"
+  np.savez_compressed(path, train=np.arange(4000, dtype=np.float64),
+                      test=np.arange(10, dtype=np.float64))
+  raw = bytearray(path.read_bytes())
+  with zipfile.ZipFile(path) as archive:
+    info = archive.getinfo("train.npy")
+  middle = info.header_offset + 30 + len(info.filename) + info.compress_size // 2
+  raw[middle] ^= 0xFF  # flip one byte inside train.npy's compressed data
+  path.write_bytes(bytes(raw))
+  with pytest.raises(safe_npz.UnsafeNpzError, match=r"damaged.npz\[train.npy\]: corrupt archive"):
+    safe_npz.load_npz(path)

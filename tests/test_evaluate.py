@@ -132,9 +132,9 @@ def test_report_has_every_section_and_files(trained_workdir):
       for by_size in curves[read].values():
         for by_task in by_size.values():
           assert set(by_task) == {"half", "three_quarters", "denoise"}
-          assert all(0 <= v <= 1 for v in by_task.values())
+          assert all(0 <= v["acc_exact"] <= 1 for v in by_task.values())
   assert set(saved["capacity_curves"]["lstsq"]["4"]) == {"2", "4", "8"}
-  assert saved["capacity_curves"]["nearest_stored"]["all"]["8"]["half"] == 1.0
+  assert saved["capacity_curves"]["nearest_stored"]["all"]["8"]["half"]["acc_exact"] == 1.0
   assert set(saved["complete"]) == set(evaluate.MASKS)
   for by_method in saved["complete"].values():
     assert set(by_method) == set(evaluate.METHODS)
@@ -191,6 +191,9 @@ def test_completion_tool_keeps_given_steps_and_fills_the_rest(trained_workdir, t
   np.testing.assert_array_equal(np.flatnonzero(to_fill), list(range(16, 32)) + list(range(48, 64)))
   out = complete.complete_grid(loaded_config, params, grid, to_fill, result["pools"]["train"])
   np.testing.assert_array_equal(out[~to_fill], grid[~to_fill])
+  whole_window = complete.fill_mask(len(grid), 32, fill_bars=["3", "4"])
+  with pytest.raises(complete.CompletionInputError, match="nothing is given .* bars 3-4"):
+    complete.complete_grid(loaded_config, params, grid, whole_window, result["pools"]["train"])
   assert np.all((out[to_fill] >= 36) & (out[to_fill] <= 81))
   assert not np.array_equal(out[to_fill], grid[to_fill])
 
@@ -202,6 +205,12 @@ def test_fill_bars_and_bad_fill_steps():
                                 range(24, 32))
   with pytest.raises(complete.CompletionInputError, match="--fill_steps=30-40"):
     complete.fill_mask(32, 32, fill_steps="30-40")
+  with pytest.raises(complete.CompletionInputError, match=r"bar\(s\) \[99\] outside .* bars 1-4"):
+    complete.fill_mask(64, 32, fill_bars=["3", "99"])
+  with pytest.raises(complete.CompletionInputError, match="expected bar numbers 1-4"):
+    complete.fill_mask(64, 32, fill_bars=["x"])
+  with pytest.raises(complete.CompletionInputError, match="--fill_steps=a-b"):
+    complete.fill_mask(32, 32, fill_steps="a-b")
 
 
 def test_completion_tool_input_errors(tmp_path, tiny_chorale_npz):

@@ -1,5 +1,6 @@
 """The README's entry point, run as a user would (tiny sizes through --config overrides)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -30,3 +31,45 @@ def test_main_rejects_an_unknown_config_key(tmp_path):
                         capture_output=True, text=True, timeout=120)
   assert done.returncode != 0
   assert "modle" in done.stderr and "Did you mean" in done.stderr
+
+
+def _tiny_flags(npz, workdir):
+  return [sys.executable, "-m", "kanerva_music.main", "--config=configs/chorales.py",
+          f"--workdir={workdir}", f"--config.data.path={npz}", "--config.model.num_rows=4",
+          "--config.episodes_per_memory=4", "--config.batch_size=2", "--config.num_train_steps=2",
+          "--config.eval.num_memories=3", "--config.eval.report=False"]
+
+
+def _snapshot(workdir):
+  files = {}
+  for root, _, names in os.walk(workdir):
+    for name in names:
+      path = os.path.join(root, name)
+      if not name.startswith("events."):
+        files[os.path.relpath(path, workdir)] = open(path, "rb").read()
+  return files
+
+
+def test_user_errors_are_one_line_exit_2_and_leave_the_workdir_untouched(tiny_chorale_npz,
+                                                                         tmp_path):
+  from kanerva_music import config_checks  # pylint: disable=import-outside-toplevel
+  from tests.test_train import tiny_config  # pylint: disable=import-outside-toplevel
+  from kanerva_music import train  # pylint: disable=import-outside-toplevel
+  config = tiny_config(tiny_chorale_npz, 2)
+  train.train_and_evaluate(config, str(tmp_path))
+  before = _snapshot(tmp_path)
+  cases = [("--config.num_train_steps=-5", "config.num_train_steps = -5: expected int >= 1"),
+           ("--config.batch_size=0", "config.batch_size = 0: expected int >= 1"),
+           ("--config.model.obs_noise_std=0.2", "model.obs_noise_std: 0.03 -> 0.2"),
+           ("--config.data.path=/nonexistent/jsb.npz", "/nonexistent/jsb.npz: no such file")]
+  for flag, message in cases:
+    done = subprocess.run(_tiny_flags(tiny_chorale_npz, tmp_path) + [flag], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, (flag, done.stderr[-2000:])
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0], (flag, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr
+    assert _snapshot(tmp_path) == before, flag
+  # Fields that are safe to change resume the same run.
+  assert not config_checks.differing_keys(tiny_config(tiny_chorale_npz, 50),
+                                          json.load(open(tmp_path / "config.json")))

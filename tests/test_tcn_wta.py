@@ -152,7 +152,7 @@ def tiny_groove_config(root, cache_dir, steps=2):
   return config
 
 
-def test_corrupt_midi_is_skipped_and_logged_and_cache_is_reused(tmp_path, caplog):
+def test_corrupt_midi_is_skipped_and_logged_and_cache_is_reused(tmp_path, caplog, monkeypatch):
   write_fake_groove(tmp_path / "groove")
   config = tiny_groove_config(tmp_path / "groove", tmp_path / "cache")
   with caplog.at_level("WARNING"):
@@ -161,9 +161,17 @@ def test_corrupt_midi_is_skipped_and_logged_and_cache_is_reused(tmp_path, caplog
   assert channels == 27
   assert {s: len(p) for s, p in splits.items()} == {"train": 2, "validation": 1, "test": 1}
   assert list(splits["train"].labels["style"]) == ["rock", "rock"]
-  os.remove(tmp_path / "groove" / "info.csv")  # the cache no longer needs the source
+  # The same, unchanged folder reuses the cache: nothing is converted again.
+  def no_conversion(*args):
+    raise AssertionError(f"converted again: {args}")
+  monkeypatch.setattr(groove, "load_file", no_conversion)
   again, _ = data.load_dataset(config.data)
+  monkeypatch.undo()
   np.testing.assert_array_equal(again["train"].data, splits["train"].data)
+  # A changed folder is another source: it is converted anew (here it has lost its metadata).
+  os.remove(tmp_path / "groove" / "info.csv")
+  with pytest.raises(FileNotFoundError, match="no Groove MIDI Dataset here"):
+    data.load_dataset(config.data)
 
 
 def test_missing_groove_says_where_to_get_it(tmp_path):
@@ -289,3 +297,16 @@ def test_one_step_on_events_and_rolls_is_an_adam_step(config_name, channels):
   assert np.all(np.sqrt(np.sum(atoms**2, axis=(1, 2))) <= 1 + 1e-6)
   metric = "event_accuracy" if config_name == "maestro" else "roll_f1"
   assert 0 <= float(scalars[metric]) <= 1
+
+
+def test_dataset_cache_is_keyed_by_the_source_folder(tmp_path):
+  from tcn_wta import data as tcn_data  # pylint: disable=import-outside-toplevel
+  for name in ("a", "b"):
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "info.csv").write_text("x\n")
+  first = tcn_data.source_fingerprint(str(tmp_path / "a"))
+  assert first == tcn_data.source_fingerprint(str(tmp_path / "a"))
+  assert first != tcn_data.source_fingerprint(str(tmp_path / "b"))  # another folder
+  (tmp_path / "a" / "extra.mid").write_bytes(b"MThd")
+  assert first != tcn_data.source_fingerprint(str(tmp_path / "a"))  # a changed folder
+  assert tcn_data.source_fingerprint(str(tmp_path / "missing")) == "missing"

@@ -98,3 +98,17 @@ def test_config_overrides_and_unknown_keys():
     parse_config_flags([f"--config={CONFIG_FILE}", "--config.model.num_rowz=64"])
   with pytest.raises(ValueError, match="Unknown config variant 'fast'"):
     chorales_config.get_config("fast")
+
+
+def test_a_corrupt_latest_checkpoint_falls_back_to_the_previous_one(tiny_chorale_npz, tmp_path):
+  straight = train.train_and_evaluate(tiny_config(tiny_chorale_npz, 6), str(tmp_path / "a"))
+  workdir = tmp_path / "b"
+  train.train_and_evaluate(tiny_config(tiny_chorale_npz, 4), str(workdir))
+  for root, _, names in os.walk(workdir / "checkpoints" / "4"):
+    for name in names:  # truncate every file of the latest checkpoint
+      open(os.path.join(root, name), "wb").close()
+  resumed = train.train_and_evaluate(tiny_config(tiny_chorale_npz, 6), str(workdir))
+  assert os.path.isdir(workdir / "checkpoints" / "4.corrupt")  # kept aside, by path
+  for a, b in zip(jax.tree_util.tree_leaves(straight["state"]),
+                  jax.tree_util.tree_leaves(resumed["state"])):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
