@@ -12,7 +12,6 @@ Writes OUT.mid and OUT.wav.
 
 import json
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -23,6 +22,7 @@ import numpy as np
 
 from kanerva_music import bach_corpus
 from kanerva_music import checkpointing
+from kanerva_music import cli
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import evaluate
@@ -203,13 +203,7 @@ def complete_grid(config, params, grid, to_fill, train_pool, seed=0, read=None, 
 
 
 def main(argv):
-  try:
-    _main(argv)
-  except CompletionInputError as e:
-    if logging.get_verbosity() >= 1:
-      raise
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+  cli.run_reporting_user_errors(_main, argv, (CompletionInputError, FileNotFoundError))
 
 
 def _main(argv):

@@ -7,7 +7,6 @@ Training resumes automatically from the latest checkpoint in --workdir.
 """
 
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -15,6 +14,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from kanerva_music import chorales
+from kanerva_music import cli
 from kanerva_music import config_checks
 from kanerva_music import distributed
 from kanerva_music import quiet_logs
@@ -39,13 +39,7 @@ USER_ERRORS = (config_checks.ConfigError, chorales.ChoraleDataError, safe_npz.Un
 
 
 def main(argv):
-  try:
-    _main(argv)
-  except USER_ERRORS as e:
-    if logging.get_verbosity() >= 1:
-      raise
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+  cli.run_reporting_user_errors(_main, argv, USER_ERRORS)
 
 
 def _main(argv):

@@ -18,8 +18,10 @@ from absl import flags
 import jax
 from ml_collections import config_flags
 
+from kanerva_music import cli
 from kanerva_music import distributed
 from kanerva_music import quiet_logs
+from kanerva_music import safe_npz
 from kanerva_music import watchdog
 from tcn_wta import compose
 from tcn_wta import report
@@ -37,6 +39,10 @@ flags.mark_flags_as_required(["config"])
 
 
 def main(argv):
+  cli.run_reporting_user_errors(_main, argv, (FileNotFoundError, safe_npz.UnsafeNpzError))
+
+
+def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   quiet_logs.install()

@@ -73,3 +73,16 @@ def test_user_errors_are_one_line_exit_2_and_leave_the_workdir_untouched(tiny_ch
   # Fields that are safe to change resume the same run.
   assert not config_checks.differing_keys(tiny_config(tiny_chorale_npz, 50),
                                           json.load(open(tmp_path / "config.json")))
+
+
+def test_other_binaries_report_user_errors_in_one_line(tmp_path):
+  cases = [([sys.executable, "-m", "tcn_wta.main", "--config=configs/groove.py",
+             f"--workdir={tmp_path / 'run'}", f"--config.data.root={tmp_path / 'nowhere'}"],
+            "groove-v1.0.0-midionly.zip"),
+           ([sys.executable, "-m", "kanerva_music.complete", f"--workdir={tmp_path / 'none'}",
+             "--input=x.mid", "--output=y.mid"], "no config.json")]
+  for command, message in cases:
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr[-2000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in done.stderr
