@@ -126,6 +126,7 @@ def _read_sharded(memories, targets, cues, mask, valid, beta, *, num_iters, meth
   return metrics, firsts[:, 0]
 
 
+
 @functools.partial(jax.jit, static_argnames=("model_config", "mesh"))
 def _write_sharded(params, stored, rngs, *, model_config, mesh):
   write = lambda p, z, r: write_memories(p, z, model_config, r)
@@ -163,8 +164,8 @@ def _score(memories, shards, targets, cues, mask, *, num_iters, method, model_co
     mask = np.ones((shards.count, np.shape(targets)[-1]), np.float32)
   return _read_sharded(memories, shards.put(targets), shards.put(cues), shards.put(mask),
                        shards.valid, jnp.asarray(beta, jnp.float32), num_iters=num_iters,
-                       method=method,
-                       model_config=model_config, mesh=shards.mesh, denoise=denoise)
+                       method=method, model_config=model_config, mesh=shards.mesh,
+                       denoise=denoise)
 
 
 def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_config,
