@@ -153,12 +153,8 @@ def score(name, targets, cues, mask, stored, context, beta=None):
 def choose_beta(stored, novel, mask, context, betas=BETAS):
   """The beta of `modern_hopfield` with the best mean of stored and unseen exact accuracy,
   on the given (validation) memories; returns (beta, {beta: that mean})."""
-  means = {}
-  for beta in betas:
-    recall = score("modern_hopfield", stored, stored, mask, stored, context, beta)
-    novel_ = score("modern_hopfield", novel, novel, mask, stored, context, beta)
-    means[beta] = 0.5 * (recall["acc_exact"] + novel_["acc_exact"])
-  return max(means, key=means.get), means
+  exact = lambda beta, x: score("modern_hopfield", x, x, mask, stored, context, beta)["acc_exact"]
+  return evaluate.best_on_validation(betas, lambda beta: (exact(beta, stored), exact(beta, novel)))
 
 
 def evaluate_baselines(stored, novel, tasks, context):

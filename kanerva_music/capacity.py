@@ -31,6 +31,11 @@ EPISODES_PER_SIZE = 512  # memories of T episodes: max(1, EPISODES_PER_SIZE // T
 NUM_ITERS = 1  # the linear read is a projection and attention a near-hard choice: one read
 
 
+def _mask(name, num_memories, num_cols):
+  """The evaluation's own "half" / "three_quarters" masks [M, C]."""
+  return evaluate.observation_mask(name, num_memories, num_cols // 4, None)
+
+
 def _accuracy(target, estimate, scored):
   metrics = evaluate.iteration_metrics(target, estimate[None], scored)
   return metrics["acc_exact"][0]
@@ -39,10 +44,8 @@ def _accuracy(target, estimate, scored):
 def _memory_reads(params, stored, cues, beta, *, model_config):
   """{read: {task: exact accuracy}} of memories of `stored` [M, T, C]; cues: {task: [M, T, C]}."""
   written = evaluate.write_memories(params, stored, model_config)
-  num_cols = stored.shape[-1]
-  steps = jnp.arange(num_cols) // 4
   # Both completion masks go through one traced read (lax.map), which halves compile time.
-  masks = jnp.stack([steps < num_cols // 8, steps < num_cols // 16])  # half, three quarters
+  masks = jnp.asarray(np.stack([_mask(name, 1, stored.shape[-1])[0] for name in TASKS[:2]]) != 0)
   kwargs = dict(num_iters=NUM_ITERS, obs_noise_std=model_config.obs_noise_std,
                 prior_std=model_config.prior_std, rcond=model_config.lstsq_rcond or None,
                 beta=beta, top_k=model_config.attention_top_k)
@@ -58,8 +61,8 @@ def _memory_reads(params, stored, cues, beta, *, model_config):
     out[read] = {"half": completion[0], "three_quarters": completion[1],
                  "denoise": _accuracy(stored, estimate(None, cues["denoise"]),
                                       jnp.ones((1, 1, 1), bool))}
-  out["readout"] = {task: _accuracy(stored, written["values"], jnp.ones((1, 1, 1), bool))
-                    for task in TASKS}
+  readout = _accuracy(stored, written["values"], jnp.ones((1, 1, 1), bool))
+  out["readout"] = {task: readout for task in TASKS}
   return out
 
 
@@ -74,13 +77,11 @@ def _jitted_memory_reads():
 def _baseline_reads(stored, cues, beta):
   """{name: {task: exact accuracy}} for the K-independent reads."""
   num_memories, _, num_cols = stored.shape
-  steps = np.arange(num_cols) // 4
-  masks = {"half": steps < num_cols // 8, "three_quarters": steps < num_cols // 16}
   out = {}
   for name in ("nearest_stored", "modern_hopfield"):
     out[name] = {}
     for task in TASKS:
-      mask = None if task == "denoise" else np.tile(masks[task], (num_memories, 1))
+      mask = None if task == "denoise" else _mask(task, num_memories, num_cols)
       metrics = baselines.score(name, stored, cues[task], mask, stored, None, beta)
       out[name][task] = metrics["acc_exact"]
   return out

@@ -239,16 +239,12 @@ def kl_memory(posterior, prior):
                 + num_cols * (_chol_logdet(prior_chol) - _chol_logdet(post_chol)))
 
 
-def readouts(memory, addresses):
-  """The memory's read-outs W R' [T, C] of the episodes it stored at addresses W [T, K]."""
-  return read(memory, addresses)
-
-
 def attention_read(values, x, mask=None, *, beta, top_k=0):
   """Softmax attention over stored read-outs `values` [T, C] (a modern Hopfield update,
   Ramsauer et al. 2020, on the DKM's reconstructions): returns sum_t p_t v_t [..., C] with
   p = softmax(-beta / 2 * d_t), d_t the mean squared difference between x and v_t on the
-  observed entries (so beta does not depend on how much is masked). `top_k` > 0 keeps only the
+  observed entries (so beta does not depend on how much is masked); the read-outs of a memory's
+  stored episodes are `read(memory, w)` at the addresses w they were written at. `top_k` > 0 keeps only the
   k best scores (sparse addressing). A cue with nothing observed gets the mean read-out.
   """
   values = jnp.asarray(values)
@@ -275,7 +271,7 @@ def iterate_read(memory, x, mask=None, *, num_iters, obs_noise_std, prior_std=1.
   iterate keeps the cue's observed entries (those are known); without a mask nothing is clamped,
   as the whole cue is noisy. Two factorisations in all, shared by every cue: returns
   [num_iters, ..., C]. method="attention" reads by `attention_read` over `values` (the stored
-  read-outs, see `readouts`) with `beta` and `top_k` instead of a linear solve.
+  read-outs W R') with `beta` and `top_k` instead of a linear solve.
   """
   memory = Memory(jnp.asarray(memory.mean), jnp.asarray(memory.cov))
   mean = memory.mean

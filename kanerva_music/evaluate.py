@@ -58,7 +58,7 @@ def write_memories(params, stored, model_config, rngs=None):
 
   def one(z, r):
     written = model.store(params, z, model_config, r, method=model_config.write_solve_method)
-    return {"memory": written.posterior, "values": dkm.readouts(written.posterior, written.w)}
+    return {"memory": written.posterior, "values": dkm.read(written.posterior, written.w)}
 
   return dkm.map_memories(one, stored, rngs)
 
@@ -207,12 +207,16 @@ def choose_attention_beta(params, config, stored, novel, mesh=None, betas=ATTENT
   shards = ShardedSet(mesh, len(stored))
   memories = write_sharded(params, shards, stored, frozen)
   mask = observation_mask("half", len(stored), stored.shape[-1] // 4, None)
-  means = {}
-  for beta in betas:
-    exact = [float(_score(memories, shards, x, x, mask, num_iters=1, method="attention",
-                          model_config=frozen, beta=beta)[0]["acc_exact"][-1])
-             for x in (stored, novel)]
-    means[beta] = float(np.mean(exact))
+  exact = lambda beta, x: float(_score(memories, shards, x, x, mask, num_iters=1,
+                                       method="attention", model_config=frozen,
+                                       beta=beta)[0]["acc_exact"][-1])
+  return best_on_validation(betas, lambda beta: (exact(beta, stored), exact(beta, novel)))
+
+
+def best_on_validation(candidates, exact_of):
+  """(the candidate with the best mean of exact_of(candidate) = (stored, unseen) accuracy,
+  {candidate: that mean}): how inverse temperatures are chosen on validation memories."""
+  means = {c: float(np.mean(exact_of(c))) for c in candidates}
   return max(means, key=means.get), means
 
 

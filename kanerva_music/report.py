@@ -116,13 +116,12 @@ def validation_episodes(config, pools):
           np.asarray(episodes.evaluation_set(pools["valid"], seed + 101, m, t, s)))
 
 
-def baseline_results(config, pools, stored, novel, tasks):
-  """report["baselines"] on the DKM's episodes and masks; Hopfield's beta chosen on validation
-  memories (the ELBO's validation set stored, another draw unseen), half masked."""
-  m, s = config.eval.num_memories, config.data.episode_steps
-  context = baselines.Context(episodes.pool_windows(pools["train"], s))
-  valid_stored, valid_novel = validation_episodes(config, pools)
-  half = evaluate.observation_mask("half", m, s, None)
+def baseline_results(config, train_windows, valid, stored, novel, tasks):
+  """report["baselines"] on the DKM's episodes and masks; Hopfield's beta chosen on the
+  validation memories `valid` = (stored, unseen), half masked."""
+  context = baselines.Context(train_windows)
+  valid_stored, valid_novel = valid
+  half = evaluate.observation_mask("half", len(valid_stored), config.data.episode_steps, None)
   context.beta, beta_scores = baselines.choose_beta(valid_stored, valid_novel, half, context)
   results = baselines.evaluate_baselines(stored, novel, tasks, context)
   settings = {"modern_hopfield_beta": context.beta,
@@ -131,22 +130,22 @@ def baseline_results(config, pools, stored, novel, tasks):
   return results, settings
 
 
-def capacity_results(config, params, pools, attention_beta, hopfield_beta, heartbeat):
+def capacity_results(config, params, test_pool, train_windows, attention_beta, hopfield_beta,
+                     heartbeat):
   """report["capacity_curves"] (any test episodes) and ["capacity_curves_same_chorale"]."""
   s = config.data.episode_steps
   params_by_rows, configs_by_rows = {}, {}
-  windows = episodes.pool_windows(pools["train"], s)
   for rows in config.eval.capacity_rows:
     model_config = config.model.copy_and_resolve_references()
     model_config.num_rows = rows
     configs_by_rows[rows] = evaluate.freeze(model_config)
     params_by_rows[rows] = params if rows == config.model.num_rows else model.init_params(
-        jax.random.PRNGKey(config.seed), model_config, 4 * s, windows)
+        jax.random.PRNGKey(config.seed), model_config, 4 * s, train_windows)
   seed = config.eval.seed + 500
   noise = config.eval.denoise_noise_std
-  independent = capacity.independent_sets(pools["test"], seed, s, config.eval.capacity_sizes)
+  independent = capacity.independent_sets(test_pool, seed, s, config.eval.capacity_sizes)
   correlated = capacity.same_chorale_sets(
-      pools["test"], seed, s, [t for t in config.eval.capacity_sizes if t <= 128])
+      test_pool, seed, s, [t for t in config.eval.capacity_sizes if t <= 128])
   args = (params_by_rows, configs_by_rows)
   return {"capacity_curves": capacity.curves(*args, independent, noise, attention_beta,
                                              hopfield_beta, seed, heartbeat),
@@ -174,10 +173,10 @@ def write_report(config, workdir, params, pools, elbo, train_seconds=None, mesh=
   start = time.time()
   stored, novel, capacity = evaluation_episodes(config, pools["test"])
   tasks = evaluate.make_tasks(config, stored)
+  valid = validation_episodes(config, pools)
   beta, beta_scores = config.model.attention_beta, None
   if not beta:
-    beta, beta_scores = evaluate.choose_attention_beta(params, config,
-                                                       *validation_episodes(config, pools), mesh)
+    beta, beta_scores = evaluate.choose_attention_beta(params, config, *valid, mesh)
     heartbeat("report: attention beta")
   stage_seconds = {"attention_beta": time.time() - start}
   results, examples = evaluate.evaluate(params, stored, novel, tasks, config, capacity, mesh,
@@ -186,12 +185,14 @@ def write_report(config, workdir, params, pools, elbo, train_seconds=None, mesh=
   if jax.process_index() != 0:
     return None
   host_pools = jax.device_get(pools)
-  baseline_report, baseline_settings = baseline_results(config, host_pools, stored, novel, tasks)
+  train_windows = episodes.pool_windows(host_pools["train"], config.data.episode_steps)
+  baseline_report, baseline_settings = baseline_results(config, train_windows, valid, stored,
+                                                        novel, tasks)
   heartbeat("report: baselines")
   stage_seconds["baselines"] = time.time() - start - sum(stage_seconds.values())
   capacity_report = {}
   if config.eval.capacity_rows:
-    capacity_report = capacity_results(config, params, host_pools, beta,
+    capacity_report = capacity_results(config, params, host_pools["test"], train_windows, beta,
                                        baseline_settings["modern_hopfield_beta"], heartbeat)
   stage_seconds["capacity"] = time.time() - start - sum(stage_seconds.values())
   timing_path = os.path.join(workdir, TIMING_FILE)

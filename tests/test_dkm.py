@@ -364,7 +364,7 @@ def test_attention_iterate_read_recalls_more_stored_episodes_than_rows():
   with jax.enable_x64(True):
     w = dkm.solve_address(prior.mean, episodes, obs_noise_std=0.1)
     memory = dkm.write(prior, episodes, w, obs_noise_std=0.1)
-    values = dkm.readouts(memory, w)
+    values = dkm.read(memory, w)  # the memory's read-outs of its stored episodes
     mask = np.zeros(c)
     mask[: c // 2] = 1
     cue = np.where(mask != 0, episodes, np.nan)
