@@ -17,6 +17,7 @@ import jax
 import numpy as np
 
 from configs import chorales as chorales_config
+from kanerva_music import cli
 from kanerva_music import dkm
 from kanerva_music import sharding
 from kanerva_music import episodes
@@ -118,4 +119,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -4,14 +4,17 @@ r"""Completes your own four-voice chorale with a trained DKM (seed section 4.4).
       --output=completed.mid [--fill_steps=16-31 | --fill_bars=4,6]
 
 The input (MIDI or MusicXML, anything music21 reads) must have four voices (S, A, T, B) with pitches
-in the model's range. It is cut into 2-bar windows; the chosen steps of each window (default: its
-second half) are masked and filled by the masked iterative read. The memory stores every
-bar-aligned window of the input that needs no filling, plus training episodes up to T.
-Writes OUT.mid and OUT.wav.
+in the model's range. Bars are numbered as printed in the score (a pickup is bar 0). The memory
+stores every window of the input that starts on a bar line and needs no filling, plus training
+episodes up to T. Each filled step is read from one episode-long window: with `--fill_steps`
+(default: the second half) the windows tile the piece from bar 1 (a pickup is kept); with `--fill_bars` each filled
+bar gets the window around it that holds the most given notes (the bar before or after), so
+every filled bar is read with observed context. Writes OUT.mid and OUT.wav.
 """
 
 import json
 import os
+from typing import NamedTuple
 
 from absl import app
 from absl import flags
@@ -29,7 +32,7 @@ from kanerva_music import evaluate
 from kanerva_music import music_io
 from kanerva_music import train
 
-STEPS_PER_BAR = 16
+STEPS_PER_QUARTER = bach_corpus.STEPS_PER_QUARTER
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "A trained DKM workdir (holds config.json and checkpoints).")
@@ -37,8 +40,10 @@ flags.DEFINE_string("input", None, "Four-voice MIDI or MusicXML file.")
 flags.DEFINE_string("output", None, "Output MIDI path; a WAV is written beside it.")
 flags.DEFINE_string("fill_steps", None, "Steps of every window to fill, e.g. 16-31 (default: "
                     "the second half of each window).")
-flags.DEFINE_list("fill_bars", None, "Bars of the piece to fill (1-based), e.g. 3,4; "
-                  "overrides --fill_steps.")
+flags.DEFINE_list("fill_bars", None, "Bars of the piece to fill, numbered as printed (a pickup "
+                  "is bar 0), e.g. 3,4; overrides --fill_steps.")
+flags.DEFINE_bool("allow_unobserved", False, "Read windows with no given note (the read then "
+                  "starts from nothing and returns the memory's most typical content).")
 flags.DEFINE_integer("seed", 0, "Seed for the training episodes stored beside the input.")
 flags.DEFINE_enum("read", None, list(dkm.READ_METHODS), "The read (default: the trained model's "
                   "best half-masked read of stored episodes in its report.json, else "
@@ -47,6 +52,43 @@ flags.DEFINE_enum("read", None, list(dkm.READ_METHODS), "The read (default: the 
 
 class CompletionInputError(ValueError):
   """The input file cannot be completed by this model."""
+
+
+class Bars(NamedTuple):
+  """Where the printed bars of a piece lie on its 16th-note grid."""
+  num_steps: int
+  bar_steps: int = 16    # 4/4
+  pickup_steps: int = 0  # steps of bar 0 (an anacrusis) before bar 1's downbeat
+
+  @property
+  def first(self):
+    return 0 if self.pickup_steps else 1
+
+  @property
+  def last(self):
+    return self.bar_of(self.num_steps - 1)
+
+  def bar_of(self, step):
+    """Printed bar number of each step (array or int)."""
+    return np.where(np.asarray(step) < self.pickup_steps, 0,
+                    (np.asarray(step) - self.pickup_steps) // self.bar_steps + 1)
+
+  def span(self, bar):
+    """[start, stop) steps of a printed bar."""
+    if bar == 0:
+      return 0, self.pickup_steps
+    start = self.pickup_steps + (bar - 1) * self.bar_steps
+    return start, min(start + self.bar_steps, self.num_steps)
+
+  def lines(self):
+    """Steps where a bar starts."""
+    return [self.span(b)[0] for b in range(self.first, self.last + 1)]
+
+  def describe(self, start, stop):
+    """'bars a-b' (or 'bar a') covering steps [start, stop) clipped to the piece."""
+    first = int(self.bar_of(max(start, 0)))
+    last = int(self.bar_of(min(stop, self.num_steps) - 1))
+    return f"bar {first}" if first == last else f"bars {first}-{last}"
 
 
 def load_trained(workdir):
@@ -98,8 +140,25 @@ def attention_beta(workdir, config):
   return beta
 
 
+def _bars_of_score(score, num_steps):
+  """Bar length from the first time signature (4/4 if none) and the pickup, if the score has one
+  (MusicXML keeps it as bar 0; MIDI has no pickup, so its bars count from its first beat)."""
+  part = score.parts[0]
+  signatures = list(part.recurse().getElementsByClass("TimeSignature"))
+  bar_quarters = float(signatures[0].barDuration.quarterLength) if signatures else 4.0
+  measures = list(part.getElementsByClass("Measure"))
+  pickup = 0.0
+  if len(measures) > 1 and (measures[0].number == 0 or measures[0].paddingLeft > 0):
+    pickup = float(measures[0].duration.quarterLength)
+    if pickup >= bar_quarters:
+      pickup = 0.0
+  return Bars(num_steps, int(round(bar_quarters * STEPS_PER_QUARTER)),
+              int(round(pickup * STEPS_PER_QUARTER)))
+
+
 def read_voices(path):
-  """[steps, 4] MIDI pitches (NaN = rest) of a four-voice file, checked against the range."""
+  """([steps, 4] MIDI pitches, NaN = rest; Bars) of a four-voice file, checked against the
+  model's range."""
   from music21 import converter  # pylint: disable=import-outside-toplevel
   if not os.path.exists(path):
     raise CompletionInputError(f"{path}: no such file")
@@ -112,120 +171,194 @@ def read_voices(path):
   if grid is None:
     raise CompletionInputError(f"{path}: has {len(parts)} parts; expected four voices (soprano, "
                                "alto, tenor, bass), one part each")
+  if not np.isfinite(grid).any():
+    raise CompletionInputError(f"{path}: has no notes")
+  bars = _bars_of_score(score, len(grid))
   bad = np.argwhere(np.isfinite(grid) & ((grid < episodes.PITCH_LOW) |
                                          (grid > episodes.PITCH_HIGH)))
   if len(bad):
     from music21 import pitch as m21pitch  # pylint: disable=import-outside-toplevel
-    notes = sorted({(int(v), int(s) // STEPS_PER_BAR + 1, m21pitch.Pitch(midi=int(grid[s, v])))
+    notes = sorted({(int(v), int(bars.bar_of(s)), m21pitch.Pitch(midi=int(grid[s, v])))
                     for s, v in bad}, key=lambda n: (n[1], n[0]))
     listed = ", ".join(f"{bach_corpus.VOICE_NAMES[v]} bar {b} {p.nameWithOctave}"
                        for v, b, p in notes[:12])
     raise CompletionInputError(
         f"{path}: {len(notes)} note(s) outside the model's range MIDI {episodes.PITCH_LOW}-"
         f"{episodes.PITCH_HIGH} (C2-A5): {listed}{' ...' if len(notes) > 12 else ''}")
-  return grid
+  return grid, bars
 
 
-def fill_mask(num_steps, window_steps, fill_steps=None, fill_bars=None):
-  """[num_steps] bool, True where a step is to be filled."""
-  step = np.arange(num_steps)
+def _parse_fill_steps(fill_steps, window_steps):
+  if not fill_steps:
+    return window_steps // 2, window_steps - 1
+  first, _, last = fill_steps.partition("-")
+  try:
+    first, last = int(first), int(last or first)
+  except ValueError:
+    first, last = -1, -1
+  if not 0 <= first <= last < window_steps:
+    raise CompletionInputError(f"--fill_steps={fill_steps}: expected a-b within 0-"
+                               f"{window_steps - 1}")
+  return first, last
+
+
+def _parse_fill_bars(fill_bars, bars):
+  try:
+    chosen = {int(b) for b in fill_bars}
+  except ValueError as e:
+    raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: expected bar numbers "
+                               f"{bars.first}-{bars.last}, e.g. --fill_bars=4,6") from e
+  outside = sorted(b for b in chosen if not bars.first <= b <= bars.last)
+  if outside:
+    raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: bar(s) {outside} outside "
+                               f"the piece's bars {bars.first}-{bars.last}")
+  return sorted(chosen)
+
+
+def plan_reads(bars, window_steps, given, fill_steps=None, fill_bars=None):
+  """(fill [num_steps] bool, reads [(window_start, steps_written [num_steps] bool)]).
+
+  `given` [num_steps] counts the given notes per step. Window starts may lie before step 0 or
+  run past the end; those steps are read as unobserved."""
+  step = np.arange(bars.num_steps)
   if fill_bars:
-    num_bars = -(-num_steps // STEPS_PER_BAR)
-    try:
-      bars = {int(b) for b in fill_bars}
-    except ValueError as e:
-      raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: expected bar numbers "
-                                 f"1-{num_bars}, e.g. --fill_bars=4,6") from e
-    outside = sorted(b for b in bars if not 1 <= b <= num_bars)
-    if outside:
-      raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: bar(s) {outside} outside "
-                                 f"the piece's bars 1-{num_bars}")
-    return np.isin(step // STEPS_PER_BAR + 1, sorted(bars))
-  if fill_steps:
-    first, _, last = fill_steps.partition("-")
-    try:
-      first, last = int(first), int(last or first)
-    except ValueError as e:
-      raise CompletionInputError(f"--fill_steps={fill_steps}: expected a-b within 0-"
-                                 f"{window_steps - 1}") from e
-    if not 0 <= first <= last < window_steps:
-      raise CompletionInputError(f"--fill_steps={fill_steps}: expected a-b within 0-"
-                                 f"{window_steps - 1}")
-  else:
-    first, last = window_steps // 2, window_steps - 1
-  within = step % window_steps
-  return (within >= first) & (within <= last)
+    fill = np.isin(bars.bar_of(step), _parse_fill_bars(fill_bars, bars))
+    by_start = {}
+    for bar in _parse_fill_bars(fill_bars, bars):
+      start, stop = bars.span(bar)
+      # The bar last in its window (context before it) or first (context after), whichever
+      # window holds more given notes; before wins a tie.
+      options = (stop - window_steps, start)
+      counts = [given[max(s, 0):s + window_steps][~fill[max(s, 0):s + window_steps]].sum()
+                for s in options]
+      chosen = options[int(np.argmax(counts))]
+      by_start.setdefault(chosen, np.zeros(bars.num_steps, bool))[start:stop] = True
+    return fill, sorted(by_start.items())
+  first, last = _parse_fill_steps(fill_steps, window_steps)
+  # Windows tile the piece from bar 1's downbeat; a pickup before it is kept as given.
+  origin = bars.pickup_steps
+  within = (step - origin) % window_steps
+  fill = (within >= first) & (within <= last) & (step >= origin)
+  reads = []
+  for start in range(origin, bars.num_steps, window_steps):
+    written = fill & (step >= start) & (step < start + window_steps)
+    if written.any():
+      reads.append((start, written))
+  return fill, reads
 
 
-def complete_grid(config, params, grid, to_fill, train_pool, seed=0, read=None, beta=None):
-  """Fills grid[to_fill] (steps) by masked iterative reads with `read` (default: the config's;
-  `beta` for the attention read); returns the completed pitch grid."""
+def fill_mask(bars, window_steps, fill_steps=None, fill_bars=None):
+  """[num_steps] bool, True where a step is to be filled."""
+  return plan_reads(bars, window_steps, np.ones(bars.num_steps), fill_steps, fill_bars)[0]
+
+
+def _windows(array, starts, window_steps, pad_value):
+  """array[start:start + window] for each start, padded with pad_value outside the piece."""
+  padded = np.concatenate([np.full((window_steps,) + array.shape[1:], pad_value, array.dtype),
+                           array,
+                           np.full((window_steps,) + array.shape[1:], pad_value, array.dtype)])
+  return np.stack([padded[s + window_steps:s + 2 * window_steps] for s in starts])
+
+
+class Completion(NamedTuple):
+  pitches: np.ndarray   # [num_steps, 4] the input with the filled steps replaced
+  summary: list         # lines saying what was stored and what each read filled
+
+
+def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, train_pool=None,
+                  seed=0, read=None, beta=None, allow_unobserved=False):
+  """Fills the chosen steps of grid by masked iterative reads with `read` (default: the
+  config's; `beta` for the attention read)."""
   window = config.data.episode_steps
-  num_windows = -(-len(grid) // window)
-  padded = np.full((num_windows * window, 4), np.nan, np.float32)
-  padded[: len(grid)] = grid
-  fill = np.zeros(len(padded), bool)
-  fill[: len(grid)] = to_fill
-  x = episodes.normalise(padded)
-  observed = np.isfinite(x) & ~fill[:, None]
+  x = episodes.normalise(grid.astype(np.float32))
+  given_notes = np.isfinite(x)
+  fill, reads = plan_reads(bars, window, given_notes.sum(1), fill_steps, fill_bars)
+  observed = given_notes & ~fill[:, None]
 
-  # The input's own complete windows (bar-aligned), then training episodes up to T.
-  own = [x[s:s + window].reshape(-1) for s in range(0, len(grid) - window + 1, STEPS_PER_BAR)
-         if observed[s:s + window].all()]
+  # The input's own complete windows starting on bar lines, then training episodes up to T.
+  own_starts = [s for s in bars.lines()
+                if s + window <= bars.num_steps and observed[s:s + window].all()]
+  own = [x[s:s + window].reshape(-1) for s in own_starts]
   num_train = max(0, config.episodes_per_memory - len(own))
+  if len(own) > config.episodes_per_memory:
+    own, own_starts = own[:config.episodes_per_memory], own_starts[:config.episodes_per_memory]
   train_eps = np.asarray(episodes.sample_episodes(train_pool, jax.random.PRNGKey(seed),
-                                                  (num_train,), window))
+                                                  (num_train,), window)).reshape(num_train, window * 4)
   stored = np.concatenate([np.asarray(own, np.float32).reshape(-1, window * 4), train_eps])
-  logging.info("Memory: %d windows of the input, %d training episodes", len(own), num_train)
+  summary = [f"Memory: {len(own)} window(s) of the input"
+             + (f" ({', '.join(bars.describe(s, s + window) for s in own_starts)})" if own else "")
+             + f", {num_train} training episodes"]
   written = jax.tree_util.tree_map(lambda a: a[0], evaluate.write_memories(
       params, stored[None], config.model))
 
-  empty = [w for w in range(num_windows)
-           if fill[w * window:(w + 1) * window].any() and not observed[w * window:(w + 1) * window].any()]
-  if empty:
-    bars = [f"{w * window // STEPS_PER_BAR + 1}-{(w + 1) * window // STEPS_PER_BAR}" for w in empty]
+  starts = [s for s, _ in reads]
+  cues = _windows(np.where(observed, x, 0.0).astype(np.float32), starts, window, 0.0)
+  masks = _windows(observed.astype(np.float32), starts, window, 0.0)
+  empty = [s for s, m in zip(starts, masks) if not m.any()]
+  if empty and not allow_unobserved:
     raise CompletionInputError(
-        f"nothing is given in the {window // STEPS_PER_BAR}-bar window(s) of bars "
-        f"{', '.join(bars)}: a read needs some observed notes in each window it fills; fill fewer "
-        "bars (e.g. one bar of each window)")
-  cues = np.where(observed, x, 0.0).reshape(num_windows, -1)
-  masks = observed.reshape(num_windows, -1).astype(np.float32)
-  iterates = dkm.iterate_read(written["memory"], cues, masks, num_iters=config.eval.num_iters,
+        "nothing is given in the window(s) of " + ", ".join(bars.describe(s, s + window)
+                                                          for s in empty)
+        + ": a read needs some given notes in each window it fills; fill fewer bars (leave a "
+        "given bar beside each filled one) or pass --allow_unobserved")
+  iterates = dkm.iterate_read(written["memory"], cues.reshape(len(starts), -1),
+                              masks.reshape(len(starts), -1), num_iters=config.eval.num_iters,
                               obs_noise_std=config.model.obs_noise_std,
                               prior_std=config.model.prior_std,
                               method=read or config.model.read_method,
                               rcond=config.model.lstsq_rcond or None, values=written["values"],
                               beta=beta, top_k=config.model.attention_top_k)
-  completed = episodes.to_pitches(np.asarray(iterates[-1])).reshape(-1, 4).astype(np.float64)
-  out = padded.astype(np.float64)
-  out[fill] = completed[fill]
-  return out[: len(grid)]
+  completed = episodes.to_pitches(np.asarray(iterates[-1])).reshape(len(starts), window, 4)
+  nearest = _nearest_stored(completed, masks, stored, window)
+  out = grid.astype(np.float64)
+  for (start, steps_written), pitches, (index, agree) in zip(reads, completed, nearest):
+    rows = np.flatnonzero(steps_written)
+    out[rows] = pitches[rows - start]
+    source = (f"the input's {bars.describe(own_starts[index], own_starts[index] + window)}"
+              if index < len(own) else f"training episode {index - len(own)}")
+    summary.append(f"Filled {bars.describe(rows[0], rows[-1] + 1)} from the window of "
+                   f"{bars.describe(start, start + window)}; {agree:.0%} of its filled notes "
+                   f"equal the nearest stored episode ({source})")
+  return Completion(out, summary)
+
+
+def _nearest_stored(completed, masks, stored, window):
+  """(index, fraction equal) of the stored episode nearest each completed window on its
+  unobserved entries: how much of the fill is stored material."""
+  stored_pitches = episodes.to_pitches(stored).reshape(len(stored), window, 4)
+  result = []
+  for pitches, mask in zip(completed, masks):
+    hidden = mask == 0
+    equal = (stored_pitches == pitches[None]) & hidden[None]
+    fractions = equal.sum((1, 2)) / max(hidden.sum(), 1)
+    index = int(np.argmax(fractions))
+    result.append((index, float(fractions[index])))
+  return result
 
 
 def main(argv):
-  cli.run_reporting_user_errors(_main, argv, (CompletionInputError, FileNotFoundError))
-
-
-def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   for name in ("workdir", "input", "output"):
     if not getattr(FLAGS, name):
       raise app.UsageError(f"--{name} is required")
   config, params = load_trained(FLAGS.workdir)
-  grid = read_voices(FLAGS.input)
-  to_fill = fill_mask(len(grid), config.data.episode_steps, FLAGS.fill_steps, FLAGS.fill_bars)
+  grid, bars = read_voices(FLAGS.input)
+  # Checked before the data load so that a bad flag fails at once.
+  plan_reads(bars, config.data.episode_steps, np.ones(bars.num_steps), FLAGS.fill_steps,
+             FLAGS.fill_bars)
   pools, _ = train.load_pools(config)
   read = FLAGS.read or best_read(FLAGS.workdir, config)
   beta = attention_beta(FLAGS.workdir, config) if read == "attention" else None
-  logging.info("Reading with %s", read)
-  completed = complete_grid(config, params, grid, to_fill, pools["train"], FLAGS.seed, read, beta)
-  music_io.write_midi(completed, FLAGS.output)
+  completion = complete_grid(config, params, grid, bars, FLAGS.fill_steps, FLAGS.fill_bars,
+                             pools["train"], FLAGS.seed, read, beta, FLAGS.allow_unobserved)
+  print(f"Read: {read}")
+  print("\n".join(completion.summary))
+  music_io.write_midi(completion.pitches, FLAGS.output)
   wav = os.path.splitext(FLAGS.output)[0] + ".wav"
-  synth = music_io.write_wav(completed, wav)
-  print(f"Filled {int(to_fill.sum())} of {len(grid)} steps; wrote {FLAGS.output} and {wav} "
-        f"({synth} synthesis)")
+  synth = music_io.write_wav(completion.pitches, wav)
+  print(f"Wrote {FLAGS.output} and {wav} ({synth} synthesis)")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, (CompletionInputError, FileNotFoundError))

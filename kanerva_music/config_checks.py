@@ -21,12 +21,25 @@ class ConfigError(ValueError):
   """A config that cannot run, or that would overwrite a different trained run."""
 
 
-def _at_least(config, name, low, kind=int):
+def _field(config, name):
   value = config
   for part in name.split("."):
     value = value[part]
+  return value
+
+
+def at_least(config, name, low, kind=int):
+  """Raises ConfigError unless config.<name> is a `kind` >= low."""
+  value = _field(config, name)
   if not isinstance(value, kind) or isinstance(value, bool) or value < low:
     raise ConfigError(f"config.{name} = {value!r}: expected {kind.__name__} >= {low}")
+
+
+def one_of(config, name, choices):
+  """Raises ConfigError unless config.<name> is one of `choices`."""
+  value = _field(config, name)
+  if value not in choices:
+    raise ConfigError(f"config.{name} = {value!r}: expected one of {tuple(choices)}")
 
 
 def validate(config):
@@ -34,12 +47,12 @@ def validate(config):
   for name in ("num_train_steps", "batch_size", "episodes_per_memory", "log_every_steps",
                "eval_every_steps", "checkpoint_every_steps", "checkpoints_to_keep",
                "model.num_rows", "data.episode_steps", "eval.num_iters"):
-    _at_least(config, name, 1)
-  _at_least(config, "eval.num_memories", 2)  # a standard error needs two memories
-  _at_least(config, "mesh_devices", 0)
+    at_least(config, name, 1)
+  at_least(config, "eval.num_memories", 2)  # a standard error needs two memories
+  at_least(config, "mesh_devices", 0)
   for name in ("learning_rate", "model.obs_noise_std", "model.prior_std",
                "model.init_cov_scale", "model.init_address_std"):
-    _at_least(config, name, 1e-12, float)
+    at_least(config, name, 1e-12, float)
   try:
     model.check_model_config(config.model)
   except ValueError as e:
@@ -56,12 +69,12 @@ def _flatten(tree, prefix=""):
   return out
 
 
-def differing_keys(config, saved):
+def differing_keys(config, saved, safe_to_change=SAFE_TO_CHANGE):
   """{key: (saved, new)} of the fields that differ and are not safe to change."""
   new = _flatten(json.loads(config.to_json_best_effort()))
   old = _flatten(saved)
   keys = sorted(set(new) | set(old))
-  safe = lambda k: any(k == s or (s.endswith(".") and k.startswith(s)) for s in SAFE_TO_CHANGE)
+  safe = lambda k: any(k == s or (s.endswith(".") and k.startswith(s)) for s in safe_to_change)
   return {k: (old.get(k), new.get(k)) for k in keys
           if not safe(k) and _normal(old.get(k)) != _normal(new.get(k))}
 
@@ -70,7 +83,7 @@ def _normal(value):
   return list(value) if isinstance(value, tuple) else value
 
 
-def check_resume(config, workdir):
+def check_resume(config, workdir, safe_to_change=SAFE_TO_CHANGE):
   """Refuses to resume `workdir` (one with checkpoints) under a config that differs."""
   path = os.path.join(workdir, "config.json")
   checkpoints = os.path.join(workdir, "checkpoints")
@@ -78,11 +91,11 @@ def check_resume(config, workdir):
     return
   with open(path) as f:
     saved = json.load(f)
-  diff = differing_keys(config, saved)
+  diff = differing_keys(config, saved, safe_to_change)
   if diff:
     listed = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in list(diff.items())[:6])
     more = f" and {len(diff) - 6} more" if len(diff) > 6 else ""
     raise ConfigError(
         f"{workdir} holds a run trained with another config ({listed}{more}); nothing was "
         "written. Use a new --workdir, or change only fields that are safe to change: "
-        + ", ".join(SAFE_TO_CHANGE))
+        + ", ".join(safe_to_change))

@@ -17,9 +17,9 @@ from kanerva_music import chorales
 from kanerva_music import cli
 from kanerva_music import config_checks
 from kanerva_music import distributed
-from kanerva_music import quiet_logs
 from kanerva_music import report
 from kanerva_music import safe_npz
+from kanerva_music import sharding
 from kanerva_music import train
 from kanerva_music import watchdog
 
@@ -34,18 +34,13 @@ flags.mark_flags_as_required(["config"])
 
 
 # Errors a user can fix: one line and exit status 2 (--verbosity=1 shows the traceback).
-USER_ERRORS = (config_checks.ConfigError, chorales.ChoraleDataError, safe_npz.UnsafeNpzError,
-               FileNotFoundError)
+USER_ERRORS = (config_checks.ConfigError, sharding.IndivisibleBatchError,
+               chorales.ChoraleDataError, safe_npz.UnsafeNpzError, FileNotFoundError)
 
 
 def main(argv):
-  cli.run_reporting_user_errors(_main, argv, USER_ERRORS)
-
-
-def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  quiet_logs.install()
   config = FLAGS.config
   workdir = FLAGS.workdir or os.path.join("runs", config.name)
   distributed.initialize_from_flags(os.environ)
@@ -65,4 +60,4 @@ def _main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, USER_ERRORS)

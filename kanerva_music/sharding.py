@@ -45,10 +45,14 @@ def step_barrier(mesh):
   return lambda tree: tree
 
 
+class IndivisibleBatchError(ValueError):
+  """A global batch that the mesh cannot split evenly (a user error: change the config)."""
+
+
 def check_divisible(size, mesh, name):
   """A clear error when a global batch cannot be split evenly over the mesh."""
   if size % num_shards(mesh):
-    raise ValueError(f"{name} = {size} is not a multiple of the {num_shards(mesh)} devices of the "
+    raise IndivisibleBatchError(f"{name} = {size} is not a multiple of the {num_shards(mesh)} devices of the "
                      f"mesh; choose a multiple, or set --config.mesh_devices to a divisor.")
 
 

@@ -23,6 +23,7 @@ import jax
 import numpy as np
 
 from configs import chorales as chorales_config
+from kanerva_music import cli
 from kanerva_music import sharding
 from kanerva_music import train
 from kanerva_music import watchdog
@@ -132,4 +133,4 @@ def main(argv):
 
 if __name__ == "__main__":
   _define_flags()
-  app.run(main)
+  cli.run(main)

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kanerva_music import cli
 from kanerva_music import sharding
 from tcn_wta import data
 from tcn_wta import train
@@ -101,4 +102,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

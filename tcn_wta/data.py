@@ -10,7 +10,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kanerva_music import chorales
 from kanerva_music import dataset_cache
 from tcn_wta import corpus
 from tcn_wta import groove
@@ -20,8 +19,9 @@ CACHE_VERSION = 1
 
 
 def cache_dir(data_config):
+  """config.data.cache_dir, else $XDG_CACHE_HOME/tcn_wta (~/.cache/tcn_wta)."""
   return data_config.cache_dir or os.path.join(
-      os.path.dirname(chorales.default_data_dir()), "tcn_wta")
+      os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "tcn_wta")
 
 
 def source_fingerprint(root):
@@ -39,6 +39,17 @@ def source_fingerprint(root):
       digest.update(f"{os.path.relpath(path, root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
                     .encode())
   return digest.hexdigest()[:12]
+
+
+def describe_source(data_config):
+  """What a report says of its data: the dataset, where it was read from, and its cache."""
+  if data_config.dataset == "corpus":
+    where = (f"music21's bundled corpus ({', '.join(data_config.composers)}; at most "
+             f"{data_config.max_per_composer} per composer)")
+  else:
+    where = os.path.abspath(data_config.root)
+  return {"dataset": data_config.dataset, "representation": data_config.representation,
+          "source": where, "cache": cache_path(data_config)}
 
 
 def _groove_pieces(data_config):
@@ -67,8 +78,8 @@ def _corpus_pieces(data_config):
                                workers=data_config.workers or os.cpu_count())
 
 
-def load_dataset(data_config):
-  """({split: Pieces}, channels) for config.data.dataset, converted once and cached."""
+def _converter(data_config):
+  """(build, channels, cache tag) of config.data.dataset."""
   name = data_config.dataset
   if name == "groove":
     build, channels, tag = (lambda: _groove_pieces(data_config)), groove.CHANNELS, "drums"
@@ -85,10 +96,21 @@ def load_dataset(data_config):
     raise ValueError(f"Unknown dataset {name!r}; expected 'groove', 'maestro' or 'corpus'")
   if name in ("groove", "maestro"):
     tag += "_" + source_fingerprint(data_config.root)
-  path = os.path.join(cache_dir(data_config), f"{name}_{tag}_v{CACHE_VERSION}.npz")
-  splits = dataset_cache.cached(path, build)
-  logging.info("Dataset %s: %s", name, ", ".join(f"{s} {len(p)} pieces"
-                                                  for s, p in sorted(splits.items())))
+  return build, channels, tag
+
+
+def cache_path(data_config):
+  """The converted dataset's cache file, keyed by the source folder's fingerprint."""
+  _, _, tag = _converter(data_config)
+  return os.path.join(cache_dir(data_config), f"{data_config.dataset}_{tag}_v{CACHE_VERSION}.npz")
+
+
+def load_dataset(data_config):
+  """({split: Pieces}, channels) for config.data.dataset, converted once and cached."""
+  build, channels, _ = _converter(data_config)
+  splits = dataset_cache.cached(cache_path(data_config), build)
+  logging.info("Dataset %s: %s", data_config.dataset,
+               ", ".join(f"{s} {len(p)} pieces" for s, p in sorted(splits.items())))
   return splits, channels
 
 

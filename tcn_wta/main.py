@@ -20,14 +20,18 @@ from ml_collections import config_flags
 
 from kanerva_music import cli
 from kanerva_music import distributed
-from kanerva_music import quiet_logs
 from kanerva_music import safe_npz
+from kanerva_music import sharding
 from kanerva_music import watchdog
 from tcn_wta import compose
+from tcn_wta import config_checks
 from tcn_wta import report
 from tcn_wta import train
 
 FLAGS = flags.FLAGS
+# Errors a user can fix: one line and exit status 2 (--verbosity=1 shows the traceback).
+USER_ERRORS = (config_checks.ConfigError, sharding.IndivisibleBatchError, FileNotFoundError,
+               safe_npz.UnsafeNpzError)
 flags.DEFINE_string("workdir", None, "Checkpoints, metrics and config.json "
                     "(default: runs/<config.name>).")
 flags.DEFINE_enum("mode", "train", ["train", "analyze", "generate"],
@@ -39,13 +43,8 @@ flags.mark_flags_as_required(["config"])
 
 
 def main(argv):
-  cli.run_reporting_user_errors(_main, argv, (FileNotFoundError, safe_npz.UnsafeNpzError))
-
-
-def _main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  quiet_logs.install()
   config = FLAGS.config
   workdir = FLAGS.workdir or os.path.join("runs", config.name)
   distributed.initialize_from_flags(os.environ)
@@ -64,4 +63,4 @@ def _main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main, USER_ERRORS)

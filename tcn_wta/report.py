@@ -88,6 +88,8 @@ def analyze(config, workdir):
                            top["code_bytes_per_unit"], top["midi_bytes_per_unit"], top["unit"])
   report = {
       "step": trained.step, "k": trained.k, "test_windows": len(windows),
+      "data": {**data.describe_source(config.data), "evaluated_split": "test",
+               "pieces_by_split": {split: len(p) for split, p in sorted(splits.items())}},
       "reconstruction": recon["reconstruction"],
       "cleaning": {"corrupted": recon["corrupted"], "cleaned": recon["cleaned"],
                    "drop": config.analysis.corrupt_drop, "add": config.analysis.corrupt_add},
@@ -150,6 +152,10 @@ def markdown(config, report, workdir):
   paper_kb = 750 if config.data.dataset == "groove" else 877
   lines = [
       f"# TCN k-WTA on {config.name}: report", "",
+      f"Data: {report['data']['dataset']} ({report['data']['representation']}) from "
+      f"{report['data']['source']}; pieces by split: "
+      + ", ".join(f"{s} {n}" for s, n in report["data"]["pieces_by_split"].items())
+      + "; every window below is from the test split.", "",
       f"Step {report['step']}, k = {report['k']}; {report['test_windows']} held-out test windows "
       f"of {config.data.window} steps; {report['pieces']['count']} pieces for the piece-level "
       "rows. Probe and centroid accuracies are "

@@ -14,6 +14,7 @@ from kanerva_music import checkpointing
 from kanerva_music import metric_writing
 from kanerva_music import sharding
 from kanerva_music import workdir_utils
+from tcn_wta import config_checks
 from tcn_wta import data
 from tcn_wta import metrics
 from tcn_wta import model as model_lib
@@ -111,9 +112,13 @@ def evaluate(config, net, params, pool, k, mesh, max_windows=None):
 
 def train_and_evaluate(config, workdir, heartbeat=lambda what: None):
   """Trains to config.num_train_steps (resuming from workdir); returns held-out metrics."""
-  workdir_utils.write_config_json(config, workdir)
+  # Nothing is written until the config is valid, the data loads and the workdir agrees.
+  config_checks.validate(config)
   mesh = sharding.make_mesh(config.mesh_devices)
+  sharding.check_divisible(config.batch_size, mesh, "batch_size")
   splits, channels = data.load_dataset(config.data)
+  config_checks.check_resume(config, workdir)
+  workdir_utils.write_config_json(config, workdir)
   net = build_model(config, channels)
   window = config.data.window
   pools = {"train": data.make_pool(splits["train"], window, config.data.train_hop)}

@@ -185,32 +185,98 @@ def test_completion_tool_keeps_given_steps_and_fills_the_rest(trained_workdir, t
   source = tmp_path / f"mine.{suffix}"
   write_score(source, four_voices(), fmt)
   loaded_config, params = complete.load_trained(workdir)
-  grid = complete.read_voices(str(source))
-  assert grid.shape == (64, 4)
-  to_fill = complete.fill_mask(len(grid), loaded_config.data.episode_steps)
+  grid, bars = complete.read_voices(str(source))
+  assert grid.shape == (64, 4) and bars == complete.Bars(64, 16, 0)
+  to_fill = complete.fill_mask(bars, loaded_config.data.episode_steps)
   np.testing.assert_array_equal(np.flatnonzero(to_fill), list(range(16, 32)) + list(range(48, 64)))
-  out = complete.complete_grid(loaded_config, params, grid, to_fill, result["pools"]["train"])
+  done = complete.complete_grid(loaded_config, params, grid, bars,
+                                train_pool=result["pools"]["train"])
+  out = done.pitches
   np.testing.assert_array_equal(out[~to_fill], grid[~to_fill])
-  whole_window = complete.fill_mask(len(grid), 32, fill_bars=["3", "4"])
-  with pytest.raises(complete.CompletionInputError, match="nothing is given .* bars 3-4"):
-    complete.complete_grid(loaded_config, params, grid, whole_window, result["pools"]["train"])
   assert np.all((out[to_fill] >= 36) & (out[to_fill] <= 81))
   assert not np.array_equal(out[to_fill], grid[to_fill])
+  # No window of the default fill is complete, so the memory holds training episodes only.
+  assert done.summary[0] == (f"Memory: 0 window(s) of the input, "
+                             f"{loaded_config.episodes_per_memory} training episodes")
+  assert done.summary[1].startswith("Filled bar 2 from the window of bars 1-2;")
+
+
+def test_completion_of_whole_bars_reads_each_with_given_context_and_stores_the_input(
+    trained_workdir, tmp_path):
+  _, workdir, result = trained_workdir
+  source = tmp_path / "eight_bars.mid"
+  write_score(source, four_voices(num_quarters=32))
+  config, params = complete.load_trained(workdir)
+  grid, bars = complete.read_voices(str(source))
+  # Bars 3 and 4 are a whole 2-bar window: bar 3 is read with bar 2 before it, bar 4 with bar 5.
+  fill, reads = complete.plan_reads(bars, 32, np.isfinite(grid).sum(1), fill_bars=["3", "4"])
+  assert [(start, list(np.flatnonzero(w)[[0, -1]])) for start, w in reads] == [
+      (16, [32, 47]), (48, [48, 63])]
+  done = complete.complete_grid(config, params, grid, bars, fill_bars=["3", "4"],
+                                train_pool=result["pools"]["train"])
+  np.testing.assert_array_equal(done.pitches[~fill], grid[~fill])
+  # Every window of given bars starting on a bar line (1-2, 5-6, 6-7, 7-8) is stored, up to T.
+  own = [s for s in bars.lines() if s + 32 <= 128 and not fill[s:s + 32].any()]
+  assert own == [0, 64, 80, 96]
+  kept = min(len(own), config.episodes_per_memory)
+  assert done.summary[0].startswith(f"Memory: {kept} window(s) of the input (bars 1-2")
+  assert done.summary[1].startswith("Filled bar 3 from the window of bars 2-3;")
+  assert done.summary[2].startswith("Filled bar 4 from the window of bars 4-5;")
+  # Bars 3-5 leave bar 4 with no given neighbour in either window: refused unless asked.
+  with pytest.raises(complete.CompletionInputError, match="nothing is given in the window"):
+    complete.complete_grid(config, params, grid, bars, fill_bars=["3", "4", "5"],
+                           train_pool=result["pools"]["train"])
+  unobserved = complete.complete_grid(config, params, grid, bars, fill_bars=["3", "4", "5"],
+                                      train_pool=result["pools"]["train"], allow_unobserved=True)
+  assert np.isfinite(unobserved.pitches).all()
+
+
+def test_pickup_bar_is_bar_zero(tmp_path):
+  from music21 import meter, note, stream  # pylint: disable=import-outside-toplevel
+  score = stream.Score()
+  for name, pitch in (("Soprano", 72), ("Alto", 64), ("Tenor", 55), ("Bass", 45)):
+    part = stream.Part()
+    part.partName = name
+    pickup = stream.Measure(number=0)
+    pickup.append(meter.TimeSignature("3/4"))
+    pickup.append(note.Note(pitch, quarterLength=1))
+    pickup.paddingLeft = 2
+    part.append(pickup)
+    for number in range(1, 4):
+      bar = stream.Measure(number=number)
+      for _ in range(3):
+        bar.append(note.Note(pitch, quarterLength=1))
+      part.append(bar)
+    score.insert(0, part)
+  path = tmp_path / "pickup.musicxml"
+  score.write("musicxml", fp=str(path))
+  grid, bars = complete.read_voices(str(path))
+  assert bars == complete.Bars(40, 12, 4) and (bars.first, bars.last) == (0, 3)
+  np.testing.assert_array_equal(np.flatnonzero(complete.fill_mask(bars, 32, fill_bars=["2"])),
+                                range(16, 28))
+  np.testing.assert_array_equal(np.flatnonzero(complete.fill_mask(bars, 32, fill_bars=["0"])),
+                                range(4))
+  # The default fill tiles windows from bar 1's downbeat (steps 20-35 of window 4-35); the
+  # pickup is kept.
+  np.testing.assert_array_equal(np.flatnonzero(complete.fill_mask(bars, 32)), range(20, 36))
+  with pytest.raises(complete.CompletionInputError, match=r"bar\(s\) \[4\] outside .* bars 0-3"):
+    complete.fill_mask(bars, 32, fill_bars=["4"])
 
 
 def test_fill_bars_and_bad_fill_steps():
-  np.testing.assert_array_equal(np.flatnonzero(complete.fill_mask(64, 32, fill_bars=["3"])),
+  bars = complete.Bars(64)
+  np.testing.assert_array_equal(np.flatnonzero(complete.fill_mask(bars, 32, fill_bars=["3"])),
                                 range(32, 48))
-  np.testing.assert_array_equal(np.flatnonzero(complete.fill_mask(32, 32, fill_steps="24-31")),
-                                range(24, 32))
+  np.testing.assert_array_equal(
+      np.flatnonzero(complete.fill_mask(complete.Bars(32), 32, fill_steps="24-31")), range(24, 32))
   with pytest.raises(complete.CompletionInputError, match="--fill_steps=30-40"):
-    complete.fill_mask(32, 32, fill_steps="30-40")
+    complete.fill_mask(complete.Bars(32), 32, fill_steps="30-40")
   with pytest.raises(complete.CompletionInputError, match=r"bar\(s\) \[99\] outside .* bars 1-4"):
-    complete.fill_mask(64, 32, fill_bars=["3", "99"])
+    complete.fill_mask(bars, 32, fill_bars=["3", "99"])
   with pytest.raises(complete.CompletionInputError, match="expected bar numbers 1-4"):
-    complete.fill_mask(64, 32, fill_bars=["x"])
+    complete.fill_mask(bars, 32, fill_bars=["x"])
   with pytest.raises(complete.CompletionInputError, match="--fill_steps=a-b"):
-    complete.fill_mask(32, 32, fill_steps="a-b")
+    complete.fill_mask(complete.Bars(32), 32, fill_steps="a-b")
 
 
 def test_completion_tool_input_errors(tmp_path, tiny_chorale_npz):

@@ -79,10 +79,25 @@ def test_other_binaries_report_user_errors_in_one_line(tmp_path):
   cases = [([sys.executable, "-m", "tcn_wta.main", "--config=configs/groove.py",
              f"--workdir={tmp_path / 'run'}", f"--config.data.root={tmp_path / 'nowhere'}"],
             "groove-v1.0.0-midionly.zip"),
+           ([sys.executable, "-m", "tcn_wta.main", "--config=configs/groove.py",
+             f"--workdir={tmp_path / 'run'}", "--config.batch_size=0"],
+            "config.batch_size = 0: expected int >= 1"),
+           ([sys.executable, "-m", "tcn_wta.main", "--config=configs/maestro.py",
+             f"--workdir={tmp_path / 'run'}", "--config.data.representation=drums"],
+            "config.data.representation = 'drums': expected one of ('events', 'roll')"),
+           ([sys.executable, "-m", "kanerva_music.main", "--config=configs/chorales.py",
+             f"--workdir={tmp_path / 'run'}", "--config.modle.read_method=svd"],
+            "--config.modle.read_method: unknown config key 'modle'; Did you mean \"model\""),
+           ([sys.executable, "-m", "kanerva_music.main", "--config=configs/chorales.py:nope",
+             f"--workdir={tmp_path / 'run'}"], "Unknown config variant 'nope'"),
            ([sys.executable, "-m", "kanerva_music.complete", f"--workdir={tmp_path / 'none'}",
-             "--input=x.mid", "--output=y.mid"], "no config.json")]
+             "--input=x.mid", "--output=y.mid"], "no config.json"),
+           ([sys.executable, "-m", "kanerva_music.complete", "--input=x.mid", "--output=y.mid"],
+            "--workdir is required")]
   for command, message in cases:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stderr[-2000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1 and message in errors[0] and "Traceback" not in done.stderr
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in done.stderr, (
+        errors, done.stderr[-2000:])
+  assert not os.path.exists(tmp_path / "run")  # nothing written by a run that cannot start

@@ -2,6 +2,7 @@
 
 import importlib
 import json
+import os
 import types
 
 import jax
@@ -202,6 +203,10 @@ def test_analyze_and_generate_on_a_tiny_groove(tmp_path):
   result = report.analyze(config, workdir)
   saved = json.load(open(tmp_path / "run" / "report.json"))
   assert saved["step"] == 4 and saved["k"] == 1
+  assert saved["data"]["dataset"] == "groove" and saved["data"]["evaluated_split"] == "test"
+  assert saved["data"]["source"] == os.path.abspath(config.data.root)
+  assert saved["data"]["cache"].startswith(str(config.data.cache_dir))
+  assert f"from {os.path.abspath(config.data.root)}" in open(tmp_path / "run" / "REPORT.md").read()
   for name, value in trained_run["metrics"]["test"].items():
     if name != "loss":
       assert saved["reconstruction"][name] == pytest.approx(value, abs=1e-5)

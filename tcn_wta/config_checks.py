@@ -1,0 +1,42 @@
+"""Checks a TCN k-WTA config before anything is written, and a resumed run against its workdir.
+
+Same rules as the DKM's (`kanerva_music.config_checks`): types, ranges and choices are checked
+and the data loaded before `config.json` is written; a workdir with checkpoints refuses a config
+that differs from its own except in SAFE_TO_CHANGE.
+"""
+
+from kanerva_music import config_checks
+
+ConfigError = config_checks.ConfigError
+
+# The representations each dataset can be converted to.
+REPRESENTATIONS = {"groove": ("drums",), "maestro": ("events", "roll"), "corpus": ("roll",)}
+
+SAFE_TO_CHANGE = ("num_train_steps", "log_every_steps", "checkpoint_every_steps",
+                  "checkpoints_to_keep", "watchdog_seconds", "mesh_devices", "eval.",
+                  "analysis.", "generate.", "data.root", "data.cache_dir", "data.workers")
+
+
+def validate(config):
+  """Raises ConfigError naming the first field that cannot run."""
+  for name in ("num_train_steps", "batch_size", "log_every_steps", "checkpoint_every_steps",
+               "checkpoints_to_keep", "data.window", "data.train_hop", "model.num_atoms",
+               "model.patch", "model.kernel_size", "model.k.k_end", "model.k.k_decrement",
+               "eval.max_windows"):
+    config_checks.at_least(config, name, 1)
+  config_checks.at_least(config, "mesh_devices", 0)
+  config_checks.at_least(config, "model.k.decay_every", 0)
+  config_checks.at_least(config, "learning_rate", 1e-12, float)
+  config_checks.one_of(config, "data.dataset", tuple(REPRESENTATIONS))
+  config_checks.one_of(config, "data.representation", REPRESENTATIONS[config.data.dataset])
+  config_checks.at_least(config, "model.k.k_start", config.model.k.k_end)
+  if config.model.k.k_start > config.model.num_atoms:
+    raise ConfigError(f"config.model.k.k_start = {config.model.k.k_start}: more winners than "
+                      f"atoms (config.model.num_atoms = {config.model.num_atoms})")
+  if config.data.window % config.model.patch:
+    raise ConfigError(f"config.data.window = {config.data.window}: expected a multiple of "
+                      f"config.model.patch = {config.model.patch}")
+
+
+def check_resume(config, workdir):
+  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE)
