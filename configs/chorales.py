@@ -53,6 +53,7 @@ def get_config(variant=""):
   config.model.prior_std = 1.0              # sigma_p of p(w)
   config.model.write_solve_method = "cholesky"  # well conditioned with nothing masked; smooth grads
   config.model.read_method = "lstsq"        # the headline read (report, figures, completion)
+  config.model.linalg = "xla"               # Cholesky systems: xla (fast) | lapack (cho_solve)
   config.model.lstsq_rcond = 0.0            # lstsq cut-off; 0 = NumPy's (eps * max(C, K))
   config.model.attention_beta = 0.0         # attention read's inverse temperature; 0 = choose
                                             # on validation memories (report)

@@ -14,7 +14,7 @@ from kanerva_music import model
 SAFE_TO_CHANGE = ("num_train_steps", "log_every_steps", "eval_every_steps",
                   "checkpoint_every_steps", "checkpoints_to_keep", "watchdog_seconds",
                   "mesh_devices", "eval.", "data.path", "data.data_dir", "data.download",
-                  "data.music21_fallback")
+                  "data.music21_fallback", "model.linalg")
 
 
 class ConfigError(ValueError):

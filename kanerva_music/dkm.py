@@ -11,11 +11,13 @@ Every function works on one memory; `jax.vmap` maps it over many. All functions 
 (float32 by default, float64 under `jax_enable_x64`).
 """
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
 from jax.scipy import linalg as jsl
+
+from kanerva_music import spd
 
 # Ridge (MAP, eq. 6) solvers, then the two reads the seed compares (design page, "Addendum"):
 # `lstsq`, the minimum-norm least-squares read of TensorFlow's matrix_solve_ls(fast=False), and
@@ -24,6 +26,30 @@ RIDGE_METHODS = ("svd", "qr", "cholesky")
 SOLVE_METHODS = RIDGE_METHODS + ("lstsq", "dm_cholesky")
 # Beyond the paper: a nonlinear read, softmax attention over the memory's read-outs.
 READ_METHODS = SOLVE_METHODS + ("attention",)
+# How the Cholesky-based systems (the write, the cholesky / dm_cholesky addresses) are solved:
+# "xla" by `spd` (one LAPACK call, the rest matrix products; the fast path), "lapack" by
+# cho_factor / cho_solve (triangular-solve custom calls; the previous, straightforward code).
+LINALGS = ("xla", "lapack")
+
+
+class _SpdSystem(NamedTuple):
+  solve: Callable    # b -> A^{-1} b
+  logdet: jax.Array  # ln|A|
+  inverse_diagonal: Callable  # () -> diag(A^{-1})
+
+
+def _spd_system(matrix, linalg):
+  """Solves with symmetric positive definite `matrix` by `linalg` (see LINALGS)."""
+  if linalg == "xla":
+    lower_inv, logdet = spd.cholesky_inverse(matrix)
+    return _SpdSystem(lambda b: spd.solve(lower_inv, b), logdet,
+                      lambda: jnp.sum(lower_inv * lower_inv, axis=-2))
+  if linalg == "lapack":
+    factor = jsl.cho_factor(matrix, lower=True)
+    solve = lambda b: jsl.cho_solve(factor, b)
+    eye = jnp.eye(matrix.shape[-1], dtype=matrix.dtype)
+    return _SpdSystem(solve, _chol_logdet(factor[0]), lambda: jnp.diagonal(solve(eye)))
+  raise ValueError(f"Unknown linalg {linalg!r}; expected one of {LINALGS}")
 
 
 def map_memories(fn, *args):
@@ -55,7 +81,7 @@ def default_rcond(num_cols, num_rows, dtype):
   return float(jnp.finfo(dtype).eps) * max(num_cols, num_rows)
 
 
-def _solve_operator(mean, observed, lam, method, rcond):
+def _solve_operator(mean, observed, lam, method, rcond, linalg="xla"):
   """The K x C matrix G with w = G (m * x), for one mask `observed` [C].
 
   With A = diag(m) mean^T [C, K] (masked rows zero, so shapes stay static under jit):
@@ -82,22 +108,20 @@ def _solve_operator(mean, observed, lam, method, rcond):
     q, r = jnp.linalg.qr(augmented)
     return jsl.solve_triangular(r, q[: a.shape[0]].T, lower=False)
   if method == "cholesky":
-    factor = jsl.cho_factor(a.T @ a + lam * eye, lower=True)
-    return jsl.cho_solve(factor, a.T)
+    return _spd_system(a.T @ a + lam * eye, linalg).solve(a.T)
   if method == "dm_cholesky":
     gram = a.T @ a
-    factor = jsl.cho_factor(gram @ gram + lam * eye, lower=True)
-    return jsl.cho_solve(factor, gram @ a.T)
+    return _spd_system(gram @ gram + lam * eye, linalg).solve(gram @ a.T)
   raise ValueError(f"Unknown solve method {method!r}; expected one of {SOLVE_METHODS}.")
 
 
 def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="svd",
-                     rcond=None):
+                     rcond=None, linalg="xla"):
   """Factorises once for a memory mean and mask; returns G [..., K, C] (seed eq. 6).
 
   `mask` is None (all observed), [C], or [B..., C] for several masks (one factorisation each).
   The address of a cue x is then `apply_address_operator(G, x, mask)`. `rcond` is the `lstsq`
-  cut-off (None: `default_rcond`).
+  cut-off (None: `default_rcond`); `linalg` how the Cholesky methods solve (see LINALGS).
   """
   mean = jnp.asarray(mean)
   if method not in SOLVE_METHODS:
@@ -107,7 +131,7 @@ def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="s
     rcond = default_rcond(*mean.shape[::-1], mean.dtype)
   observed = _observed(mask, mean.shape, mean.dtype)
   observed = jnp.broadcast_to(observed, observed.shape[:-1] + mean.shape[-1:])
-  fn = lambda m: _solve_operator(mean, m, lam, method, rcond)
+  fn = lambda m: _solve_operator(mean, m, lam, method, rcond, linalg)
   for _ in range(observed.ndim - 1):
     fn = jax.vmap(fn)
   return fn(observed)
@@ -124,7 +148,7 @@ def apply_address_operator(operator, x, mask=None):
 
 
 def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="svd",
-                  rcond=None):
+                  rcond=None, linalg="xla"):
   """Masked address w [..., K] of cues x [..., C] against memory mean [K, C] (seed eq. 6).
 
   Ridge methods: mu = argmin_w ||m * (x - mean^T w)||^2 / sigma_xi^2 + ||w||^2 / sigma_p^2;
@@ -134,6 +158,13 @@ def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="s
   """
   mean = jnp.asarray(mean)
   x = jnp.asarray(x, mean.dtype)
+  if mask is None and method == "cholesky" and linalg == "xla":
+    # Nothing masked (the training write): solve against mean x^T [K, ...] instead of building
+    # the K x C operator, a third of the products. (linalg="lapack" keeps the previous code.)
+    lam = jnp.asarray(obs_noise_std, mean.dtype) ** 2 / jnp.asarray(prior_std, mean.dtype) ** 2
+    gram = mean @ mean.T + lam * jnp.eye(mean.shape[0], dtype=mean.dtype)
+    rhs = (x @ mean.T).reshape(-1, mean.shape[0])
+    return _spd_system(gram, linalg).solve(rhs.T).T.reshape(x.shape[:-1] + mean.shape[:1])
   if mask is not None:
     mask = jnp.asarray(mask)
     # Drop leading size-1 dimensions so that a mask shared by a batch is factorised only once.
@@ -142,48 +173,47 @@ def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="s
       mask_dims = mask_dims[1:]
     mask = mask.reshape(mask_dims)
   operator = address_operator(mean, mask, obs_noise_std=obs_noise_std, prior_std=prior_std,
-                              method=method, rcond=rcond)
+                              method=method, rcond=rcond, linalg=linalg)
   return apply_address_operator(operator, x, mask)
 
 
-def _write_factors(memory, z, w, obs_noise_std):
+def _write_factors(memory, z, w, obs_noise_std, linalg):
   r, u = jnp.asarray(memory.mean), jnp.asarray(memory.cov)
   z = jnp.asarray(z, r.dtype)
   w = jnp.asarray(w, r.dtype)
   delta = z - w @ r
   sc = w @ u
   sz = sc @ w.T + obs_noise_std**2 * jnp.eye(w.shape[0], dtype=r.dtype)
-  factor = jsl.cho_factor(sz, lower=True)
-  gain = jsl.cho_solve(factor, sc).T  # Sc^T Sz^{-1}, [K, T]
+  system = _spd_system(sz, linalg)
+  gain = system.solve(sc).T  # Sc^T Sz^{-1}, [K, T]
   new_cov = u - gain @ sc
   posterior = Memory(mean=r + gain @ delta, cov=0.5 * (new_cov + new_cov.T))
-  return posterior, delta, factor
+  return posterior, delta, system
 
 
-def write(memory, z, w, *, obs_noise_std):
+def write(memory, z, w, *, obs_noise_std, linalg="xla"):
   """Bayesian update of q(M) after observing episodes z [T, C] at addresses w [T, K].
 
   Kalman form of the DKM write: Delta = Z - W R, Sc = W U, Sz = W U W^T + sigma_xi^2 I,
   R' = R + Sc^T Sz^{-1} Delta, U' = U - Sc^T Sz^{-1} Sc. Equals T sequential rank-one updates.
   """
-  return _write_factors(memory, z, w, obs_noise_std)[0]
+  return _write_factors(memory, z, w, obs_noise_std, linalg)[0]
 
 
-def write_with_kl(memory, z, w, *, obs_noise_std):
-  """(posterior, KL(posterior || memory)) of one write, the KL from Sz's Cholesky alone.
+def write_with_kl(memory, z, w, *, obs_noise_std, linalg="xla"):
+  """(posterior, KL(posterior || memory)) of one write, the KL from Sz alone.
 
   With U' = (U^{-1} + W^T W / sigma^2)^{-1}: ln|U| - ln|U'| = ln|Sz| - T ln sigma^2,
   tr(U^{-1} U') = K - T + sigma^2 tr(Sz^{-1}) and the mean term is
   tr(Delta^T Sz^{-1} Delta) - sigma^2 ||Sz^{-1} Delta||^2. Equals `kl_memory(posterior, memory)`
   without factorising U or U', which is cheaper and stable in float32 when U' is near singular.
   """
-  posterior, delta, factor = _write_factors(memory, z, w, obs_noise_std)
+  posterior, delta, system = _write_factors(memory, z, w, obs_noise_std, linalg)
   num_episodes, num_cols = delta.shape
   var = obs_noise_std**2
-  sz_inv_delta = jsl.cho_solve(factor, delta)
-  sz_inv_diag = jnp.diagonal(jsl.cho_solve(factor, jnp.eye(num_episodes, dtype=delta.dtype)))
-  kl = 0.5 * (num_cols * (var * jnp.sum(sz_inv_diag) - num_episodes
-                          - num_episodes * jnp.log(var) + _chol_logdet(factor[0]))
+  sz_inv_delta = system.solve(delta)
+  kl = 0.5 * (num_cols * (var * jnp.sum(system.inverse_diagonal()) - num_episodes
+                          - num_episodes * jnp.log(var) + system.logdet)
               + jnp.sum(delta * sz_inv_delta) - var * jnp.sum(sz_inv_delta**2))
   return posterior, kl
 

@@ -35,8 +35,8 @@ def check_model_config(model_config):
   for field, choices in (("prior_cov", PRIOR_COVS), ("write_addresses", WRITE_ADDRESSES),
                          ("read_address", READ_ADDRESSES), ("init_mean", INIT_MEANS),
                          ("write_solve_method", dkm.RIDGE_METHODS),
-                         ("read_method", dkm.READ_METHODS)):
-    if model_config[field] not in choices:
+                         ("read_method", dkm.READ_METHODS), ("linalg", dkm.LINALGS)):
+    if field in model_config and model_config[field] not in choices:
       raise ValueError(f"config.model.{field}={model_config[field]!r}; expected one of {choices}")
 
 
@@ -99,9 +99,15 @@ def address_std(params):
   return jax.nn.softplus(params["address_std_raw"])
 
 
+def linalg(model_config):
+  """How Cholesky systems are solved (dkm.LINALGS); "xla" where a saved config predates it."""
+  return model_config.get("linalg", "xla")
+
+
 def _address(mean, episodes, model_config, method):
   return dkm.solve_address(mean, episodes, obs_noise_std=model_config.obs_noise_std,
-                           prior_std=model_config.prior_std, method=method)
+                           prior_std=model_config.prior_std, method=method,
+                           linalg=linalg(model_config))
 
 
 def _sequential_addresses(prior, episodes, model_config, method, noise):
@@ -113,7 +119,8 @@ def _sequential_addresses(prior, episodes, model_config, method, noise):
     z, eps = inputs
     mu = _address(memory.mean, z, model_config, method)
     w = mu + eps
-    return dkm.write(memory, z[None], w[None], obs_noise_std=sigma), (mu, w)
+    return dkm.write(memory, z[None], w[None], obs_noise_std=sigma,
+                     linalg=linalg(model_config)), (mu, w)
 
   _, (mu, w) = jax.lax.scan(step, prior, (episodes, noise))
   return mu, w
@@ -146,7 +153,8 @@ def store(params, episodes, model_config, rng, *, method):
     mu = _address(prior.mean, episodes, model_config, method)
     w = mu + noise
   posterior, kl_memory = dkm.write_with_kl(prior, episodes, w,
-                                           obs_noise_std=model_config.obs_noise_std)
+                                           obs_noise_std=model_config.obs_noise_std,
+                                           linalg=linalg(model_config))
   return Written(prior, posterior, kl_memory, mu, w)
 
 

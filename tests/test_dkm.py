@@ -29,9 +29,10 @@ def oracle_address(mean, x, mask):
   return np.linalg.lstsq(aug, rhs, rcond=None)[0]
 
 
-@pytest.mark.parametrize("method", dkm.RIDGE_METHODS)
+@pytest.mark.parametrize("method,linalg", [(m, "xla") for m in dkm.RIDGE_METHODS]
+                         + [("cholesky", "lapack")])
 @pytest.mark.parametrize("num_observed", [C, 12, 3, 0])  # 3 < K: rank-deficient A; 0: all masked
-def test_solve_address_matches_lstsq_oracle(method, num_observed):
+def test_solve_address_matches_lstsq_oracle(method, linalg, num_observed):
   rng = np.random.default_rng(num_observed)
   mean, _ = random_memory(rng)
   x = rng.normal(size=(5, C))
@@ -42,11 +43,12 @@ def test_solve_address_matches_lstsq_oracle(method, num_observed):
   expected = np.stack([oracle_address(mean, x[b], mask[b]) for b in range(5)])
   with jax.enable_x64(True):
     got = dkm.solve_address(mean, x_cue, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
-                            method=method)
+                            method=method, linalg=linalg)
     assert got.dtype == jnp.float64
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-8, atol=1e-10)
   got32 = dkm.solve_address(mean.astype(np.float32), x_cue.astype(np.float32), mask,
-                            obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD, method=method)
+                            obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD, method=method,
+                            linalg=linalg)
   assert got32.dtype == jnp.float32
   assert np.all(np.isfinite(np.asarray(got32)))
   np.testing.assert_allclose(np.asarray(got32), expected, rtol=1e-3, atol=1e-3)
@@ -311,14 +313,15 @@ def test_iterate_read_denoises_a_stored_pattern():
   assert err_out < 0.2 * err_cue
 
 
-def test_write_with_kl_equals_general_kl_memory():
+@pytest.mark.parametrize("linalg", dkm.LINALGS)
+def test_write_with_kl_equals_general_kl_memory(linalg):
   rng = np.random.default_rng(11)
   mean, cov = random_memory(rng)
   z = rng.normal(size=(9, C))
   w = rng.normal(size=(9, K))
   with jax.enable_x64(True):
     prior = dkm.Memory(mean=mean, cov=cov)
-    posterior, kl = dkm.write_with_kl(prior, z, w, obs_noise_std=SIGMA_XI)
+    posterior, kl = dkm.write_with_kl(prior, z, w, obs_noise_std=SIGMA_XI, linalg=linalg)
     expected = sum(gaussian_kl(np.asarray(posterior.mean)[:, c], np.asarray(posterior.cov),
                                mean[:, c], cov) for c in range(C))
     np.testing.assert_allclose(float(kl), expected, rtol=1e-9)

@@ -17,7 +17,8 @@ def model_config(**overrides):
       num_rows=K, obs_noise_std=0.3, prior_std=1.0, write_solve_method="cholesky",
       read_method="lstsq", lstsq_rcond=0.0, init_mean_std=0.5, init_cov_scale=0.7,
       init_address_std=0.3, prior_cov="full", write_addresses="mean", sequential_write=False,
-      read_address="prior", init_mean="random", attention_beta=0.0, attention_top_k=0))
+      read_address="prior", init_mean="random", attention_beta=0.0, attention_top_k=0,
+      linalg="xla"))
   config.update(overrides)
   return config
 
@@ -151,3 +152,24 @@ def test_pca_prior_mean_is_a_bias_row_then_principal_components():
   np.testing.assert_allclose(np.abs(rows[1:] @ vt[: K - 1].T), np.eye(K - 1), atol=1e-5)
   restore_target = model.init_params(jax.random.PRNGKey(0), config, C)  # no windows: shapes
   assert restore_target["prior_mean"].shape == (K, C)
+
+
+@pytest.mark.parametrize("overrides", [dict(prior_cov="full", write_addresses="sample"),
+                                       dict(prior_cov="fixed", read_address="posterior"),
+                                       dict(prior_cov="scalar", sequential_write=True)])
+def test_xla_linear_algebra_gives_the_lapack_objective_and_gradients(overrides):
+  rng = np.random.default_rng(3)
+  with jax.enable_x64(True):
+    batch = jnp.asarray(rng.normal(size=(2, T, C)))
+    rngs = jax.random.split(jax.random.PRNGKey(0), 2)
+    results = {}
+    for linalg in dkm.LINALGS:
+      config = model_config(linalg=linalg, **overrides)
+      params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), model.init_params(
+          jax.random.PRNGKey(1), config, C))
+      objective = lambda p: model.batch_objective(p, batch, rngs, config, method="cholesky")[0]
+      results[linalg] = jax.value_and_grad(objective)(params)
+    np.testing.assert_allclose(float(results["xla"][0]), float(results["lapack"][0]), rtol=1e-10)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(
+        np.asarray(a), np.asarray(b), rtol=1e-7, atol=1e-10), results["xla"][1],
+                           results["lapack"][1])
