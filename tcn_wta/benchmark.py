@@ -1,13 +1,15 @@
 r"""Speed of the TCN k-WTA autoencoder per config, on synthetic windows of the right shape.
 
-  python -m tcn_wta.benchmark [--steps=200]
+  python -m tcn_wta.benchmark [--steps=200] [--sweep]
 
-Prints training windows/s and encode windows/s for configs/groove.py, maestro.py and corpus.py,
-and, for the drum model (no TCN), the jitted encode + decode against a NumPy implementation of
-the same model in the same process, as a ratio with the largest difference.
+Prints training windows/s and encode windows/s for each config file in --configs, and, for the
+drum model (no TCN), the jitted encode + decode against a NumPy implementation of the same model
+in the same process, as a ratio with the largest difference. `--sweep` prints how the training
+step's time grows with the dictionary size D and the window length, relative to the config's own.
 """
 
-import importlib
+import importlib.util
+import os
 import time
 
 from absl import app
@@ -24,8 +26,24 @@ from tcn_wta import train
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("steps", 200, "Timed training steps per config.")
 flags.DEFINE_integer("encode_windows", 4096, "Windows encoded per config.")
+flags.DEFINE_list("configs", ["configs/groove.py", "configs/maestro.py", "configs/corpus.py"],
+                  "Config files to time; the first must be the drum model (the NumPy ratio).")
+flags.DEFINE_bool("sweep", False, "Also time the step against D and the window length.")
+flags.DEFINE_list("sweep_configs", ["configs/groove.py", "configs/corpus.py"],
+                  "Config files whose step is swept.")
 
 CHANNELS = {"groove": 27, "maestro": 388, "corpus": 88}
+
+
+def load_config(path):
+  """get_config() of a config file, loaded by path (the library never imports configs/)."""
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{path}: no such config file")
+  spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0],
+                                                path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
 
 
 def synthetic_pool(config, channels, rng, num_rows=20_000):
@@ -50,9 +68,8 @@ def numpy_encode_decode(params, x, k, patch):
   return np.einsum("btd,dpc->btpc", dense, atoms).reshape(b, length, c)
 
 
-def time_config(name, rng):
-  config = importlib.import_module(f"configs.{name}").get_config()
-  channels = CHANNELS[name]
+def _train_rate(config, channels, rng, num_steps):
+  """(windows/s of training, net, state, pool, k) for a config on synthetic windows."""
   net = train.build_model(config, channels)
   state = train.create_state(config, net)
   pool = synthetic_pool(config, channels, rng)
@@ -62,11 +79,17 @@ def time_config(name, rng):
   state, scalars = step(state, pool, key, k)
   jax.block_until_ready(scalars)
   start = time.perf_counter()
-  for _ in range(FLAGS.steps):
+  for _ in range(num_steps):
     state, scalars = step(state, pool, key, k)
   jax.block_until_ready(scalars)
-  train_rate = FLAGS.steps * config.batch_size / (time.perf_counter() - start)
+  return num_steps * config.batch_size / (time.perf_counter() - start), net, state, pool, k
 
+
+def time_config(path, rng):
+  config = load_config(path)
+  name = config.data.dataset
+  channels = CHANNELS[name]
+  train_rate, net, state, pool, k = _train_rate(config, channels, rng, FLAGS.steps)
   ids = jnp.arange(FLAGS.encode_windows) % pool.starts.shape[0]
   windows = train.to_inputs(data.gather(pool, ids, config.data.window),
                             config.data.representation, channels)
@@ -80,13 +103,40 @@ def time_config(name, rng):
   return config, net, state["params"], windows, k
 
 
+def sweep(path, rng, num_steps=20):
+  """Training step time against D and the window length, each relative to the config's."""
+  base = load_config(path)
+  channels = CHANNELS[base.data.dataset]
+  base_rate = _train_rate(base, channels, rng, num_steps)[0]
+  print(f"sweep {base.name} (D = {base.model.num_atoms}, window {base.data.window}: "
+        f"{1e3 * base.batch_size / base_rate:.2f} ms/step)")
+  print("| axis | value | ms/step | vs the config's |")
+  print("| --- | --- | --- | --- |")
+  for field, values in (("num_atoms", (50, 100, 200, 400, 800, 1600)),
+                        ("window", (32, 64, 128, 256, 512))):
+    for value in values:
+      config = base.copy_and_resolve_references()
+      if field == "num_atoms":
+        config.model.num_atoms = value
+      else:
+        config.data.window = value
+      rate = _train_rate(config, channels, rng, num_steps)[0]
+      print(f"| {'D' if field == 'num_atoms' else 'window'} | {value} | "
+            f"{1e3 * config.batch_size / rate:.2f} | {base_rate / rate:.2f}x |")
+
+
 def main(argv):
   del argv
   rng = np.random.default_rng(0)
   print(f"devices: {jax.devices()}")
-  results = {name: time_config(name, rng) for name in ("groove", "maestro", "corpus")}
+  results = [time_config(path, rng) for path in FLAGS.configs]
+  if FLAGS.sweep:
+    for path in FLAGS.sweep_configs:
+      sweep(path, rng)
 
-  config, net, params, windows, k = results["groove"]
+  config, net, params, windows, k = results[0]
+  if config.data.dataset != "groove":
+    return
   roundtrip = jax.jit(lambda p, x: net.apply({"params": p}, x, k)[0])
   jax.block_until_ready(roundtrip(params, windows))
   start = time.perf_counter()

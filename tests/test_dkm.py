@@ -382,3 +382,23 @@ def test_attention_iterate_read_recalls_more_stored_episodes_than_rows():
     assert linear_error > 1.15 * attention_error
     with pytest.raises(ValueError, match="attention"):
       dkm.iterate_read(memory, cue, mask, method="attention", num_iters=1, obs_noise_std=0.1)
+
+
+@pytest.mark.parametrize("method", ["lstsq", "cholesky"])
+def test_benchmark_numpy_baselines_compute_the_jitted_read(method):
+  from kanerva_music import benchmark  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(5)
+  means = rng.normal(size=(3, K, C))
+  cues = rng.normal(size=(3, 4, C))
+  mask = (np.arange(C) < C // 2).astype(np.float64)
+  rcond = dkm.default_rcond(C, K, np.float64)
+  with jax.enable_x64(True):
+    ours = benchmark.jitted_complete(method, SIGMA_XI, rcond)(
+        means, cues, np.broadcast_to(mask, (3, C)))
+    np.testing.assert_allclose(
+        benchmark.numpy_complete(means, cues, mask, method, SIGMA_XI, rcond), np.asarray(ours),
+        rtol=1e-9, atol=1e-10)
+    per_episode = (rng.random((3, 4, C)) < 0.5).astype(np.float64)
+    ours = benchmark.jitted_complete("lstsq", SIGMA_XI, rcond)(means, cues, per_episode)
+    np.testing.assert_allclose(benchmark.numpy_loop_complete(means, cues, per_episode, rcond),
+                               np.asarray(ours), rtol=1e-8, atol=1e-9)
