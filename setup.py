@@ -1,4 +1,4 @@
-"""kanerva_music and tcn_wta: machine memory and structure in music (JAX/Flax)."""
+"""kanerva_music and tcn_wta (on music_runtime): machine memory and structure in music (JAX/Flax)."""
 
 import setuptools
 
@@ -26,7 +26,8 @@ setuptools.setup(
     name="kanerva-music",
     version="0.1.0",
     description=__doc__,
-    packages=setuptools.find_packages(include=["kanerva_music", "kanerva_music.*", "tcn_wta",
+    packages=setuptools.find_packages(include=["kanerva_music", "kanerva_music.*", "music_runtime",
+                                               "music_runtime.*", "tcn_wta",
                                                "tcn_wta.*", "configs"]),
     python_requires=">=3.11",
     install_requires=INSTALL_REQUIRES,

@@ -1,4 +1,4 @@
-r"""The DKM on Bach chorales (seed section 4.1): a memory that remembers, and the paper's setting.
+r"""The DKM on Bach chorales (paper section 4.1): a memory that remembers, and the paper's setting.
 
 Run:
   python -m kanerva_music.main --config=configs/chorales.py              # the default below
@@ -15,13 +15,13 @@ with three choices made by measurement (README, "Results"):
   falls towards 0 and stored episodes complete no better than unseen ones. With sigma_xi = 0.2
   a reconstruction 4.5 semitones off costs little, so a 32-atom dictionary in R0 beats storing.
 * U0 = I fixed (DeepMind's scalar U0 and the paper's learned one both shrink the memory), with
-  writes and the ELBO's address at the mean address against the prior mean (seed 4.2).
+  writes and the ELBO's address at the mean address against the prior mean (paper 4.2).
 * R0 starts from a bias row and the training windows' principal components; reads are the
-  seed's minimum-norm least squares (`lstsq`).
+  paper's minimum-norm least squares (`lstsq`).
 `:paper` keeps sigma_xi = 0.2 (its test ELBO is the paper's 0.76 bits, its memory unused);
 `:learned_cov` is the first reproduction (learned full U0, ridge read).
 
-Interpretation of the seed's "batch size 32" and "episode length T = 32": one training example
+Interpretation of the paper's "batch size 32" and "episode length T = 32": one training example
 is a set of T = 32 episodes written into one memory, and `batch_size` counts such sets.
 """
 
@@ -35,6 +35,7 @@ def get_config(variant=""):
   """variant: "" (= "precise") the memory that remembers; "paper" the paper's sigma_xi = 0.2;
   "learned_cov" the first reproduction; "quick" a short run of the default."""
   config = ml_collections.ConfigDict()
+  config.program = "kanerva_music.main"   # the binary that runs this config
   config.name = "chorales"
   config.seed = 0
   config.mesh_devices = 0           # data-parallel devices (0 = all); the batch is global
@@ -84,8 +85,8 @@ def get_config(variant=""):
   config.eval = ml_collections.ConfigDict()
   config.eval.seed = 2019
   config.eval.num_memories = 128    # each of T episodes: 4096 test episodes
-  config.eval.num_iters = 10        # iterative reads (seed 4.3-4.4)
-  config.eval.denoise_noise_std = 0.1  # cue x + N(0, 0.01) (seed 4.3)
+  config.eval.num_iters = 10        # iterative reads (paper 4.3-4.4)
+  config.eval.denoise_noise_std = 0.1  # cue x + N(0, 0.01) (paper 4.3)
   config.eval.report = True         # write report.json, REPORT.md, figures and audio
   config.eval.capacity_rows = (32, 64, 128)  # K of the capacity curves (() = none)
   config.eval.capacity_sizes = (8, 16, 32, 64, 128, 256, 512)  # stored episodes T

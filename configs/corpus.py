@@ -13,6 +13,7 @@ from configs import tcn_analysis
 
 def get_config(variant=""):
   config = ml_collections.ConfigDict()
+  config.program = "tcn_wta.main"   # the binary that runs this config
   config.name = "corpus"
   config.seed = 0
   config.mesh_devices = 0           # data-parallel devices (0 = all); the batch is global

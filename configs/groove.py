@@ -1,4 +1,4 @@
-r"""TCN k-WTA autoencoder on Groove MIDI drums (spec: no TCN, D = 100, P = 4, k 4 -> 1).
+r"""TCN k-WTA autoencoder on Groove MIDI drums (the paper: no TCN, D = 100, P = 4, k 4 -> 1).
 
 Run:
   python -m tcn_wta.main --config=configs/groove.py --config.data.root=/path/to/groove
@@ -17,6 +17,7 @@ from configs import tcn_analysis
 
 def get_config(variant=""):
   config = ml_collections.ConfigDict()
+  config.program = "tcn_wta.main"   # the binary that runs this config
   config.name = "groove"
   config.seed = 0
   config.mesh_devices = 0           # data-parallel devices (0 = all); the batch is global

@@ -1,4 +1,4 @@
-r"""TCN k-WTA autoencoder on MAESTRO v2.0.0 piano (spec: TCN [8, 16, 32], D = 1000, P = 4,
+r"""TCN k-WTA autoencoder on MAESTRO v2.0.0 piano (the paper: TCN [8, 16, 32], D = 1000, P = 4,
 k 95 -> 75 in steps of 5).
 
 Run:
@@ -17,6 +17,7 @@ from configs import tcn_analysis
 
 def get_config(variant=""):
   config = ml_collections.ConfigDict()
+  config.program = "tcn_wta.main"   # the binary that runs this config
   config.name = "maestro"
   config.seed = 0
   config.mesh_devices = 0           # data-parallel devices (0 = all); the batch is global

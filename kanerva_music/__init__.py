@@ -1,26 +1,3 @@
-"""kanerva_music: a Dynamic Kanerva Machine on Bach chorales, and the runtime shared with tcn_wta.
+"""kanerva_music: a Dynamic Kanerva Machine, a probabilistic episodic memory, on Bach chorales."""
 
-On import, OpenBLAS is held to one thread. jaxlib's CPU LAPACK kernels (Cholesky, SVD, QR,
-triangular solves) call scipy's OpenBLAS from inside XLA's own thread pool; OpenBLAS's worker
-threads on top of that pool oversubscribe the cores, and on 2 cores we saw steps stall for
-minutes in OpenBLAS and the report hang in the SVD read. The matrices here are K x K or
-C x K (32 x 128): one thread loses nothing. Set OPENBLAS_NUM_THREADS yourself to override.
-"""
-
-import os
-
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-
-def _limit_loaded_blas():
-  """Libraries loaded before this import (numpy's OpenBLAS) read the variable too late."""
-  if os.environ["OPENBLAS_NUM_THREADS"] != "1":
-    return
-  try:
-    import threadpoolctl  # pylint: disable=import-outside-toplevel
-  except ImportError:
-    return
-  threadpoolctl.threadpool_limits(1, user_api="blas")
-
-
-_limit_loaded_blas()
+import music_runtime  # noqa: F401  (holds OpenBLAS to one thread; see its docstring)

@@ -12,7 +12,7 @@ import time
 from absl import logging
 import numpy as np
 
-from kanerva_music import dataset_cache
+from music_runtime import dataset_cache
 
 CACHE_NAME = "music21_bach_chorales_v2.npz"
 STEPS_PER_QUARTER = 4

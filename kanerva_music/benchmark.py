@@ -16,23 +16,26 @@ import time
 
 from absl import flags
 import jax
-import jax.numpy as jnp
 from ml_collections import config_flags
 import numpy as np
 
-from kanerva_music import cli
 from kanerva_music import dkm
 from kanerva_music import episodes
-from kanerva_music import sharding
 from kanerva_music import train
+from music_runtime import cli
+from music_runtime import sharding
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", "configs/chorales.py:paper",
-                                "The DKM config whose training step is timed.")
-flags.DEFINE_integer("memories", 64, "Memories of T episodes in the completion benchmark.")
-flags.DEFINE_integer("train_steps", 200, "Timed training steps per repeat.")
-flags.DEFINE_integer("repeats", 3, "Alternated repeats of each timing; the best is kept.")
-flags.DEFINE_bool("sweep", False, "Also print how cost grows with K, T and the batch.")
+
+
+def _define_flags():
+  """Defined only when run as a program, so that importing this module (tests) defines none."""
+  config_flags.DEFINE_config_file("config", "configs/chorales.py:paper",
+                                  "The DKM config whose training step is timed.")
+  flags.DEFINE_integer("memories", 64, "Memories of T episodes in the completion benchmark.")
+  flags.DEFINE_integer("train_steps", 200, "Timed training steps per repeat.")
+  flags.DEFINE_integer("repeats", 3, "Alternated repeats of each timing; the best is kept.")
+  flags.DEFINE_bool("sweep", False, "Also print how cost grows with K, T and the batch.")
 
 
 def synthetic_pool(rng, num_chorales=60, length=200, episode_steps=32):
@@ -238,4 +241,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  _define_flags()
   cli.run(main)

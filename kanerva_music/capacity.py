@@ -1,4 +1,4 @@
-"""Capacity: how recall falls as a memory of K rows stores T episodes (beyond seed section 5).
+"""Capacity: how recall falls as a memory of K rows stores T episodes (beyond paper section 5).
 
 For every K and T, memories of T test episodes are written as training writes, then read back
 half masked, three-quarters masked and denoised (cue + N(0, sigma^2)) with the linear read
@@ -21,7 +21,7 @@ from kanerva_music import baselines
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import evaluate
-from kanerva_music import sharding
+from music_runtime import sharding
 
 SIZES = (8, 16, 32, 64, 128, 256, 512)
 CORRELATED_SIZES = (8, 16, 32, 64, 128)
@@ -102,7 +102,7 @@ def independent_sets(pool, seed, episode_steps, sizes=SIZES):
 
 def same_chorale_sets(pool, seed, episode_steps, sizes=CORRELATED_SIZES):
   """{T: [M_T, T, C]}: each memory holds T distinct windows of one chorale (correlated
-  episodes, the seed's explanation of its flat capacity); chorales with fewer windows are
+  episodes, the paper's explanation of its flat capacity); chorales with fewer windows are
   skipped."""
   rng = np.random.default_rng(seed)
   windows = episodes.pool_windows(pool, episode_steps)

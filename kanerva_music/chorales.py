@@ -1,6 +1,6 @@
 """Finds and loads the JSB chorales as {split: [(T, 4) MIDI pitch arrays]} (NaN = rest).
 
-Sources, in order (design page, "Data"):
+Sources, in order (docs/dkm.md, "Episodes"):
   1. `config.data.path`, when set;
   2. `Jsb16thSeparated.npz` in the data directory ($KANERVA_MUSIC_DATA, else ~/.cache/kanerva_music);
   3. a download from the official repository into the data directory (checked by SHA-256);
@@ -15,7 +15,7 @@ import urllib.request
 from absl import logging
 import numpy as np
 
-from kanerva_music import safe_npz
+from music_runtime import safe_npz
 
 FILENAME = "Jsb16thSeparated.npz"
 OFFICIAL_URL = "https://github.com/czhuang/JSB-Chorales-dataset/raw/master/Jsb16thSeparated.npz"

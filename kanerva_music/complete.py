@@ -1,4 +1,4 @@
-r"""Completes your own four-voice chorale with a trained DKM (seed section 4.4).
+r"""Completes your own four-voice chorale with a trained DKM (paper section 4.4).
 
   python -m kanerva_music.complete --workdir=runs/chorales --input=my_chorale.mid \
       --output=completed.mid [--fill_steps=16-31 | --fill_bars=4,6]
@@ -24,13 +24,13 @@ import ml_collections
 import numpy as np
 
 from kanerva_music import bach_corpus
-from kanerva_music import checkpointing
-from kanerva_music import cli
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import evaluate
 from kanerva_music import music_io
 from kanerva_music import train
+from music_runtime import checkpointing
+from music_runtime import cli
 
 STEPS_PER_QUARTER = bach_corpus.STEPS_PER_QUARTER
 

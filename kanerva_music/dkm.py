@@ -1,7 +1,7 @@
 """Dynamic Kanerva Machine memory as pure JAX functions.
 
-Equation numbers refer to the seed paper (Rangasayee & Fan, "Music reconstruction using dynamic
-episodic memory"); the conventions are those of `shared/design/dkm.md`:
+Equation numbers refer to Rangasayee & Fan, "Music reconstruction using dynamic episodic memory";
+the conventions are those of `docs/dkm.md`:
 
 * memory M in R^{K x C}, q(M) = MN(R, U, I_C): column c is N(R[:, c], U);
 * an episode x in R^C is read as x = M^T w + xi, xi ~ N(0, sigma_xi^2 I)            (eq. 1);
@@ -19,7 +19,7 @@ from jax.scipy import linalg as jsl
 
 from kanerva_music import spd
 
-# Ridge (MAP, eq. 6) solvers, then the two reads the seed compares (design page, "Addendum"):
+# Ridge (MAP, eq. 6) solvers, then the two reads the paper compares (docs/dkm.md, "What reproducing it taught us"):
 # `lstsq`, the minimum-norm least-squares read of TensorFlow's matrix_solve_ls(fast=False), and
 # `dm_cholesky`, DeepMind's normal equations of the squared Gram matrix.
 RIDGE_METHODS = ("svd", "qr", "cholesky")
@@ -87,7 +87,7 @@ def _solve_operator(mean, observed, lam, method, rcond, linalg="xla"):
   With A = diag(m) mean^T [C, K] (masked rows zero, so shapes stay static under jit):
   * svd / qr / cholesky: the ridge (MAP) address of eq. 6, G = (A^T A + lam I)^{-1} A^T;
   * lstsq: the minimum-norm least-squares address, G = pinv(A), singular values below
-    rcond * s_max cut to zero (lam is ignored, as in the seed's read);
+    rcond * s_max cut to zero (lam is ignored, as in the paper's read);
   * dm_cholesky: G = ((A^T A)^2 + lam I)^{-1} A^T A A^T, DeepMind's "original DKM" solve.
   One factorisation serves every query that shares the memory and mask.
   """
@@ -117,7 +117,7 @@ def _solve_operator(mean, observed, lam, method, rcond, linalg="xla"):
 
 def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="svd",
                      rcond=None, linalg="xla"):
-  """Factorises once for a memory mean and mask; returns G [..., K, C] (seed eq. 6).
+  """Factorises once for a memory mean and mask; returns G [..., K, C] (paper eq. 6).
 
   `mask` is None (all observed), [C], or [B..., C] for several masks (one factorisation each).
   The address of a cue x is then `apply_address_operator(G, x, mask)`. `rcond` is the `lstsq`
@@ -149,7 +149,7 @@ def apply_address_operator(operator, x, mask=None):
 
 def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="svd",
                   rcond=None, linalg="xla"):
-  """Masked address w [..., K] of cues x [..., C] against memory mean [K, C] (seed eq. 6).
+  """Masked address w [..., K] of cues x [..., C] against memory mean [K, C] (paper eq. 6).
 
   Ridge methods: mu = argmin_w ||m * (x - mean^T w)||^2 / sigma_xi^2 + ||w||^2 / sigma_p^2;
   `lstsq` and `dm_cholesky` as in `_solve_operator`. `mask` (1 = observed, None = all)
@@ -228,7 +228,7 @@ def expected_log_likelihood(x, memory, w_mean, w_std, *, obs_noise_std):
   """E_{q(w) q(M)} ln N(x; M^T w, sigma_xi^2 I) in closed form, [...] (first term of eq. 3).
 
   E||x - M^T w||^2 = ||x - R^T mu||^2 + sum_k sigma_k^2 (||R_k||^2 + C U_kk) + C mu^T U mu,
-  which for isotropic q(w) is the design page's sigma_w^2 ||R||_F^2 + C (mu^T U mu + sigma_w^2 tr U).
+  which for isotropic q(w) is docs/dkm.md's sigma_w^2 ||R||_F^2 + C (mu^T U mu + sigma_w^2 tr U).
   """
   r, u = jnp.asarray(memory.mean), jnp.asarray(memory.cov)
   num_cols = r.shape[-1]
@@ -294,7 +294,7 @@ def attention_read(values, x, mask=None, *, beta, top_k=0):
 
 def iterate_read(memory, x, mask=None, *, num_iters, obs_noise_std, prior_std=1.0, method="svd",
                  clamp_observed=True, rcond=None, values=None, beta=None, top_k=0):
-  """Iterative reads x_n = R^T mu(x_{n-1}; R), n = 1..num_iters (seed eqs. 4-5, 6).
+  """Iterative reads x_n = R^T mu(x_{n-1}; R), n = 1..num_iters (paper eqs. 4-5, 6).
 
   The first read solves with `mask` (None = all observed: denoising a noisy cue). Later reads
   re-read the current estimate with nothing masked. With `clamp_observed` and a mask, every

@@ -1,4 +1,4 @@
-"""Episodes: 2-bar windows of a chorale, normalised and flattened (design page, "Data").
+"""Episodes: 2-bar windows of a chorale, normalised and flattened (docs/dkm.md, "Episodes").
 
 An episode is S consecutive 16th-note steps of I = 4 voices, flattened time-major
 (x[4 s + i] = voice i at step s) and scaled from MIDI [36, 81] to [-1, 1]. Sampling runs on

@@ -1,7 +1,7 @@
-"""The paper's evaluation: denoising, completion and capacity (seed sections 4.3-4.4, 5).
+"""The paper's evaluation: denoising, completion and capacity (paper sections 4.3-4.4, 5).
 
 Memories of T test episodes are written with w = mu against the prior mean; each is then read
-iteratively (seed eqs. 4-5) from cues that are noised (denoise) or masked (complete). Metrics are
+iteratively (paper eqs. 4-5) from cues that are noised (denoise) or masked (complete). Metrics are
 taken only on the noised or masked entries, per iteration 0..num_iters (0 is the cue itself):
 mean squared error in normalised units, and pitch accuracy after de-normalising and rounding
 (exact, within 1 semitone, within 2 semitones = a whole step).
@@ -17,10 +17,11 @@ import numpy as np
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import model
-from kanerva_music import sharding
+from music_runtime import config_checks
+from music_runtime import sharding
 
 MASKS = ("half", "three_quarters", "random_25", "random_50", "random_75")
-# Every read of dkm.SOLVE_METHODS, and "unmasked": the original DKM's completion (seed 4.4).
+# Every read of dkm.SOLVE_METHODS, and "unmasked": the original DKM's completion (paper 4.4).
 METHODS = dkm.READ_METHODS + ("unmasked",)
 DENOISE_METHODS = dkm.READ_METHODS
 ATTENTION_BETAS = (100.0, 1000.0, 1e4, 1e5)
@@ -175,7 +176,7 @@ def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_co
   (default: one device); `beta` is the attention read's inverse temperature.
 
   Returns ({metric: [num_iters + 1]}, iterates [num_iters + 1, T, C] of memory 0). method
-  "unmasked" is the original DKM read (seed 4.4): masked entries filled with 0, then read as if
+  "unmasked" is the original DKM read (paper 4.4): masked entries filled with 0, then read as if
   everything were observed, nothing clamped.
   """
   shards = ShardedSet(mesh or sharding.make_mesh(1), len(targets))
@@ -189,7 +190,7 @@ def _lists(metrics):
 
 def make_tasks(config, stored):
   """The seeded cues every read and baseline is scored on: {"denoise_cue": stored + noise
-  [M, T, C], "masks": {name: [M, C]}} (seed 4.3-4.4)."""
+  [M, T, C], "masks": {name: [M, C]}} (paper 4.3-4.4)."""
   rng = np.random.default_rng(config.eval.seed)
   stored = np.asarray(stored)
   num_memories, _, num_cols = stored.shape
@@ -202,7 +203,7 @@ def choose_attention_beta(params, config, stored, novel, mesh=None, betas=ATTENT
   """The attention read's beta with the best mean of stored and unseen exact accuracy, half
   masked, on the given (validation) memories; returns (beta, {beta: that mean})."""
   mesh = mesh or sharding.make_mesh(1)
-  frozen = freeze(config.model)
+  frozen = config_checks.freeze(config.model)
   stored, novel = np.asarray(stored), np.asarray(novel)
   shards = ShardedSet(mesh, len(stored))
   memories = write_sharded(params, shards, stored, frozen)
@@ -234,7 +235,7 @@ def evaluate(params, stored, novel, tasks, config, capacity_sets=None, mesh=None
   """
   beta = config.model.attention_beta if beta is None else beta
   mesh = mesh or sharding.make_mesh(1)
-  frozen = freeze(config.model)
+  frozen = config_checks.freeze(config.model)
   headline = config.model.read_method
   num_iters = config.eval.num_iters
   stored, novel = np.asarray(stored), np.asarray(novel)
@@ -278,15 +279,9 @@ def evaluate(params, stored, novel, tasks, config, capacity_sets=None, mesh=None
   return report, examples
 
 
-def freeze(model_config):
-  """A hashable copy of a config, for `jit` static arguments."""
-  import ml_collections  # pylint: disable=import-outside-toplevel
-  return ml_collections.FrozenConfigDict(model_config)
-
-
 def continue_chorale(params, model_config, given, stored, num_new_bars, steps_per_bar=16,
                      num_iters=10, beta=None):
-  """Extends `given` [2 bars * 4] (normalised, time-major) bar by bar (seed figure 4).
+  """Extends `given` [2 bars * 4] (normalised, time-major) bar by bar (paper figure 4).
 
   Each new window is the last known bar followed by a masked bar, completed from a memory that
   stores `stored` [T, C]; returns the normalised [(2 + num_new_bars) * steps_per_bar, 4] grid.

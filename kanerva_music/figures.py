@@ -1,4 +1,4 @@
-"""Piano-roll figures in the manner of the seed paper's figures 2-4."""
+"""Piano-roll figures in the manner of the paper's figures 2-4."""
 
 import matplotlib
 

@@ -14,14 +14,14 @@ from absl import logging
 from ml_collections import config_flags
 
 from kanerva_music import chorales
-from kanerva_music import cli
 from kanerva_music import config_checks
-from kanerva_music import distributed
 from kanerva_music import report
-from kanerva_music import safe_npz
-from kanerva_music import sharding
 from kanerva_music import train
-from kanerva_music import watchdog
+from music_runtime import cli
+from music_runtime import distributed
+from music_runtime import safe_npz
+from music_runtime import sharding
+from music_runtime import watchdog
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Where checkpoints, metrics and config.json go "
@@ -51,10 +51,8 @@ def main(argv):
     else:
       result = train.evaluate_checkpoint(config, workdir)
     if config.eval.report:
-      report.write_report(config, workdir, result["state"]["params"], result["pools"],
-                          result["elbo_bits_per_dim"], result.get("train_seconds"),
-                          result["mesh"], result["data_source"], heartbeat=dog.beat)
-  elbo = result["elbo_bits_per_dim"]["test"]
+      report.write_report(config, workdir, result, heartbeat=dog.beat)
+  elbo = result.elbo_bits_per_dim["test"]
   print(f"Final test negative conditional ELBO: {elbo['mean']:.4f} +- {elbo['stderr']:.4f} "
         "bits per time step per voice (paper: 0.76 +- 0.002)")
 

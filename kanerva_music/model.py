@@ -1,4 +1,4 @@
-"""The trainable DKM prior and its objective (seed eqs. 2-3, design page "Objective").
+"""The trainable DKM prior and its objective (paper eqs. 2-3, docs/dkm.md, "Objective").
 
 Parameters: the prior mean R0 [K, C], the prior row covariance U0 and the address posterior std
 sigma_w = softplus(raw). No encoder: z = x. U0 (`model.prior_cov`) is
@@ -137,7 +137,7 @@ class Written(NamedTuple):
 
 
 def store(params, episodes, model_config, rng, *, method):
-  """Writes episodes [T, C] into one memory from the prior (design page, "Write").
+  """Writes episodes [T, C] into one memory from the prior (docs/dkm.md, "Write").
 
   Addresses solve eq. 6 against the prior mean, or, with `sequential_write`, each against the
   memory written so far. With `write_addresses="sample"` and an `rng`, the write uses
@@ -168,7 +168,7 @@ def memory_terms(params, episodes, rng, model_config, *, method):
   """Writes T episodes [T, C] into one memory; returns the summed terms of L_T (eq. 3).
 
   The likelihood term is taken under q(w_t) = N(mu_t, sigma_w^2 I) and the posterior q(M) after
-  writing. mu_t is the write's address (`read_address="prior"`, seed 4.2: "retrieving episodes
+  writing. mu_t is the write's address (`read_address="prior"`, paper 4.2: "retrieving episodes
   using the weight samples generated when storing") or solved against the posterior mean
   (`"posterior"`, DeepMind's DKM).
   """
@@ -192,7 +192,7 @@ def batch_objective(params, batch, rngs, model_config, *, method, map_memories=F
   so that it writes as training does. `map_memories` computes one memory at a time
   (`dkm.map_memories`, evaluation) instead of vmapping them (training).
   The loss is -L_T / (T C) averaged over memories.
-  `neg_cond_elbo_bits` is the paper's reported metric (seed 4.2): -(L_T + KL(q(M)||p(M))) per
+  `neg_cond_elbo_bits` is the paper's reported metric (paper 4.2): -(L_T + KL(q(M)||p(M))) per
   time step per voice, in bits.
   """
   num_memories, num_episodes, num_cols = batch.shape

@@ -1,4 +1,4 @@
-"""report.json, REPORT.md, figures and listening files for a trained DKM (seed section 4)."""
+"""report.json, REPORT.md, figures and listening files for a trained DKM (paper section 4)."""
 
 import json
 import os
@@ -15,15 +15,17 @@ from kanerva_music import evaluate
 from kanerva_music import figures
 from kanerva_music import model
 from kanerva_music import music_io
+from music_runtime import config_checks
 
 TIMING_FILE = "timing.json"
 
 
-def evaluation_episodes(config, test_pool):
-  """Stored, novel and capacity sets: fixed, seeded, disjoint draws from the test split."""
+def evaluation_episodes(config, test_pool, stored):
+  """Novel and capacity sets beside `stored` (the ELBO's test set): fixed, seeded draws from the
+  test split, disjoint seeds."""
   m, t, s = config.eval.num_memories, config.episodes_per_memory, config.data.episode_steps
   seed = config.eval.seed
-  stored = np.asarray(episodes.evaluation_set(test_pool, seed, m, t, s))  # = the ELBO test set
+  stored = np.asarray(stored)
   novel = np.asarray(episodes.evaluation_set(test_pool, seed + 100, m, t, s))
   capacity = {size: np.asarray(episodes.evaluation_set(
       test_pool, seed + 200 + size, max(1, m * t // size), size, s))
@@ -64,7 +66,7 @@ def write_media(workdir, config, params, test_pool, stored, examples, beta):
                            ("noised cue", _grid(iterates[0, 0]), None),
                            ("iteration 1", _grid(iterates[1, 0]), None),
                            (f"iteration {len(iterates) - 1} (final)", _grid(iterates[-1, 0]), None)],
-                    "Denoising (seed fig. 2)")
+                    "Denoising (paper fig. 2)")
   media["fig2"] = path
   target, iterates, mask = examples["complete_half"]
   steps = _masked_steps(mask)
@@ -72,7 +74,7 @@ def write_media(workdir, config, params, test_pool, stored, examples, beta):
             (_grid(iterates[-1, e]), steps)] for e in range(4)]
   path = os.path.join(workdir, "fig3_complete.png")
   figures.save_grid(path, cells, ["original", "second half masked", "completed"],
-                    "Completion of stored episodes (seed fig. 3)")
+                    "Completion of stored episodes (paper fig. 3)")
   media["fig3"] = path
   clips = {"denoise_original": _grid(examples["denoise"][0][0]),
            "denoise_cue": _grid(examples["denoise"][1][0, 0]),
@@ -91,7 +93,7 @@ def write_media(workdir, config, params, test_pool, stored, examples, beta):
     figures.save_rows(path, [("original, 4 bars", _grid(original), None),
                              ("given: 2 bars", given, np.arange(64) >= 32),
                              ("output: 4 bars", _grid(continued), np.arange(64) >= 32)],
-                      "Two bars given, four bars out (seed fig. 4)")
+                      "Two bars given, four bars out (paper fig. 4)")
     media["fig4"] = path
     clips.update(continue_original=_grid(original), continue_given=given[:32],
                  continue_output=_grid(continued))
@@ -107,13 +109,12 @@ def write_media(workdir, config, params, test_pool, stored, examples, beta):
   return media
 
 
-def validation_episodes(config, pools):
-  """(stored, unseen) validation episodes [M, T, C] for choosing inverse temperatures: the
-  ELBO's validation set, and another draw."""
+def validation_episodes(config, pools, stored):
+  """(stored, unseen) validation episodes [M, T, C] for choosing inverse temperatures: `stored`
+  (the ELBO's validation set), and another draw."""
   m, t, s = config.eval.num_memories, config.episodes_per_memory, config.data.episode_steps
-  seed = config.eval.seed
-  return (np.asarray(episodes.evaluation_set(pools["valid"], seed + 1, m, t, s)),
-          np.asarray(episodes.evaluation_set(pools["valid"], seed + 101, m, t, s)))
+  return (np.asarray(stored),
+          np.asarray(episodes.evaluation_set(pools["valid"], config.eval.seed + 101, m, t, s)))
 
 
 def baseline_results(config, train_windows, valid, stored, novel, tasks):
@@ -138,7 +139,7 @@ def capacity_results(config, params, test_pool, train_windows, attention_beta, h
   for rows in config.eval.capacity_rows:
     model_config = config.model.copy_and_resolve_references()
     model_config.num_rows = rows
-    configs_by_rows[rows] = evaluate.freeze(model_config)
+    configs_by_rows[rows] = config_checks.freeze(model_config)
     params_by_rows[rows] = params if rows == config.model.num_rows else model.init_params(
         jax.random.PRNGKey(config.seed), model_config, 4 * s, train_windows)
   seed = config.eval.seed + 500
@@ -165,15 +166,18 @@ def config_summary(config, data_source):
           "num_memories": config.eval.num_memories}
 
 
-def write_report(config, workdir, params, pools, elbo, train_seconds=None, mesh=None,
-                 data_source=None, heartbeat=lambda what: None):
-  """Evaluates a trained memory (memories split over `mesh`; every process takes part) and
-  writes report.json, REPORT.md, figures and audio (process 0 only). `heartbeat(stage)` is
-  called after each stage (see watchdog.py)."""
+def write_report(config, workdir, trained, heartbeat=lambda what: None):
+  """Evaluates a trained memory (`train.TrainedMemory`; memories split over its mesh, every
+  process takes part) and writes report.json, REPORT.md, figures and audio (process 0 only).
+  The stored episodes are the ELBO's own evaluation sets. `heartbeat(stage)` is called after
+  each stage (see watchdog.py)."""
   start = time.time()
-  stored, novel, capacity = evaluation_episodes(config, pools["test"])
+  params, pools, mesh = trained.state["params"], trained.pools, trained.mesh
+  elbo, train_seconds, data_source = (trained.elbo_bits_per_dim, trained.train_seconds,
+                                      trained.data_source)
+  stored, novel, capacity = evaluation_episodes(config, pools["test"], trained.eval_sets["test"])
   tasks = evaluate.make_tasks(config, stored)
-  valid = validation_episodes(config, pools)
+  valid = validation_episodes(config, pools, trained.eval_sets["valid"])
   beta, beta_scores = config.model.attention_beta, None
   if not beta:
     beta, beta_scores = evaluate.choose_attention_beta(params, config, *valid, mesh)
@@ -357,7 +361,7 @@ def markdown(report, media, workdir, config):
       "accuracy after de-normalising and rounding to MIDI pitches (exact / within a whole step). "
       "Iteration 0 is the cue. Baselines are scored on the same episodes, masks and entries.", "",
       "## The paper's claims, our measurements and the baselines", "",
-      "| claim (seed section) | paper | ours | baselines | verdict |",
+      "| claim (paper section) | paper | ours | baselines | verdict |",
       "| --- | --- | --- | --- | --- |"]
   lines += ["| " + " | ".join(row) + " |" for row in claims_table(report, config)]
   lines += ["", "## Completion after the final iteration: every read and baseline", "",

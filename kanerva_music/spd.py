@@ -1,6 +1,6 @@
 """Inverse and log-determinant of small symmetric positive definite matrices in XLA-native ops.
 
-The DKM's K x K and T x T systems (seed eq. 6 and the write) are tiny. On XLA:CPU every LAPACK
+The DKM's K x K and T x T systems (paper eq. 6 and the write) are tiny. On XLA:CPU every LAPACK
 triangular solve is a custom call that costs tens of microseconds for a 32 x 32 system, and the
 gradient of a Cholesky solve adds several more; the training step was bound by them. Here only the
 Cholesky factorisation calls LAPACK (`jnp.linalg.cholesky`); the triangular inverse is computed
@@ -8,7 +8,6 @@ by block doubling (log2 n levels of batched matrix products, every block of a le
 solves are two products with it, and the derivatives are closed-form matrix products.
 """
 
-import functools
 
 import jax
 import jax.numpy as jnp

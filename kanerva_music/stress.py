@@ -12,7 +12,6 @@ Prints one line per run and a verdict; exits 1 if anything hung, failed or colla
 """
 
 import multiprocessing
-import os
 import subprocess
 import sys
 import time
@@ -20,13 +19,13 @@ import time
 from absl import app
 from absl import flags
 import jax
+from ml_collections import config_flags
 import numpy as np
 
-from configs import chorales as chorales_config
-from kanerva_music import cli
-from kanerva_music import sharding
 from kanerva_music import train
-from kanerva_music import watchdog
+from music_runtime import cli
+from music_runtime import sharding
+from music_runtime import watchdog
 
 FLAGS = flags.FLAGS
 
@@ -34,6 +33,7 @@ FLAGS = flags.FLAGS
 def _define_flags():
   """Defined only when run as a program: kanerva_music.main owns --workdir in a shared process."""
   flags.DEFINE_string("workdir", "runs/stress", "Scratch workdir (trained here).")
+  config_flags.DEFINE_config_file("config", "configs/chorales.py", "The DKM config to train.")
   flags.DEFINE_integer("report_runs", 30, "Evaluations to run, each in a fresh process.")
   flags.DEFINE_integer("train_seconds", 180, "Seconds of training to time.")
   flags.DEFINE_integer("eval_timeout", 300, "Seconds after which an evaluation counts as hung.")
@@ -89,8 +89,7 @@ def main(argv):
     hog.start()
   failures = []
   try:
-    config = chorales_config.get_config()
-    config.num_train_steps = 2000
+    config = FLAGS.config
     with watchdog.Watchdog(workdir, 600):
       times, _ = time_training(config, FLAGS.train_seconds)
     rates = step_rate_windows(times)

@@ -1,8 +1,8 @@
-"""Trains the DKM prior with Adam on sets of chorale episodes (seed section 4.1)."""
+"""Trains the DKM prior with Adam on sets of chorale episodes (paper section 4.1)."""
 
 import functools
 import math
-import time
+from typing import Any, NamedTuple, Optional
 
 from absl import logging
 import jax
@@ -11,20 +11,31 @@ import numpy as np
 from jax.sharding import PartitionSpec as P
 import optax
 
-from kanerva_music import checkpointing
-from kanerva_music import config_checks
 from kanerva_music import chorales
+from kanerva_music import config_checks
 from kanerva_music import episodes
-from kanerva_music import evaluate
-from kanerva_music import metric_writing
 from kanerva_music import model
-from kanerva_music import sharding
-from kanerva_music import workdir_utils
+from music_runtime import checkpointing
+from music_runtime import metric_writing
+from music_runtime import sharding
+from music_runtime import training_loop
+from music_runtime import workdir_utils
 
 EVAL_SPLITS = ("test", "valid")
 _NAN_HINT = ("Try a lower --config.learning_rate or --config.model.write_solve_method=qr.")
 NonFiniteLossError = workdir_utils.NonFiniteLossError
 DATA = sharding.DATA
+
+
+class TrainedMemory(NamedTuple):
+  """What training (or restoring) a DKM hands to the report and the tools."""
+  state: dict              # params, opt_state, step
+  pools: dict              # {split: episodes.EpisodePool}, replicated over the mesh
+  eval_sets: dict          # {split: [M, T, C]} the fixed evaluation episodes (`evaluation_sets`)
+  elbo_bits_per_dim: dict  # {split: {mean, stderr, kl_memory_per_dim}}
+  data_source: str         # where the chorales came from
+  mesh: Any
+  train_seconds: Optional[float] = None  # None when restored without training
 
 
 def load_pools(config):
@@ -108,7 +119,7 @@ def per_memory_bits(config, params, batch, mesh):
   memories split over the mesh (M padded to a multiple of the devices)."""
   padded, count = sharding.pad_to_multiple(np.asarray(batch), mesh)
   bits, kl = _per_memory_bits(params, sharding.put(padded, sharding.split_over_data(mesh)),
-                              model_config=evaluate.freeze(config.model), mesh=mesh)
+                              model_config=config_checks.freeze(config.model), mesh=mesh)
   return np.asarray(bits, np.float64)[:count], np.asarray(kl, np.float64)[:count]
 
 
@@ -148,47 +159,33 @@ def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
   workdir_utils.write_config_json(config, workdir)
   pools = sharding.put_replicated(pools, mesh)
   writer = metric_writing.MetricWriter(workdir)
-  mngr = checkpointing.manager(workdir, keep=config.checkpoints_to_keep)
-  state, restored = checkpointing.restore_latest(
-      mngr, sharding.put_replicated(create_state(config, pools), mesh))
-  start = int(state["step"])
-  if restored is not None:
-    logging.info("Resumed from %s at step %d", workdir, start)
   eval_sets = evaluation_sets(config, pools)
   train_step = make_train_step(config, mesh)
-  barrier = sharding.step_barrier(mesh)
   rng = sharding.put_replicated(jax.random.PRNGKey(config.seed + 1), mesh)
-  progress = metric_writing.Progress(config.num_train_steps, start)
-  train_start = time.time()
-  metrics = None
-  for step in range(start + 1, config.num_train_steps + 1):
-    state, metrics = barrier(train_step(state, pools["train"], rng))
-    heartbeat(f"training step {step}")
-    if step % config.log_every_steps == 0 or step == config.num_train_steps:
-      workdir_utils.check_finite(metrics["loss"], step, mngr, _NAN_HINT)
-      scalars = {f"train/{k}": v for k, v in metrics.items()}
-      scalars.update(progress.report(step))
-      writer.write_scalars(step, scalars)
-    if step % config.eval_every_steps == 0 and step != config.num_train_steps:
-      elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
-      writer.write_scalars(step, {f"{s}/neg_cond_elbo_bits": r["mean"] for s, r in elbo.items()})
-    if step % config.checkpoint_every_steps == 0 or step == config.num_train_steps:
-      workdir_utils.check_finite(metrics["loss"], step, mngr, _NAN_HINT)
-      checkpointing.save(mngr, step, state, force=True)
-  mngr.wait_until_finished()
-  train_seconds = time.time() - train_start
+
+  def evaluate(state, step):
+    del step
+    elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
+    return {f"{s}/neg_cond_elbo_bits": r["mean"] for s, r in elbo.items()}
+
+  trained = training_loop.run(
+      workdir=workdir, initial_state=create_state(config, pools),
+      step_fn=lambda state, step: train_step(state, pools["train"], rng),
+      num_steps=config.num_train_steps, log_every=config.log_every_steps,
+      checkpoint_every=config.checkpoint_every_steps, keep=config.checkpoints_to_keep,
+      mesh=mesh, writer=writer, evaluate=evaluate, eval_every=config.eval_every_steps,
+      nan_hint=_NAN_HINT, heartbeat=heartbeat)
+  state, train_seconds = trained.state, trained.train_seconds
   elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
   writer.write_scalars(config.num_train_steps,
                        {f"{s}/neg_cond_elbo_bits": r["mean"] for s, r in elbo.items()})
   writer.close()
-  mngr.close()
   logging.info("Data: %s", source)
   logging.info("Final test negative conditional ELBO: %.4f +- %.4f bits per time step per voice "
                "(paper: 0.76 +- 0.002); valid %.4f +- %.4f. Training took %.1fs.",
                elbo["test"]["mean"], elbo["test"]["stderr"], elbo["valid"]["mean"],
                elbo["valid"]["stderr"], train_seconds)
-  return {"elbo_bits_per_dim": elbo, "train_seconds": train_seconds, "data_source": source,
-          "state": state, "pools": pools, "mesh": mesh}
+  return TrainedMemory(state, pools, eval_sets, elbo, source, mesh, train_seconds)
 
 
 def evaluate_checkpoint(config, workdir):
@@ -199,9 +196,9 @@ def evaluate_checkpoint(config, workdir):
       keep=config.checkpoints_to_keep)
   pools, source = load_pools(config)
   pools = sharding.put_replicated(pools, mesh)
-  elbo = evaluate_elbo(config, state["params"], evaluation_sets(config, pools), mesh)
+  eval_sets = evaluation_sets(config, pools)
+  elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
   logging.info("Step %d: test %.4f +- %.4f bits, valid %.4f +- %.4f bits (data: %s)", step,
                elbo["test"]["mean"], elbo["test"]["stderr"], elbo["valid"]["mean"],
                elbo["valid"]["stderr"], source)
-  return {"elbo_bits_per_dim": elbo, "data_source": source, "state": state, "pools": pools,
-          "mesh": mesh}
+  return TrainedMemory(state, pools, eval_sets, elbo, source, mesh)

@@ -35,9 +35,11 @@ def load_config_module(config_arg):
   return module, variant
 
 
-def module_for(config):
-  """The binary that trains this config."""
-  return "tcn_wta.main" if "dataset" in config.data else "kanerva_music.main"
+def module_for(config, config_arg=""):
+  """The binary that trains this config: its `program` field."""
+  if "program" not in config:
+    raise SystemExit(f"{config_arg}: the config names no program (config.program)")
+  return config.program
 
 
 def _format(value):
@@ -69,7 +71,7 @@ def commands(config_arg, root, extra_flags, python="python"):
       _check_key(config, key, config_arg)
     name = run_name(index, overrides)
     workdir = os.path.join(root, config.name, name)
-    args = [python, "-m", module_for(config), f"--config={config_arg}", f"--workdir={workdir}"]
+    args = [python, "-m", module_for(config, config_arg), f"--config={config_arg}", f"--workdir={workdir}"]
     args += [f"--config.{key}={_format(value)}" for key, value in overrides.items()]
     out.append((name, " ".join(shlex.quote(a) for a in args + list(extra_flags))))
   return out

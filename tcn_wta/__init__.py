@@ -1,3 +1,3 @@
 """tcn_wta: a temporal convolutional autoencoder with a k-winners-take-all code."""
 
-import kanerva_music  # noqa: F401  (holds OpenBLAS to one thread; see its docstring)
+import music_runtime  # noqa: F401  (holds OpenBLAS to one thread; see its docstring)

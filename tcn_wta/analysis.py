@@ -1,4 +1,4 @@
-"""The paper's applications, measured on a trained model (spec "Applications", 1-7).
+"""The paper's applications, measured on a trained model (docs/tcn_wta.md, "Applications", 1-7).
 
 Each function returns plain numbers (for report.json); `report.py` writes them, the figures and
 the listening files.
@@ -10,16 +10,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kanerva_music import checkpointing
+from music_runtime import batching
+from music_runtime import checkpointing
 from tcn_wta import codes
-from tcn_wta import corruption
 from tcn_wta import data
-from tcn_wta import generate
-from tcn_wta import metrics
+from tcn_wta import markov_codes
 from tcn_wta import model as model_lib
+from tcn_wta import representations
 from tcn_wta import train
 
-MAIN_METRIC = {"drums": "hit_f1", "roll": "roll_f1", "events": "event_accuracy"}
 # Groove styles are "genre/variant" (e.g. "funk/purdieshuffle"); the probes ask for the genre.
 LABEL_VIEWS = {"style": lambda value: value.split("/")[0]}
 PAPER_BYTES = {"piano (MAESTRO)": 877e3, "drums (Groove)": 750e3, "Performance RNN": 25e6}
@@ -48,34 +47,26 @@ def evaluation_windows(config, pieces, max_windows):
   return np.asarray(data.gather(pool, jnp.asarray(ids), config.data.window)), batch
 
 
-def _mean_over_batches(fn, arrays, batch):
-  totals = {}
-  for first in range(0, len(arrays[0]), batch):
-    values = jax.device_get(fn(*[a[first:first + batch] for a in arrays]))
-    for name, value in values.items():
-      totals[name] = totals.get(name, 0.0) + float(value)
-  return {name: value / (len(arrays[0]) // batch) for name, value in totals.items()}
-
-
 def reconstruction_and_cleaning(config, trained, windows, batch):
   """Held-out reconstruction, and cleaning: {"reconstruction", "corrupted", "cleaned"} metrics
   against the clean windows ("corrupted" scores the corrupted input itself)."""
-  rep, net, params, k = config.data.representation, trained.net, trained.params, trained.k
-  corrupted = corruption.corrupt(windows, rep, config.analysis.seed, config.analysis.corrupt_drop,
-                                 config.analysis.corrupt_add, num_events=net.channels)
+  rep, net, params, k = representations.of(config.data), trained.net, trained.params, trained.k
+  corrupted = representations.corrupt(windows, rep, config.analysis.seed,
+                                      config.analysis.corrupt_drop, config.analysis.corrupt_add,
+                                      channels=net.channels)
 
   @jax.jit
   def scores(clean, noisy):
-    x, x_noisy = (train.to_inputs(a, rep, net.channels) for a in (clean, noisy))
+    x, x_noisy = (rep.to_inputs(a, net.channels) for a in (clean, noisy))
     recon, _ = net.apply({"params": params}, x, k)
     cleaned, _ = net.apply({"params": params}, x_noisy, k)
     out = {}
     for name, output in (("reconstruction", recon), ("corrupted", x_noisy), ("cleaned", cleaned)):
       out.update({f"{name}/{m}": v
-                  for m, v in metrics.reconstruction_metrics(output, x, rep).items()})
+                  for m, v in rep.metrics(output, x).items()})
     return out
 
-  flat = _mean_over_batches(scores, (windows, corrupted), batch)
+  flat = batching.mean_in_batches(scores, (windows, corrupted), batch)
   result = {}
   for key, value in flat.items():
     group, name = key.split("/")
@@ -86,20 +77,19 @@ def reconstruction_and_cleaning(config, trained, windows, batch):
 def units_per_window(config, window):
   """(count, unit) of a window: bars of 16 sixteenths, or seconds for MAESTRO."""
   if config.data.dataset == "maestro":
-    from tcn_wta import sequences  # pylint: disable=import-outside-toplevel
-    return sequences.seconds_of(window, config.data), "second"
+    return representations.of(config.data).seconds_of(window, config.data), "second"
   return config.data.window / config.generate.steps_per_bar, "bar"
 
 
 def midi_bytes_per_unit(config, windows):
   """Mean bytes of a window written as a MIDI file, per bar (or second)."""
-  from kanerva_music import music_io  # pylint: disable=import-outside-toplevel
-  from tcn_wta import sequences  # pylint: disable=import-outside-toplevel
+  from music_runtime import audio  # pylint: disable=import-outside-toplevel
   sizes, units, unit = [], [], "bar"
   for window in windows[:config.analysis.midi_size_windows]:
     count, unit = units_per_window(config, window)
     if count > 0:
-      sizes.append(music_io.midi_bytes(sequences.to_sequence(window, config.data)))
+      sizes.append(audio.midi_bytes(representations.of(config.data).to_sequence(window,
+                                                                                 config.data)))
       units.append(count)
   return float(np.sum(sizes) / np.sum(units)), unit
 
@@ -114,19 +104,18 @@ def top_n_ns(code_steps, k):
 def top_n(config, trained, windows, batch):
   """Quality and bytes per bar (or second) when only the top N code entries are kept, their
   values stored as float16."""
-  rep, net, params = config.data.representation, trained.net, trained.params
+  rep, net, params = representations.of(config.data), trained.net, trained.params
   code_steps = config.data.window // net.patch
   ns = top_n_ns(code_steps, trained.k)
   quality = []
   for n in ns:
     @jax.jit
     def scores(clean, n=n):
-      x = train.to_inputs(clean, rep, net.channels)
+      x = rep.to_inputs(clean, net.channels)
       code = net.apply({"params": params}, x, trained.k, method=net.encode)
       kept = codes.keep_top_n(code, n).astype(jnp.float16).astype(jnp.float32)
-      return metrics.reconstruction_metrics(net.apply({"params": params}, kept,
-                                                      method=net.decode), x, rep)
-    quality.append(_mean_over_batches(scores, (windows,), batch))
+      return rep.metrics(net.apply({"params": params}, kept, method=net.decode), x)
+    quality.append(batching.mean_in_batches(scores, (windows,), batch))
   midi, unit = midi_bytes_per_unit(config, windows)
   units = np.mean([units_per_window(config, w)[0]
                    for w in windows[:config.analysis.midi_size_windows]])
@@ -167,21 +156,21 @@ def piece_level(config, trained, splits):
 
 
 def code_bank(config, trained, pieces):
-  """The training codes as a generate.CodeBank (full windows, evenly spaced)."""
+  """The training codes as a markov_codes.CodeBank (full windows, evenly spaced)."""
   windows, batch = evaluation_windows(config, pieces, config.analysis.bank_windows)
-  net, params, k, rep = trained.net, trained.params, trained.k, config.data.representation
+  net, params, k, rep = trained.net, trained.params, trained.k, representations.of(config.data)
 
   @jax.jit
   def winners(inputs):
-    code = net.apply({"params": params}, train.to_inputs(inputs, rep, net.channels), k,
+    code = net.apply({"params": params}, rep.to_inputs(inputs, net.channels), k,
                      method=net.encode)
     _, atoms = jax.lax.top_k(jnp.abs(code), k)
     return atoms, jnp.take_along_axis(code, atoms, axis=-1)
 
-  atoms, values = codes.batched(winners, (windows,), batch)
+  atoms, values = batching.map_in_batches(winners, (windows,), batch)
   steps_per_bar = config.generate.steps_per_bar
   period = steps_per_bar // net.patch if steps_per_bar and steps_per_bar % net.patch == 0 else 1
-  return generate.CodeBank(atoms, values, net.num_atoms, period)
+  return markov_codes.CodeBank(atoms, values, net.num_atoms, period)
 
 
 def model_size(params, workdir, step):

@@ -12,25 +12,29 @@ import importlib.util
 import os
 import time
 
-from absl import app
 from absl import flags
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kanerva_music import cli
-from kanerva_music import sharding
+from music_runtime import cli
+from music_runtime import sharding
 from tcn_wta import data
+from tcn_wta import representations
 from tcn_wta import train
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer("steps", 200, "Timed training steps per config.")
-flags.DEFINE_integer("encode_windows", 4096, "Windows encoded per config.")
-flags.DEFINE_list("configs", ["configs/groove.py", "configs/maestro.py", "configs/corpus.py"],
-                  "Config files to time; the first must be the drum model (the NumPy ratio).")
-flags.DEFINE_bool("sweep", False, "Also time the step against D and the window length.")
-flags.DEFINE_list("sweep_configs", ["configs/groove.py", "configs/corpus.py"],
-                  "Config files whose step is swept.")
+
+
+def _define_flags():
+  """Defined only when run as a program, so that importing this module (tests) defines none."""
+  flags.DEFINE_integer("steps", 200, "Timed training steps per config.")
+  flags.DEFINE_integer("encode_windows", 4096, "Windows encoded per config.")
+  flags.DEFINE_list("configs", ["configs/groove.py", "configs/maestro.py", "configs/corpus.py"],
+                    "Config files to time; the first must be the drum model (the NumPy ratio).")
+  flags.DEFINE_bool("sweep", False, "Also time the step against D and the window length.")
+  flags.DEFINE_list("sweep_configs", ["configs/groove.py", "configs/corpus.py"],
+                    "Config files whose step is swept.")
 
 CHANNELS = {"groove": 27, "maestro": 388, "corpus": 88}
 
@@ -47,7 +51,7 @@ def load_config(path):
 
 
 def synthetic_pool(config, channels, rng, num_rows=20_000):
-  if config.data.representation == "events":
+  if representations.of(config.data).token_ids:
     rows = rng.integers(0, channels, num_rows).astype(np.int16)
   else:
     rows = (rng.random((num_rows, channels)) < 0.1).astype(np.float32)
@@ -91,8 +95,8 @@ def time_config(path, rng):
   channels = CHANNELS[name]
   train_rate, net, state, pool, k = _train_rate(config, channels, rng, FLAGS.steps)
   ids = jnp.arange(FLAGS.encode_windows) % pool.starts.shape[0]
-  windows = train.to_inputs(data.gather(pool, ids, config.data.window),
-                            config.data.representation, channels)
+  windows = representations.of(config.data).to_inputs(
+      data.gather(pool, ids, config.data.window), channels)
   encode = jax.jit(lambda p, x: net.apply({"params": p}, x, k, method=net.encode))
   jax.block_until_ready(encode(state["params"], windows))
   start = time.perf_counter()
@@ -152,4 +156,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  _define_flags()
   cli.run(main)

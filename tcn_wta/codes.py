@@ -1,4 +1,4 @@
-"""Sparse codes of windows and whole pieces, and their top-N simplification (spec "Applications").
+"""Sparse codes of windows and whole pieces, and their top-N simplification (docs/tcn_wta.md, "Applications").
 
 Pieces of any length are cut into windows of the training length (the encoder saw windows that
 start from silence, so codes of such windows are what it learnt); the tail window is zero-padded
@@ -13,7 +13,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tcn_wta import train
+from music_runtime import batching
+from tcn_wta import representations
 
 
 class PieceWindows(NamedTuple):
@@ -43,34 +44,19 @@ def piece_windows(pieces, window, patch, max_windows_per_piece=0):
   return PieceWindows(np.stack(inputs), np.array(piece_ids), np.array(valid))
 
 
-def batched(fn, arrays, batch_size):
-  """Concatenated numpy outputs of `fn(*batch)` over the leading axis, in fixed-shape batches
-  (the last one padded by repeating its final row), so `fn` compiles once."""
-  num = len(arrays[0])
-  outputs = []
-  for first in range(0, num, batch_size):
-    count = min(batch_size, num - first)
-    batch = [np.concatenate([a[first:first + count], np.repeat(a[first + count - 1:first + count],
-                                                               batch_size - count, axis=0)])
-             for a in arrays]
-    result = jax.device_get(fn(*batch))
-    outputs.append(jax.tree_util.tree_map(lambda r, c=count: np.asarray(r)[:c], result))
-  return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts), *outputs)
-
-
-def make_encoder(net, params, representation, k):
+def make_encoder(net, params, rep, k):
   """Jitted ([B, window(, C)] inputs) -> ([B, window, C] model inputs, [B, T, D] k-sparse codes)."""
 
   @jax.jit
   def encode(inputs):
-    x = train.to_inputs(inputs, representation, net.channels)
+    x = rep.to_inputs(inputs, net.channels)
     return x, net.apply({"params": params}, x, k, method=net.encode)
 
   return encode
 
 
 def make_decoder(net, params):
-  """Jitted [B, T, D] codes -> [B, T P, C] outputs (the dictionary, spec "Model")."""
+  """Jitted [B, T, D] codes -> [B, T P, C] outputs (the dictionary, docs/tcn_wta.md, "Model")."""
   return jax.jit(lambda code: net.apply({"params": params}, code, method=net.decode))
 
 
@@ -80,7 +66,7 @@ def piece_features(net, params, config, k, windows):
   The mean code is the paper's "average dictionary word value" (section 3.7); the mean input
   patch is the same average taken on the raw input, the baseline for probes and style maps.
   """
-  encode = make_encoder(net, params, config.data.representation, k)
+  encode = make_encoder(net, params, representations.of(config.data), k)
   patch = net.patch
 
   @jax.jit
@@ -91,7 +77,7 @@ def piece_features(net, params, config, k, windows):
     return (jnp.einsum("bt,btd->bd", mask, code), jnp.einsum("bt,btf->bf", mask, patches),
             jnp.sum(mask, 1))
 
-  code_sum, raw_sum, count = batched(sums, (windows.inputs, windows.valid), config.batch_size)
+  code_sum, raw_sum, count = batching.map_in_batches(sums, (windows.inputs, windows.valid), config.batch_size)
   num_pieces = int(windows.piece.max()) + 1
   totals = [np.zeros((num_pieces,) + s.shape[1:], np.float64) for s in (code_sum, raw_sum, count)]
   for total, part in zip(totals, (code_sum, raw_sum, count)):

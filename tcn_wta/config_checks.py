@@ -1,24 +1,27 @@
 """Checks a TCN k-WTA config before anything is written, and a resumed run against its workdir.
 
-Same rules as the DKM's (`kanerva_music.config_checks`): types, ranges and choices are checked
-and the data loaded before `config.json` is written; a workdir with checkpoints refuses a config
-that differs from its own except in SAFE_TO_CHANGE.
+The rules are `music_runtime.config_checks`': types, ranges and choices are checked and the data
+loaded before `config.json` is written; a workdir with checkpoints refuses a config that differs
+from its own except in SAFE_TO_CHANGE.
 """
 
-from kanerva_music import config_checks
+from music_runtime import config_checks
 
 ConfigError = config_checks.ConfigError
 
 # The representations each dataset can be converted to.
 REPRESENTATIONS = {"groove": ("drums",), "maestro": ("events", "roll"), "corpus": ("roll",)}
 
-SAFE_TO_CHANGE = ("num_train_steps", "log_every_steps", "checkpoint_every_steps",
+SAFE_TO_CHANGE = ("program", "num_train_steps", "log_every_steps", "checkpoint_every_steps",
                   "checkpoints_to_keep", "watchdog_seconds", "mesh_devices", "eval.",
                   "analysis.", "generate.", "data.root", "data.cache_dir", "data.workers")
 
 
 def validate(config):
   """Raises ConfigError naming the first field that cannot run."""
+  if config.get("program", "tcn_wta.main") != "tcn_wta.main":
+    raise ConfigError(f"config.program = {config.program!r}: this config is for "
+                      f"python -m {config.program}, not tcn_wta.main")
   for name in ("num_train_steps", "batch_size", "log_every_steps", "checkpoint_every_steps",
                "checkpoints_to_keep", "data.window", "data.train_hop", "model.num_atoms",
                "model.patch", "model.kernel_size", "model.k.k_end", "model.k.k_decrement",

@@ -1,4 +1,4 @@
-"""music21's bundled corpus as labelled piano rolls (spec "Data", music21 corpus).
+"""music21's bundled corpus as labelled piano rolls (docs/data.md, music21 corpus).
 
 Each piece becomes an [steps, 88] binary roll on a 16th-note grid, labelled with composer, key
 signature (sharps; negative = flats), mode and time signature. Deterministic split by position
@@ -59,7 +59,7 @@ def score_to_roll(score):
 def load_item(item):
   """A Piece for (composer, path, split); module level so worker processes can run it."""
   from music21 import corpus, stream  # pylint: disable=import-outside-toplevel
-  from kanerva_music import dataset_cache  # pylint: disable=import-outside-toplevel
+  from music_runtime import dataset_cache  # pylint: disable=import-outside-toplevel
   composer, path, split = item
   score = corpus.parse(path)
   if isinstance(score, stream.Opus):

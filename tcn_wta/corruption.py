@@ -1,4 +1,4 @@
-"""Corrupted inputs for the cleaning experiment (spec "Applications", 1).
+"""Corrupted inputs for the cleaning experiment (docs/tcn_wta.md, "Applications", 1).
 
 Drums and rolls: a fraction `drop` of the played cells (hits, or key x step cells) is removed and
 `add` x (their number) spurious cells are switched on at silent places, at the window's mean
@@ -51,15 +51,3 @@ def corrupt_events(tokens, rng, num_events, drop=0.2):
   replace = rng.random(out.shape) < drop
   out[replace] = rng.integers(0, num_events, int(replace.sum()))
   return out
-
-
-def corrupt(windows, representation, seed, drop=0.2, add=0.2, num_events=None):
-  """Each window corrupted independently, reproducibly from `seed`."""
-  rng = np.random.default_rng(seed)
-  if representation == "drums":
-    return np.stack([corrupt_drums(w, rng, drop, add) for w in windows])
-  if representation == "roll":
-    return np.stack([corrupt_roll(w, rng, drop, add) for w in windows])
-  if representation == "events":
-    return np.stack([corrupt_events(w, rng, num_events, drop) for w in windows])
-  raise ValueError(f"Unknown representation {representation!r}")

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kanerva_music import dataset_cache
+from music_runtime import dataset_cache
 from tcn_wta import corpus
 from tcn_wta import groove
 from tcn_wta import maestro

@@ -1,4 +1,4 @@
-"""Groove MIDI drums as the GrooVAE tensor (spec "Data", Groove).
+"""Groove MIDI drums as the GrooVAE tensor (docs/data.md, Groove).
 
 A 16th-note grid (4 steps per quarter) with 27 channels: hits [0:9], velocities [9:18] (MIDI
 velocity / 127) and offsets [18:27] ((onset - grid time) / step length, in [-0.5, 0.5]) for the
@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from kanerva_music import dataset_cache
+from music_runtime import dataset_cache
 
 DRUM_CLASSES = (
     (36,),               # kick

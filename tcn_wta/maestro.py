@@ -1,4 +1,4 @@
-"""MAESTRO piano performances (spec "Data", MAESTRO).
+"""MAESTRO piano performances (docs/data.md, MAESTRO).
 
 `events`: Performance RNN's 388 event classes (note-on 128, note-off 128, time-shift 100 x 10 ms,
 velocity 32) of `Performance(quantize_note_sequence_absolute(ns, 100), num_velocity_bins=32)`
@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from kanerva_music import dataset_cache
+from music_runtime import dataset_cache
 
 NUM_EVENTS = 388
 NUM_VELOCITY_BINS = 32

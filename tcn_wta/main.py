@@ -18,13 +18,13 @@ from absl import flags
 import jax
 from ml_collections import config_flags
 
-from kanerva_music import cli
-from kanerva_music import distributed
-from kanerva_music import safe_npz
-from kanerva_music import sharding
-from kanerva_music import watchdog
-from tcn_wta import compose
+from music_runtime import cli
+from music_runtime import distributed
+from music_runtime import safe_npz
+from music_runtime import sharding
+from music_runtime import watchdog
 from tcn_wta import config_checks
+from tcn_wta import generation
 from tcn_wta import report
 from tcn_wta import train
 
@@ -59,7 +59,7 @@ def main(argv):
     if result is not None:
       print(f"Wrote {os.path.join(workdir, 'REPORT.md')}")
   elif jax.process_index() == 0:
-    print(json.dumps(compose.from_checkpoint(config, workdir), indent=1))
+    print(json.dumps(generation.from_checkpoint(config, workdir), indent=1))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Held-out reconstruction quality per representation (spec "Applications", 1)."""
+"""Held-out reconstruction quality per representation (docs/tcn_wta.md, "Applications", 1)."""
 
 import jax.numpy as jnp
 
@@ -31,13 +31,3 @@ def roll_metrics(recon, target, threshold=0.5):
 
 def event_metrics(logits, target):
   return {"event_accuracy": jnp.mean(jnp.argmax(logits, -1) == jnp.argmax(target, -1))}
-
-
-def reconstruction_metrics(recon, target, representation):
-  if representation == "drums":
-    return drum_metrics(recon, target)
-  if representation == "events":
-    return event_metrics(recon, target)
-  if representation == "roll":
-    return roll_metrics(recon, target)
-  raise ValueError(f"Unknown representation {representation!r}")

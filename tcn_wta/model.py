@@ -1,4 +1,4 @@
-"""TCN k-WTA autoencoder (spec `shared/design/tcn_wta.md`, "Model").
+"""TCN k-WTA autoencoder (docs/tcn_wta.md, "Model").
 
 encoder: TCN residual blocks (Bai et al. 2018) -> Conv1D(D atoms, kernel = stride = P);
 code:    k-winners-take-all over the D atoms at every code step;
@@ -91,10 +91,3 @@ def k_at_step(schedule, step):
   to k_end. Python ints, so each distinct k compiles once."""
   decays = step // schedule.decay_every if schedule.decay_every > 0 else 0
   return max(schedule.k_end, schedule.k_start - decays * schedule.k_decrement)
-
-
-def reconstruction_loss(recon, target, representation):
-  """MSE for real-valued inputs; per-step softmax cross-entropy for one-hot events."""
-  if representation == "events":
-    return jnp.mean(-jnp.sum(target * jax.nn.log_softmax(recon, axis=-1), axis=-1))
-  return jnp.mean((recon - target) ** 2)

@@ -1,5 +1,5 @@
 """`--mode=analyze`: report.json, REPORT.md, figures and listening files for a trained TCN k-WTA
-(spec "Applications")."""
+(docs/tcn_wta.md, "Applications")."""
 
 import json
 import os
@@ -11,18 +11,18 @@ import numpy as np
 
 from tcn_wta import analysis
 from tcn_wta import codes
-from tcn_wta import compose
 from tcn_wta import data
 from tcn_wta import figures
+from tcn_wta import generation
 from tcn_wta import probes
-from tcn_wta import sequences
+from tcn_wta import representations
 
 
 def listening_examples(config, trained, windows, corrupted, top_n_entries, out_dir):
   """The busiest held-out window: original, reconstruction, corrupted, cleaned and simplified,
   as MIDI, WAV and one figure; returns {name: midi path} and the synthesiser."""
-  rep = config.data.representation
-  busiest = int(np.argmax([np.sum(compose.display_roll(w, config.data) > 0)
+  rep = representations.of(config.data)
+  busiest = int(np.argmax([np.sum(rep.display(w, config.data) > 0)
                            for w in windows[:64]]))
   encode = codes.make_encoder(trained.net, trained.params, rep, trained.k)
   decode = codes.make_decoder(trained.net, trained.params)
@@ -34,13 +34,13 @@ def listening_examples(config, trained, windows, corrupted, top_n_entries, out_d
   media, synth = {}, None
   for name, array in clips.items():
     stem = os.path.join(out_dir, name)
-    synth = compose.write_music(sequences.to_sequence(array, config.data), stem)
+    synth = generation.write_music(rep.to_sequence(array, config.data), stem)
     media[name] = stem + ".mid"
   figure = os.path.join(os.path.dirname(out_dir), "reconstruction.png")
-  figures.save_rolls(figure, [(name, compose.display_roll(a, config.data))
+  figures.save_rolls(figure, [(name, rep.display(a, config.data))
                               for name, a in clips.items()],
                      f"Held-out {config.name} window (k = {trained.k})",
-                     "drum class" if rep == "drums" else "key")
+                     rep.display_rows)
   media["figure"] = figure
   return media, synth
 
@@ -80,10 +80,10 @@ def analyze(config, workdir):
   os.makedirs(audio_dir, exist_ok=True)
   simplified = top["n"][len(top["n"]) // 2]
   media, synth = listening_examples(config, trained, windows, corrupted, simplified, audio_dir)
-  generated = compose.run(config, trained, splits, os.path.join(workdir, "generated"), windows)
+  generated = generation.run(config, trained, splits, os.path.join(workdir, "generated"), windows)
   logging.info("[5/5] figures and report (%.0fs so far)", time.time() - start)
   curve = os.path.join(workdir, "top_n.png")
-  metric = analysis.MAIN_METRIC[config.data.representation]
+  metric = representations.of(config.data).main_metric
   figures.save_top_n_curve(curve, top["n"], [q[metric] for q in top["quality"]], metric,
                            top["code_bytes_per_unit"], top["midi_bytes_per_unit"], top["unit"])
   report = {
@@ -130,10 +130,7 @@ def _metrics_text(values):
 
 
 def _corruption_text(config, clean):
-  if config.data.representation == "events":
-    return f"{round(100 * clean['drop'])}% of the events replaced by random ones"
-  return (f"{round(100 * clean['drop'])}% of the notes removed, {round(100 * clean['add'])}% "
-          "spurious ones added")
+  return representations.of(config.data).corruption_text(clean["drop"], clean["add"])
 
 
 def _acc(entry, key):
@@ -142,7 +139,7 @@ def _acc(entry, key):
 
 def markdown(config, report, workdir):
   """REPORT.md: each claim of the paper, our number, and whether it held."""
-  metric = analysis.MAIN_METRIC[config.data.representation]
+  metric = representations.of(config.data).main_metric
   rec, clean = report["reconstruction"], report["cleaning"]
   top = report["top_n"]
   full = top["quality"][-1][metric]
@@ -161,7 +158,7 @@ def markdown(config, report, workdir):
       "rows. Probe and centroid accuracies are "
       f"{config.analysis.folds}-fold stratified cross-validation over pieces (mean +- std).", "",
       "## The paper's claims and our measurements", "",
-      "| claim (seed section) | ours | held |", "| --- | --- | --- |",
+      "| claim (paper section) | ours | held |", "| --- | --- | --- |",
       f"| the sparse code reconstructs music (3.3) | held-out {_metrics_text(rec)} | "
       f"{_held(rec[metric] > 0.5)} |",
       f"| cleaning of musical sections (3) | {metric}: corrupted input "

@@ -3,8 +3,6 @@
 import numpy as np
 
 from tcn_wta import corpus
-from tcn_wta import groove
-from tcn_wta import maestro
 
 DEFAULT_QPM = 120.0
 
@@ -37,28 +35,3 @@ def step_seconds(data_config, qpm=DEFAULT_QPM):
   if data_config.dataset == "maestro":
     return 1.0 / data_config.frames_per_second
   return 60.0 / qpm / corpus.STEPS_PER_QUARTER
-
-
-def to_sequence(array, data_config, qpm=DEFAULT_QPM):
-  """A model input or output ([steps, C], or token ids for events) as a NoteSequence.
-
-  Event outputs are logits (their argmax is played); drum and roll outputs are thresholded at 0.5.
-  """
-  array = np.asarray(array)
-  representation = data_config.representation
-  if representation == "drums":
-    return groove.tensor_to_sequence(array, qpm)
-  if representation == "events":
-    tokens = array if array.ndim == 1 else np.argmax(array, axis=-1)
-    return maestro.events_to_sequence(tokens)
-  if representation == "roll":
-    return roll_to_sequence(np.clip(array, 0, 1), step_seconds(data_config, qpm))
-  raise ValueError(f"Unknown representation {representation!r}")
-
-
-def seconds_of(array, data_config, qpm=DEFAULT_QPM):
-  """Musical duration of an input window: steps x step length, or the events' time shifts."""
-  array = np.asarray(array)
-  if data_config.representation == "events":
-    return float(maestro.time_shift_seconds(array))
-  return len(array) * step_seconds(data_config, qpm)

@@ -1,7 +1,6 @@
-"""Trains the TCN k-WTA autoencoder (spec "Model"), with the DKM trainer's conventions."""
+"""Trains the TCN k-WTA autoencoder (docs/tcn_wta.md, "Model"), with the DKM trainer's conventions."""
 
 import functools
-import time
 
 from absl import logging
 import jax
@@ -10,14 +9,15 @@ from jax.sharding import PartitionSpec as P
 import numpy as np
 import optax
 
-from kanerva_music import checkpointing
-from kanerva_music import metric_writing
-from kanerva_music import sharding
-from kanerva_music import workdir_utils
+from music_runtime import batching
+from music_runtime import metric_writing
+from music_runtime import sharding
+from music_runtime import training_loop
+from music_runtime import workdir_utils
 from tcn_wta import config_checks
 from tcn_wta import data
-from tcn_wta import metrics
 from tcn_wta import model as model_lib
+from tcn_wta import representations
 
 DATA = sharding.DATA
 
@@ -36,30 +36,23 @@ def create_state(config, net):
           "step": jnp.zeros((), jnp.int32)}
 
 
-def to_inputs(batch, representation, channels):
-  """Token ids -> one-hot events; real-valued windows pass through."""
-  if representation == "events":
-    return jax.nn.one_hot(batch, channels, dtype=jnp.float32)
-  return batch.astype(jnp.float32)
-
-
 def make_train_step(config, net, mesh):
   """A pure jitted step: samples a global batch of windows on device from fold_in(rng, step),
   splits it over the mesh's data axis, one Adam step on the averaged gradients, then the
   dictionary projection. Metrics are averages of per-device values."""
   optimizer = optax.adam(config.learning_rate)
-  representation = config.data.representation
+  rep = representations.of(config.data)
   sharding.check_divisible(config.batch_size, mesh, "batch_size")
 
   def local_gradients(params, windows, k):
-    x = to_inputs(windows, representation, net.channels)
+    x = rep.to_inputs(windows, net.channels)
 
     def loss_fn(params):
       recon, _ = net.apply({"params": params}, x, k)
-      return model_lib.reconstruction_loss(recon, x, representation), recon
+      return rep.loss(recon, x), recon
 
     (loss, recon), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-    scalars = {"loss": loss, **metrics.reconstruction_metrics(recon, x, representation)}
+    scalars = {"loss": loss, **rep.metrics(recon, x)}
     return sharding.mean_over_shards((grads, scalars), mesh)
 
   @functools.partial(jax.jit, static_argnames=("k",))
@@ -81,13 +74,13 @@ def evaluate(config, net, params, pool, k, mesh, max_windows=None):
   the loss."""
   num = int(pool.starts.shape[0]) if max_windows is None else min(max_windows,
                                                                   int(pool.starts.shape[0]))
-  representation = config.data.representation
+  rep = representations.of(config.data)
 
   def local_metrics(params, windows):
-    x = to_inputs(windows, representation, net.channels)
+    x = rep.to_inputs(windows, net.channels)
     recon, _ = net.apply({"params": params}, x, k)
-    out = metrics.reconstruction_metrics(recon, x, representation)
-    out["loss"] = model_lib.reconstruction_loss(recon, x, representation)
+    out = rep.metrics(recon, x)
+    out["loss"] = rep.loss(recon, x)
     return sharding.mean_over_shards(out, mesh)
 
   @jax.jit
@@ -96,18 +89,9 @@ def evaluate(config, net, params, pool, k, mesh, max_windows=None):
     return sharding.per_shard(local_metrics, mesh, in_specs=(P(), P(DATA)), out_specs=P())(
         params, windows)
 
-  totals, count = {}, 0
-  for first in range(0, num, config.batch_size):
-    ids = np.arange(first, min(first + config.batch_size, num))
-    # Pad the last batch to a fixed shape (one compilation); padded rows are dropped by weight.
-    padded = np.pad(ids, (0, config.batch_size - len(ids)), mode="edge")
-    values = jax.device_get(batch_metrics(params, pool,
-                                          sharding.put_replicated(padded.astype(np.int32), mesh)))
-    weight = len(ids)
-    for key, value in values.items():
-      totals[key] = totals.get(key, 0.0) + float(value) * weight
-    count += weight
-  return {key: value / count for key, value in totals.items()}
+  return batching.mean_in_batches(
+      lambda ids: batch_metrics(params, pool, sharding.put_replicated(ids, mesh)),
+      [np.arange(num, dtype=np.int32)], config.batch_size)
 
 
 def train_and_evaluate(config, workdir, heartbeat=lambda what: None):
@@ -127,31 +111,17 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None):
       pools[split] = data.make_pool(splits[split], window, window)
   pools = sharding.put_replicated(pools, mesh)
   writer = metric_writing.MetricWriter(workdir)
-  mngr = checkpointing.manager(workdir, keep=config.checkpoints_to_keep)
-  state, restored = checkpointing.restore_latest(
-      mngr, sharding.put_replicated(create_state(config, net), mesh))
-  start = int(state["step"])
-  if restored is not None:
-    logging.info("Resumed from %s at step %d", workdir, start)
   train_step = make_train_step(config, net, mesh)
-  barrier = sharding.step_barrier(mesh)
   rng = sharding.put_replicated(jax.random.PRNGKey(config.seed + 1), mesh)
-  progress = metric_writing.Progress(config.num_train_steps, start)
-  begin = time.time()
-  for step in range(start + 1, config.num_train_steps + 1):
-    k = model_lib.k_at_step(config.model.k, step - 1)
-    state, scalars = barrier(train_step(state, pools["train"], rng, k))
-    heartbeat(f"training step {step}")
-    if step % config.log_every_steps == 0 or step == config.num_train_steps:
-      workdir_utils.check_finite(scalars["loss"], step, mngr, "Try a lower learning rate.")
-      writer.write_scalars(step, {**{f"train/{n}": v for n, v in scalars.items()}, "k": k,
-                                  **progress.report(step)})
-    if step % config.checkpoint_every_steps == 0 or step == config.num_train_steps:
-      workdir_utils.check_finite(scalars["loss"], step, mngr)
-      checkpointing.save(mngr, step, state, force=True)
-  mngr.wait_until_finished()
-  mngr.close()
-  train_seconds = time.time() - begin
+  k_of = lambda step: model_lib.k_at_step(config.model.k, step - 1)
+  trained = training_loop.run(
+      workdir=workdir, initial_state=create_state(config, net),
+      step_fn=lambda state, step: train_step(state, pools["train"], rng, k_of(step)),
+      num_steps=config.num_train_steps, log_every=config.log_every_steps,
+      checkpoint_every=config.checkpoint_every_steps, keep=config.checkpoints_to_keep,
+      mesh=mesh, writer=writer, nan_hint="Try a lower learning rate.", heartbeat=heartbeat,
+      extra_scalars=lambda step: {"k": k_of(step)})
+  state, train_seconds = trained.state, trained.train_seconds
   k = model_lib.k_at_step(config.model.k, config.num_train_steps)
   results = {split: evaluate(config, net, state["params"], pools[split], k, mesh,
                              config.eval.max_windows)

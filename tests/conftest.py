@@ -1,10 +1,18 @@
-"""Shared test setup: fast CPU compilation and small made-up chorale files."""
+"""Shared test setup: fast CPU compilation, and small made-up data and configs for every test
+module."""
+
+import csv
+import os
 
 import jax
 import numpy as np
 import pytest
 
+from configs import chorales as chorales_config
+from configs import groove as groove_config
 from kanerva_music import chorales
+from tcn_wta import groove
+from tcn_wta import model as model_lib
 
 jax.config.update("jax_disable_most_optimizations", True)
 
@@ -32,3 +40,69 @@ def tiny_chorale_npz(tmp_path):
   path = tmp_path / "tiny_chorales.npz"
   write_object_npz(path, random_splits(np.random.default_rng(0), num=4, length=72))
   return str(path)
+
+
+def tiny_config(data_path, num_train_steps=2):
+  config = chorales_config.get_config()
+  config.data.path = data_path
+  config.data.episode_steps = 8
+  config.model.num_rows = 4
+  config.episodes_per_memory = 4
+  config.batch_size = 2
+  config.num_train_steps = num_train_steps
+  config.log_every_steps = 1
+  config.eval_every_steps = 2
+  config.checkpoint_every_steps = 2
+  config.eval.num_memories = 3
+  config.eval.capacity_rows = (4, 8)
+  config.eval.capacity_sizes = (2, 4, 8)
+  return config
+
+
+def make_net(channels=5, atoms=7, patch=4, tcn=(6, 8)):
+  return model_lib.TcnWta(channels=channels, num_atoms=atoms, patch=patch, tcn_features=tcn)
+
+
+def write_fake_groove(root, bad_file=True, second_drummer=0):
+  """A tiny Groove folder: info.csv, random drum MIDI per split, and one corrupt file; with
+  `second_drummer` more files by "drummer2" (funk), who plays sparser and louder."""
+  import note_seq  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(1)
+  rows = []
+  files = [("drummer1", "rock", split, 0.3, 0.7)
+           for split in ["train", "train", "validation", "test", "train"]]
+  files += [("drummer2", "funk/groove2", "train", 0.1, 1.0)] * second_drummer
+  for i, (drummer, style, split, density, velocity) in enumerate(files):
+    os.makedirs(root / drummer, exist_ok=True)
+    tensor = np.zeros((96, groove.CHANNELS), np.float32)
+    hits = rng.random((96, groove.NUM_CLASSES)) < density
+    tensor[:, :9] = hits
+    tensor[:, 9:18] = hits * velocity
+    name = f"{drummer}/{i}_{style.replace('/', '-')}_100_beat_4-4.mid"
+    if bad_file and i == 4:
+      (root / name).write_bytes(b"MThd garbage, not a MIDI file")
+    else:
+      note_seq.sequence_proto_to_midi_file(groove.tensor_to_sequence(tensor, 100.0),
+                                           str(root / name))
+    rows.append({"drummer": drummer, "session": "s", "id": str(i), "style": style,
+                 "bpm": "100", "beat_type": "beat", "time_signature": "4-4",
+                 "midi_filename": name, "audio_filename": "", "duration": "1", "split": split})
+  rows.append(dict(rows[0], time_signature="3-4", id="x"))  # not 4/4: ignored
+  with open(root / "info.csv", "w", newline="") as f:
+    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+
+
+def tiny_groove_config(root, cache_dir, steps=2):
+  config = groove_config.get_config()
+  config.data.root = str(root)
+  config.data.cache_dir = str(cache_dir)
+  config.model.num_atoms = 6
+  config.model.tcn_features = (4,)
+  config.model.k.k_start, config.model.k.k_end, config.model.k.decay_every = 2, 1, 1
+  config.batch_size = 4
+  config.num_train_steps = steps
+  config.log_every_steps = 1
+  config.checkpoint_every_steps = 2
+  return config

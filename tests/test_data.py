@@ -12,7 +12,7 @@ import pytest
 
 from kanerva_music import chorales
 from kanerva_music import episodes
-from kanerva_music import safe_npz
+from music_runtime import safe_npz
 from tests.conftest import random_splits, write_object_npz
 
 SHARED_JSB = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "jsb_chorales",

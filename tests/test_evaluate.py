@@ -16,8 +16,9 @@ from kanerva_music import evaluate
 from kanerva_music import music_io
 from kanerva_music import report
 from kanerva_music import train
-from kanerva_music import workdir_utils
-from tests.test_train import tiny_config
+from music_runtime import config_checks
+from music_runtime import workdir_utils
+from tests.conftest import tiny_config
 
 
 def test_masks_hide_the_right_steps_and_fractions():
@@ -61,7 +62,7 @@ def test_unmasked_read_equals_zero_filled_full_read(read):
   config = tiny_config("").model
   config.read_method = read  # the unmasked read uses the model's headline read
   _, iterates = evaluate.read_and_score(memories, x, x, mask, num_iters=2, method="unmasked",
-                                        model_config=evaluate.freeze(config))
+                                        model_config=config_checks.freeze(config))
   zero_filled = np.where(mask[:, None] != 0, x, 0)
   expected = dkm.iterate_read(dkm.Memory(mean[0], np.eye(4, dtype=np.float32)), zero_filled[0],
                               None, num_iters=2, obs_noise_std=config.obs_noise_std,
@@ -98,11 +99,9 @@ def trained_workdir(tiny_chorale_npz, tmp_path_factory):
 
 def test_report_has_every_section_and_files(trained_workdir):
   config, workdir, result = trained_workdir
-  out = report.write_report(config, workdir, result["state"]["params"], result["pools"],
-                            result["elbo_bits_per_dim"], result["train_seconds"],
-                            data_source=result["data_source"])
+  out = report.write_report(config, workdir, result)
   saved = json.load(open(os.path.join(workdir, "report.json")))
-  assert saved["elbo_bits_per_dim"] == result["elbo_bits_per_dim"]
+  assert saved["elbo_bits_per_dim"] == result.elbo_bits_per_dim
   assert set(saved["denoise_by_read"]) == set(dkm.READ_METHODS)
   assert saved["denoise"] == saved["denoise_by_read"][config.model.read_method]
   for mask_name in evaluate.MASKS:
@@ -122,7 +121,7 @@ def test_report_has_every_section_and_files(trained_workdir):
   assert saved["config_summary"]["prior_cov"] == config.model.prior_cov
   assert saved["config_summary"]["read"] == config.model.read_method
   assert saved["config_summary"]["sigma_xi"] == config.model.obs_noise_std
-  assert saved["config_summary"]["data_source"] == result["data_source"]
+  assert saved["config_summary"]["data_source"] == result.data_source
   assert saved["attention"]["beta"] in evaluate.ATTENTION_BETAS
   for key in ("capacity_curves", "capacity_curves_same_chorale"):
     curves = saved[key]
@@ -190,7 +189,7 @@ def test_completion_tool_keeps_given_steps_and_fills_the_rest(trained_workdir, t
   to_fill = complete.fill_mask(bars, loaded_config.data.episode_steps)
   np.testing.assert_array_equal(np.flatnonzero(to_fill), list(range(16, 32)) + list(range(48, 64)))
   done = complete.complete_grid(loaded_config, params, grid, bars,
-                                train_pool=result["pools"]["train"])
+                                train_pool=result.pools["train"])
   out = done.pitches
   np.testing.assert_array_equal(out[~to_fill], grid[~to_fill])
   assert np.all((out[to_fill] >= 36) & (out[to_fill] <= 81))
@@ -213,7 +212,7 @@ def test_completion_of_whole_bars_reads_each_with_given_context_and_stores_the_i
   assert [(start, list(np.flatnonzero(w)[[0, -1]])) for start, w in reads] == [
       (16, [32, 47]), (48, [48, 63])]
   done = complete.complete_grid(config, params, grid, bars, fill_bars=["3", "4"],
-                                train_pool=result["pools"]["train"])
+                                train_pool=result.pools["train"])
   np.testing.assert_array_equal(done.pitches[~fill], grid[~fill])
   # Every window of given bars starting on a bar line (1-2, 5-6, 6-7, 7-8) is stored, up to T.
   own = [s for s in bars.lines() if s + 32 <= 128 and not fill[s:s + 32].any()]
@@ -225,9 +224,9 @@ def test_completion_of_whole_bars_reads_each_with_given_context_and_stores_the_i
   # Bars 3-5 leave bar 4 with no given neighbour in either window: refused unless asked.
   with pytest.raises(complete.CompletionInputError, match="nothing is given in the window"):
     complete.complete_grid(config, params, grid, bars, fill_bars=["3", "4", "5"],
-                           train_pool=result["pools"]["train"])
+                           train_pool=result.pools["train"])
   unobserved = complete.complete_grid(config, params, grid, bars, fill_bars=["3", "4", "5"],
-                                      train_pool=result["pools"]["train"], allow_unobserved=True)
+                                      train_pool=result.pools["train"], allow_unobserved=True)
   assert np.isfinite(unobserved.pitches).all()
 
 
@@ -305,8 +304,7 @@ def test_a_tiny_trained_memory_recalls_stored_episodes_better_than_unseen(traine
   config, workdir, result = trained_workdir
   saved_path = os.path.join(workdir, "report.json")
   if not os.path.exists(saved_path):
-    report.write_report(config, workdir, result["state"]["params"], result["pools"],
-                        result["elbo_bits_per_dim"], data_source=result["data_source"])
+    report.write_report(config, workdir, result)
   saved = json.load(open(saved_path))
   half = saved["complete"]["half"]["lstsq"]
   recall, novel = half["recall"]["acc_exact"][-1], half["novel"]["acc_exact"][-1]

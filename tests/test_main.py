@@ -53,7 +53,7 @@ def _snapshot(workdir):
 def test_user_errors_are_one_line_exit_2_and_leave_the_workdir_untouched(tiny_chorale_npz,
                                                                          tmp_path):
   from kanerva_music import config_checks  # pylint: disable=import-outside-toplevel
-  from tests.test_train import tiny_config  # pylint: disable=import-outside-toplevel
+  from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
   from kanerva_music import train  # pylint: disable=import-outside-toplevel
   config = tiny_config(tiny_chorale_npz, 2)
   train.train_and_evaluate(config, str(tmp_path))

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import pytest
 
-from kanerva_music import sharding
+from music_runtime import sharding
 
 EIGHT = pytest.mark.skipif(jax.device_count() < 8, reason="needs 8 devices")
 
@@ -39,7 +39,7 @@ def _assert_trees_close(a, b, rtol=1e-4, atol=1e-5):
 @EIGHT
 def test_eight_device_dkm_steps_equal_one_device(tiny_chorale_npz):
   from kanerva_music import train  # pylint: disable=import-outside-toplevel
-  from tests.test_train import tiny_config  # pylint: disable=import-outside-toplevel
+  from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
   config = tiny_config(tiny_chorale_npz)
   config.batch_size = 8
   pools, _ = train.load_pools(config)
@@ -84,7 +84,7 @@ def test_eight_device_tcn_steps_equal_one_device():
 @EIGHT
 def test_eight_device_dkm_evaluation_equals_one_device(tiny_chorale_npz):
   from kanerva_music import evaluate, train  # pylint: disable=import-outside-toplevel
-  from tests.test_train import tiny_config  # pylint: disable=import-outside-toplevel
+  from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
   config = tiny_config(tiny_chorale_npz)
   config.eval.num_iters = 2
   pools, _ = train.load_pools(config)
@@ -106,19 +106,20 @@ def test_eight_device_dkm_evaluation_equals_one_device(tiny_chorale_npz):
 @EIGHT
 def test_eight_device_training_run_resumes_and_matches_one_device(tiny_chorale_npz, tmp_path):
   from kanerva_music import train  # pylint: disable=import-outside-toplevel
-  from tests.test_train import tiny_config  # pylint: disable=import-outside-toplevel
+  from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
   results = {}
   for devices, steps in ((1, 4), (8, 2), (8, 4)):  # the second 8-device run resumes at step 2
     config = tiny_config(tiny_chorale_npz, steps)
     config.batch_size, config.mesh_devices = 8, devices
     # float32 summation-order differences between 1 and 8 devices scale with 1 / sigma_xi^2:
-    # at the default 0.03 they pass 1e-4 after four Adam steps, at the paper's 0.2 they do not.
+    # at the default 0.03 they exceed 1e-4 after four Adam steps, at the paper's 0.2 they do not.
     config.model.obs_noise_std = 0.2
     results[devices] = train.train_and_evaluate(config, str(tmp_path / str(devices)))
-  _assert_trees_close(results[1]["state"], results[8]["state"])
+  # Adam's moments of near-cancelling gradient entries differ by up to ~2e-5 in float32.
+  _assert_trees_close(results[1].state, results[8].state, atol=3e-5)
   assert sharding.step_barrier(sharding.make_mesh(8)) is jax.block_until_ready  # CPU: no overlap
   assert sharding.step_barrier(sharding.make_mesh(1))("x") == "x"
-  _assert_trees_close(results[1]["elbo_bits_per_dim"], results[8]["elbo_bits_per_dim"],
+  _assert_trees_close(results[1].elbo_bits_per_dim, results[8].elbo_bits_per_dim,
                       rtol=1e-4, atol=1e-5)
 
 

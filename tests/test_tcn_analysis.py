@@ -11,21 +11,19 @@ import ml_collections
 import numpy as np
 import pytest
 
-from kanerva_music import dataset_cache
+from music_runtime import dataset_cache
 from tcn_wta import analysis
 from tcn_wta import codes
-from tcn_wta import compose
-from tcn_wta import corruption
-from tcn_wta import generate
+from tcn_wta import generation
 from tcn_wta import groove
 from tcn_wta import maestro
+from tcn_wta import markov_codes
 from tcn_wta import probes
 from tcn_wta import report
+from tcn_wta import representations
 from tcn_wta import sequences
 from tcn_wta import train
-from tests.test_tcn_wta import make_net
-from tests.test_tcn_wta import tiny_groove_config
-from tests.test_tcn_wta import write_fake_groove
+from tests.conftest import make_net, tiny_groove_config, write_fake_groove
 
 
 def test_keep_top_n_matches_numpy_and_all_entries_give_the_code_back():
@@ -98,7 +96,7 @@ def test_corruption_drops_and_adds_exact_fractions(representation):
     window[:, 9:18] = cells * 0.6
     window[:, 18:] = cells * 0.1
   played = window[:, :9] > 0.5 if representation == "drums" else window > 0.5
-  out = corruption.corrupt(window[None], representation, seed=3)[0]
+  out = representations.corrupt(window[None], representation, seed=3)[0]
   now = out[:, :9] > 0.5 if representation == "drums" else out > 0.5
   assert np.sum(played & ~now) == round(0.2 * played.sum())
   assert np.sum(now & ~played) == round(0.2 * played.sum())
@@ -106,45 +104,45 @@ def test_corruption_drops_and_adds_exact_fractions(representation):
     dropped = played & ~now
     assert np.all(out[:, 9:18][dropped] == 0) and np.all(out[:, 18:][dropped] == 0)
     np.testing.assert_allclose(out[:, 9:18][now & ~played], 0.6)
-  again = corruption.corrupt(window[None], representation, seed=3)[0]
+  again = representations.corrupt(window[None], representation, seed=3)[0]
   np.testing.assert_array_equal(out, again)
 
 
 def test_event_corruption_replaces_a_fifth_of_tokens():
   tokens = np.zeros((4, 1000), np.int16)
-  out = corruption.corrupt(tokens, "events", seed=0, num_events=388)
+  out = representations.corrupt(tokens, "events", seed=0, channels=388)
   assert 0.17 < np.mean(out != 0) < 0.23 and out.max() < 388
 
 
 def _bank(period=4):
   # 2 windows x 8 code steps, k = 1, 5 atoms; code step t of window w uses atom (w + t) % 5.
   atoms = np.array([[[(w + t) % 5] for t in range(8)] for w in range(2)])
-  return generate.CodeBank(atoms, np.ones_like(atoms, np.float32) * 2.0, 5, period)
+  return markov_codes.CodeBank(atoms, np.ones_like(atoms, np.float32) * 2.0, 5, period)
 
 
 def test_sampled_codes_are_training_steps_joined_by_seen_transitions():
   # Without bar positions every atom has a seen successor, so the chain never restarts.
-  code = generate.sample_code(_bank(period=1), 12, np.random.default_rng(0))
+  code = markov_codes.sample_code(_bank(period=1), 12, np.random.default_rng(0))
   assert code.shape == (12, 5)
   winners = np.argmax(code, axis=1)
   assert np.all(np.sum(code != 0, axis=1) == 1) and np.all(code.max(1) == 2.0)
   # In the bank every transition goes from atom a to atom a + 1 (mod 5).
   np.testing.assert_array_equal(winners[1:], (winners[:-1] + 1) % 5)
   # With 4 positions per bar, step i of the sample is a training step at position i % 4.
-  code = generate.sample_code(_bank(period=4), 12, np.random.default_rng(0))
+  code = markov_codes.sample_code(_bank(period=4), 12, np.random.default_rng(0))
   at_position = {p: {(w + t) % 5 for w in range(2) for t in range(p, 8, 4)} for p in range(4)}
   assert all(np.argmax(code[i]) in at_position[i % 4] for i in range(12))
 
 
 def test_structured_code_repeats_sections_and_rejects_bad_structures():
-  code, letters = generate.structured_code(_bank(), "aaba", 2, np.random.default_rng(1))
+  code, letters = markov_codes.structured_code(_bank(), "aaba", 2, np.random.default_rng(1))
   assert letters == ["A", "A", "B", "A"] and code.shape == (32, 5)
-  assert generate.repeated_sections_equal(code, letters, 8)
+  assert markov_codes.repeated_sections_equal(code, letters, 8)
   changed = code.copy()
   changed[24, :] = 0
-  assert not generate.repeated_sections_equal(changed, letters, 8)
+  assert not markov_codes.repeated_sections_equal(changed, letters, 8)
   with pytest.raises(ValueError, match="must be letters"):
-    generate.parse_structure("A-B")
+    markov_codes.parse_structure("A-B")
 
 
 def test_roll_and_event_outputs_become_the_notes_they_hold():
@@ -157,7 +155,7 @@ def test_roll_and_event_outputs_become_the_notes_they_hold():
   tokens = np.array([356 + 20, 60, 256 + 49, 128 + 60, 256 + 9])  # velocity, on, 0.5 s, off, 0.1 s
   logits = np.eye(388)[tokens] * 5.0
   config = ml_collections.ConfigDict({"representation": "events", "dataset": "maestro"})
-  seq = sequences.to_sequence(logits, config)
+  seq = representations.of(config).to_sequence(logits, config)
   assert [(n.pitch, n.start_time, n.end_time) for n in seq.notes] == [(60, 0.0, 0.5)]
   assert maestro.time_shift_seconds(tokens) == pytest.approx(0.6)
 
@@ -230,7 +228,7 @@ def test_analyze_and_generate_on_a_tiny_groove(tmp_path):
 
   config.generate.structure, config.generate.bars_per_section = "ABAB", 1
   config.generate.quantize = True
-  generated = compose.from_checkpoint(config, workdir)["drums"]
+  generated = generation.from_checkpoint(config, workdir)["drums"]
   assert generated["bars"] == 4 and generated["hits_on_grid"] and generated[
       "repeated_sections_equal"]
   import note_seq  # pylint: disable=import-outside-toplevel
@@ -245,5 +243,29 @@ def test_analyze_and_generate_on_a_tiny_groove(tmp_path):
 def test_display_roll_of_drums_is_hits_times_velocity():
   out = np.zeros((4, 27), np.float32)
   out[1, 0], out[1, 9], out[2, 9] = 0.9, 0.5, 0.8  # step 2 has velocity but no hit
-  shown = compose.display_roll(out, ml_collections.ConfigDict({"representation": "drums"}))
+  shown = representations.DRUMS.display(out, None)
   assert shown[1, 0] == 0.5 and shown.sum() == 0.5
+
+
+@pytest.mark.parametrize("name", sorted(representations.REPRESENTATIONS))
+def test_each_representation_round_trips_and_scores_a_perfect_reconstruction(name):
+  rep = representations.get(name)
+  rng = np.random.default_rng(0)
+  config = ml_collections.ConfigDict({"representation": name, "frames_per_second": 16,
+                                      "dataset": "maestro" if name != "drums" else "groove"})
+  if rep.token_ids:
+    window, channels = rng.integers(0, 388, 64), 388
+  else:
+    channels = 27 if name == "drums" else 88
+    window = (rng.random((64, channels)) < 0.1).astype(np.float32)
+    if name == "drums":
+      window[:, 9:18] = window[:, :9] * 0.8
+  x = rep.to_inputs(window[None], channels)
+  assert x.shape == (1, 64, channels) and x.dtype == jnp.float32
+  assert rep.main_metric in rep.metrics(x, x)
+  assert float(rep.metrics(x, x)[rep.main_metric]) == pytest.approx(1.0)
+  assert float(rep.loss(x, x)) <= float(rep.loss(jnp.zeros_like(x), x))
+  assert rep.display(window, config).ndim == 2
+  assert rep.seconds_of(window, config) > 0
+  with pytest.raises(ValueError, match="Unknown representation 'midi'"):
+    representations.get("midi")

@@ -1,6 +1,5 @@
 """TCN k-WTA: model facts, the Groove pipeline, cache robustness and training/resume."""
 
-import csv
 import os
 
 import jax
@@ -8,18 +7,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import groove as groove_config
-from kanerva_music import sharding
+from music_runtime import sharding
 from tcn_wta import data
 from tcn_wta import groove
 from tcn_wta import model as model_lib
 from tcn_wta import train
+from tests.conftest import make_net, tiny_groove_config, write_fake_groove
 
 SHARED_GROOVE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "groove")
-
-
-def make_net(channels=5, atoms=7, patch=4, tcn=(6, 8)):
-  return model_lib.TcnWta(channels=channels, num_atoms=atoms, patch=patch, tcn_features=tcn)
 
 
 def test_kwta_keeps_exactly_k_per_code_step():
@@ -107,51 +102,6 @@ def test_loudest_note_of_a_class_wins_a_step():
   assert tensor[0, 19] == pytest.approx(0.1, abs=1e-5)
 
 
-def write_fake_groove(root, bad_file=True, second_drummer=0):
-  """A tiny Groove folder: info.csv, random drum MIDI per split, and one corrupt file; with
-  `second_drummer` more files by "drummer2" (funk), who plays sparser and louder."""
-  import note_seq  # pylint: disable=import-outside-toplevel
-  rng = np.random.default_rng(1)
-  rows = []
-  files = [("drummer1", "rock", split, 0.3, 0.7)
-           for split in ["train", "train", "validation", "test", "train"]]
-  files += [("drummer2", "funk/groove2", "train", 0.1, 1.0)] * second_drummer
-  for i, (drummer, style, split, density, velocity) in enumerate(files):
-    os.makedirs(root / drummer, exist_ok=True)
-    tensor = np.zeros((96, groove.CHANNELS), np.float32)
-    hits = rng.random((96, groove.NUM_CLASSES)) < density
-    tensor[:, :9] = hits
-    tensor[:, 9:18] = hits * velocity
-    name = f"{drummer}/{i}_{style.replace('/', '-')}_100_beat_4-4.mid"
-    if bad_file and i == 4:
-      (root / name).write_bytes(b"MThd garbage, not a MIDI file")
-    else:
-      note_seq.sequence_proto_to_midi_file(groove.tensor_to_sequence(tensor, 100.0),
-                                           str(root / name))
-    rows.append({"drummer": drummer, "session": "s", "id": str(i), "style": style,
-                 "bpm": "100", "beat_type": "beat", "time_signature": "4-4",
-                 "midi_filename": name, "audio_filename": "", "duration": "1", "split": split})
-  rows.append(dict(rows[0], time_signature="3-4", id="x"))  # not 4/4: ignored
-  with open(root / "info.csv", "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-
-
-def tiny_groove_config(root, cache_dir, steps=2):
-  config = groove_config.get_config()
-  config.data.root = str(root)
-  config.data.cache_dir = str(cache_dir)
-  config.model.num_atoms = 6
-  config.model.tcn_features = (4,)
-  config.model.k.k_start, config.model.k.k_end, config.model.k.decay_every = 2, 1, 1
-  config.batch_size = 4
-  config.num_train_steps = steps
-  config.log_every_steps = 1
-  config.checkpoint_every_steps = 2
-  return config
-
-
 def test_corrupt_midi_is_skipped_and_logged_and_cache_is_reused(tmp_path, caplog, monkeypatch):
   write_fake_groove(tmp_path / "groove")
   config = tiny_groove_config(tmp_path / "groove", tmp_path / "cache")
@@ -234,7 +184,7 @@ def test_performance_events_round_trip(tmp_path):
 
 def test_parallel_conversion_equals_serial_and_skips_bad_files(tmp_path, caplog):
   import functools  # pylint: disable=import-outside-toplevel
-  from kanerva_music import dataset_cache
+  from music_runtime import dataset_cache
   from tcn_wta import maestro  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(4)
   rows = []

@@ -11,25 +11,9 @@ from ml_collections import config_flags
 
 from configs import chorales as chorales_config
 from kanerva_music import train
+from tests.conftest import tiny_config
 
 CONFIG_FILE = os.path.join(os.path.dirname(__file__), "..", "configs", "chorales.py")
-
-
-def tiny_config(data_path, num_train_steps=2):
-  config = chorales_config.get_config()
-  config.data.path = data_path
-  config.data.episode_steps = 8
-  config.model.num_rows = 4
-  config.episodes_per_memory = 4
-  config.batch_size = 2
-  config.num_train_steps = num_train_steps
-  config.log_every_steps = 1
-  config.eval_every_steps = 2
-  config.checkpoint_every_steps = 2
-  config.eval.num_memories = 3
-  config.eval.capacity_rows = (4, 8)
-  config.eval.capacity_sizes = (2, 4, 8)
-  return config
 
 
 def test_one_step_is_an_adam_step_and_writes_the_workdir(tiny_chorale_npz, tmp_path):
@@ -37,34 +21,34 @@ def test_one_step_is_an_adam_step_and_writes_the_workdir(tiny_chorale_npz, tmp_p
   result = train.train_and_evaluate(config, str(tmp_path))
   initial = train.create_state(config, train.load_pools(config)[0])["params"]
   # Adam's first update is -lr * sign(gradient) (up to eps) on every parameter.
-  for name, value in result["state"]["params"].items():
+  for name, value in result.state["params"].items():
     step_size = np.abs(np.asarray(value) - np.asarray(initial[name]))
     assert np.allclose(step_size[step_size > 0], config.learning_rate, rtol=1e-3), name
-  assert int(result["state"]["step"]) == 1
+  assert int(result.state["step"]) == 1
   assert json.load(open(tmp_path / "config.json"))["model"]["num_rows"] == 4
   assert os.path.isdir(tmp_path / "checkpoints" / "1")
   for split in ("test", "valid"):
-    assert np.isfinite(result["elbo_bits_per_dim"][split]["mean"])
-    assert result["elbo_bits_per_dim"][split]["stderr"] > 0
+    assert np.isfinite(result.elbo_bits_per_dim[split]["mean"])
+    assert result.elbo_bits_per_dim[split]["stderr"] > 0
 
 
 def test_resume_after_interruption_equals_uninterrupted_run(tiny_chorale_npz, tmp_path):
   straight = train.train_and_evaluate(tiny_config(tiny_chorale_npz, 4), str(tmp_path / "a"))
   train.train_and_evaluate(tiny_config(tiny_chorale_npz, 2), str(tmp_path / "b"))
   resumed = train.train_and_evaluate(tiny_config(tiny_chorale_npz, 4), str(tmp_path / "b"))
-  leaves_a = jax.tree_util.tree_leaves(straight["state"])
-  leaves_b = jax.tree_util.tree_leaves(resumed["state"])
+  leaves_a = jax.tree_util.tree_leaves(straight.state)
+  leaves_b = jax.tree_util.tree_leaves(resumed.state)
   assert len(leaves_a) == len(leaves_b)
   for a, b in zip(leaves_a, leaves_b):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-  assert straight["elbo_bits_per_dim"] == resumed["elbo_bits_per_dim"]
+  assert straight.elbo_bits_per_dim == resumed.elbo_bits_per_dim
 
 
 def test_evaluate_checkpoint_reproduces_final_evaluation(tiny_chorale_npz, tmp_path):
   config = tiny_config(tiny_chorale_npz, 2)
   trained = train.train_and_evaluate(config, str(tmp_path))
   evaluated = train.evaluate_checkpoint(config, str(tmp_path))
-  assert evaluated["elbo_bits_per_dim"] == trained["elbo_bits_per_dim"]
+  assert evaluated.elbo_bits_per_dim == trained.elbo_bits_per_dim
 
 
 def test_eval_of_untrained_workdir_is_a_clear_error(tiny_chorale_npz, tmp_path):
@@ -109,6 +93,6 @@ def test_a_corrupt_latest_checkpoint_falls_back_to_the_previous_one(tiny_chorale
       open(os.path.join(root, name), "wb").close()
   resumed = train.train_and_evaluate(tiny_config(tiny_chorale_npz, 6), str(workdir))
   assert os.path.isdir(workdir / "checkpoints" / "4.corrupt")  # kept aside, by path
-  for a, b in zip(jax.tree_util.tree_leaves(straight["state"]),
-                  jax.tree_util.tree_leaves(resumed["state"])):
+  for a, b in zip(jax.tree_util.tree_leaves(straight.state),
+                  jax.tree_util.tree_leaves(resumed.state)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

@@ -1,5 +1,5 @@
 """`--mode=generate`: structured drums (Groove) or piano (MAESTRO, corpus) from sampled codes,
-written as MIDI and WAV with the checks that they are what was asked for (spec "Applications",
+written as MIDI and WAV with the checks that they are what was asked for (docs/tcn_wta.md, "Applications",
 3-4)."""
 
 import os
@@ -7,14 +7,14 @@ import os
 import note_seq
 import numpy as np
 
-from kanerva_music import music_io
+from music_runtime import audio
 from tcn_wta import analysis
 from tcn_wta import codes
 from tcn_wta import data
 from tcn_wta import figures
-from tcn_wta import generate
 from tcn_wta import groove
-from tcn_wta import sequences
+from tcn_wta import markov_codes
+from tcn_wta import representations
 
 # Offsets within +-0.49 of a step keep every written hit nearer its own grid step than any other,
 # MIDI's tick rounding included.
@@ -24,19 +24,7 @@ MAX_OFFSET = 0.49
 def write_music(seq, stem):
   """stem.mid and stem.wav; returns the synthesiser used for the WAV."""
   note_seq.sequence_proto_to_midi_file(seq, stem + ".mid")
-  return music_io.write_sequence_wav(seq, stem + ".wav")
-
-
-def display_roll(array, data_config):
-  """[steps, rows] in [0, 1] for a figure: drum hits x velocity, roll, or events as a roll."""
-  array = np.asarray(array)
-  if data_config.representation == "drums":
-    n = groove.NUM_CLASSES
-    return (array[:, :n] > 0.5) * np.clip(array[:, n:2 * n], 0, 1)
-  if data_config.representation == "events":
-    from tcn_wta import maestro  # pylint: disable=import-outside-toplevel
-    return maestro.sequence_to_roll(sequences.to_sequence(array, data_config), 16)
-  return np.clip(array, 0, 1)
+  return audio.write_sequence_wav(seq, stem + ".wav")
 
 
 def drums_to_sequence(output, qpm, quantize):
@@ -51,7 +39,7 @@ def drums_to_sequence(output, qpm, quantize):
 def structured_drums(config, trained, bank, out_dir):
   """One drum track in the requested structure; returns its facts and checks."""
   g = config.generate
-  code, letters = generate.structured_code(bank, g.structure, g.bars_per_section,
+  code, letters = markov_codes.structured_code(bank, g.structure, g.bars_per_section,
                                            np.random.default_rng(g.seed))
   output = codes.make_decoder(trained.net, trained.params)(code[None])[0]
   output = np.asarray(output)
@@ -59,7 +47,7 @@ def structured_drums(config, trained, bank, out_dir):
   seq = drums_to_sequence(output, g.qpm, g.quantize)
   synth = write_music(seq, stem)
   figures.save_rolls(stem + ".png", [(f"{g.structure}, {g.bars_per_section} bars per section",
-                                      display_roll(output, config.data))],
+                                      representations.of(config.data).display(output, config.data))],
                      "Structured drums from sampled beat codes", "drum class")
   n = groove.NUM_CLASSES
   hits = output[:, :n] > 0.5
@@ -75,7 +63,7 @@ def structured_drums(config, trained, bank, out_dir):
   return {"structure": g.structure, "bars": bars, "qpm": g.qpm, "hits": int(hits.sum()),
           "hits_per_bar": float(hits.sum() / bars),
           "hits_on_grid": bool(np.array_equal(back_hits, hits)),
-          "repeated_sections_equal": generate.repeated_sections_equal(played, letters,
+          "repeated_sections_equal": markov_codes.repeated_sections_equal(played, letters,
                                                                       section_steps),
           "distinct_sections_differ": all(not np.array_equal(sections[a], sections[b])
                                           for i, a in enumerate(distinct) for b in distinct[i + 1:]),
@@ -90,15 +78,15 @@ def density(seq):
 def piano(config, trained, bank, out_dir, reference_windows):
   """A piano piece from a sampled code; its note density beside that of held-out windows."""
   g = config.generate
-  code = generate.sample_code(bank, g.code_steps, np.random.default_rng(g.seed))
+  code = markov_codes.sample_code(bank, g.code_steps, np.random.default_rng(g.seed))
   output = np.asarray(codes.make_decoder(trained.net, trained.params)(code[None])[0])
-  seq = sequences.to_sequence(output, config.data, qpm=g.qpm)
+  seq = representations.of(config.data).to_sequence(output, config.data, qpm=g.qpm)
   stem = os.path.join(out_dir, f"piano_{config.name}_seed{g.seed}")
   synth = write_music(seq, stem)
-  figures.save_rolls(stem + ".png", [("generated", display_roll(output, config.data))],
+  figures.save_rolls(stem + ".png", [("generated", representations.of(config.data).display(output, config.data))],
                      "Piano from sampled codes", "key")
   pitches = [note.pitch for note in seq.notes]
-  held_out = [density(sequences.to_sequence(w, config.data, qpm=g.qpm))
+  held_out = [density(representations.of(config.data).to_sequence(w, config.data, qpm=g.qpm))
               for w in reference_windows[:config.analysis.midi_size_windows]]
   return {"code_steps": g.code_steps, "seconds": float(seq.total_time), "notes": len(seq.notes),
           "notes_per_second": density(seq), "held_out_notes_per_second": float(np.mean(held_out)),
@@ -110,7 +98,7 @@ def run(config, trained, splits, out_dir, reference_windows):
   """Generates what suits the dataset (drums for Groove, piano otherwise) into out_dir."""
   os.makedirs(out_dir, exist_ok=True)
   bank = analysis.code_bank(config, trained, splits["train"])
-  if config.data.representation == "drums":
+  if representations.of(config.data) is representations.DRUMS:
     return {"drums": structured_drums(config, trained, bank, out_dir)}
   return {"piano": piano(config, trained, bank, out_dir, reference_windows)}
 

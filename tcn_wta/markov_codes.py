@@ -1,4 +1,4 @@
-"""Music from sampled codes (spec "Applications", 3-4).
+"""Music from sampled codes (docs/tcn_wta.md, "Applications", 3-4).
 
 A code is sampled one code step (P input steps; a beat for drums) at a time by a first-order
 Markov chain over the training codes: the next step is the successor, in a training window, of a

@@ -13,7 +13,7 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from kanerva_music import quiet_logs
+from music_runtime import quiet_logs
 
 
 def _verbose(argv):

@@ -1,0 +1,130 @@
+"""How music becomes model input and back: one `Representation` per kind, so that adding one
+touches this file (plus the converter that produces its arrays).
+
+- `drums`: the GrooVAE tensor [steps, 27] (9 classes x hit, velocity, offset), MSE, hit F1.
+- `roll`: piano rolls [steps, 88] of velocities in [0, 1], MSE, note F1.
+- `events`: Performance RNN token ids [events], fed one-hot (388 channels), per-step softmax
+  cross-entropy, token accuracy.
+"""
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tcn_wta import corruption
+from tcn_wta import groove
+from tcn_wta import maestro
+from tcn_wta import metrics
+from tcn_wta import sequences
+
+
+class Representation(NamedTuple):
+  name: str
+  main_metric: str              # the report's headline reconstruction metric
+  to_inputs: Callable           # (windows, channels) -> float model inputs [B, L, C]
+  loss: Callable                # (recon, target) -> scalar training loss
+  metrics: Callable             # (recon, target) -> {name: value}
+  corrupt_window: Callable      # (window, rng, drop, add, channels) -> corrupted window
+  corruption_text: Callable     # (drop, add) -> what the corruption did, in words
+  to_sequence: Callable         # (array, data_config, qpm) -> NoteSequence
+  seconds_of: Callable          # (window, data_config, qpm) -> musical duration
+  display: Callable             # (array, data_config) -> [steps, rows] in [0, 1] for figures
+  display_rows: str             # what a figure's rows are
+  token_ids: bool               # windows hold integer token ids (else real-valued channels)
+
+
+def _real_valued(windows, channels):
+  del channels
+  return jnp.asarray(windows).astype(jnp.float32)
+
+
+def _mse(recon, target):
+  return jnp.mean((recon - target) ** 2)
+
+
+def _one_hot(tokens, channels):
+  return jax.nn.one_hot(tokens, channels, dtype=jnp.float32)
+
+
+def _softmax_cross_entropy(logits, target):
+  return jnp.mean(-jnp.sum(target * jax.nn.log_softmax(logits, axis=-1), axis=-1))
+
+
+def _notes_text(drop, add):
+  return f"{round(100 * drop)}% of the notes removed, {round(100 * add)}% spurious ones added"
+
+
+def _steps_seconds(window, data_config, qpm=sequences.DEFAULT_QPM):
+  return len(window) * sequences.step_seconds(data_config, qpm)
+
+
+def _drum_display(array, data_config):
+  del data_config
+  n = groove.NUM_CLASSES
+  array = np.asarray(array)
+  return (array[:, :n] > 0.5) * np.clip(array[:, n:2 * n], 0, 1)
+
+
+DRUMS = Representation(
+    name="drums", main_metric="hit_f1", to_inputs=_real_valued, loss=_mse,
+    metrics=metrics.drum_metrics,
+    corrupt_window=lambda w, rng, drop, add, channels: corruption.corrupt_drums(w, rng, drop, add),
+    corruption_text=_notes_text,
+    to_sequence=lambda a, data_config, qpm=sequences.DEFAULT_QPM: groove.tensor_to_sequence(
+        np.asarray(a), qpm),
+    seconds_of=_steps_seconds, display=_drum_display, display_rows="drum class",
+    token_ids=False)
+
+ROLL = Representation(
+    name="roll", main_metric="roll_f1", to_inputs=_real_valued, loss=_mse,
+    metrics=metrics.roll_metrics,
+    corrupt_window=lambda w, rng, drop, add, channels: corruption.corrupt_roll(w, rng, drop, add),
+    corruption_text=_notes_text,
+    to_sequence=lambda a, data_config, qpm=sequences.DEFAULT_QPM: sequences.roll_to_sequence(
+        np.clip(np.asarray(a), 0, 1), sequences.step_seconds(data_config, qpm)),
+    seconds_of=_steps_seconds,
+    display=lambda a, data_config: np.clip(np.asarray(a), 0, 1), display_rows="key",
+    token_ids=False)
+
+
+def _events_to_sequence(array, data_config=None, qpm=None):
+  """Token ids, or logits / one-hot rows (their argmax is played)."""
+  del data_config, qpm
+  array = np.asarray(array)
+  return maestro.events_to_sequence(array if array.ndim == 1 else np.argmax(array, axis=-1))
+
+
+EVENTS = Representation(
+    name="events", main_metric="event_accuracy", to_inputs=_one_hot,
+    loss=_softmax_cross_entropy, metrics=metrics.event_metrics,
+    corrupt_window=lambda w, rng, drop, add, channels: corruption.corrupt_events(
+        w, rng, channels, drop),
+    corruption_text=lambda drop, add: f"{round(100 * drop)}% of the events replaced by random ones",
+    to_sequence=_events_to_sequence,
+    seconds_of=lambda w, data_config, qpm=None: float(maestro.time_shift_seconds(np.asarray(w))),
+    display=lambda a, data_config: maestro.sequence_to_roll(_events_to_sequence(a), 16),
+    display_rows="key", token_ids=True)
+
+REPRESENTATIONS = {r.name: r for r in (DRUMS, ROLL, EVENTS)}
+
+
+def get(name):
+  """The Representation called `name`."""
+  if name not in REPRESENTATIONS:
+    raise ValueError(f"Unknown representation {name!r}; expected one of {tuple(REPRESENTATIONS)}")
+  return REPRESENTATIONS[name]
+
+
+def of(data_config):
+  """The Representation of a config's data section."""
+  return get(data_config.representation)
+
+
+def corrupt(windows, representation, seed, drop=0.2, add=0.2, channels=None):
+  """Each window corrupted independently, reproducibly from `seed` (docs/tcn_wta.md,
+  "Applications", 1)."""
+  rep = get(representation) if isinstance(representation, str) else representation
+  rng = np.random.default_rng(seed)
+  return np.stack([rep.corrupt_window(w, rng, drop, add, channels) for w in windows])
