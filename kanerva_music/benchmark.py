@@ -127,13 +127,18 @@ def numpy_complete(means, cues, mask, method, sigma, rcond):
   return addresses @ means
 
 
-def numpy_loop_complete(means, cues, masks, rcond):
-  """Per-episode masks: a NumPy `lstsq` per episode, the obvious program."""
+def numpy_loop_complete(means, cues, masks, rcond, method="lstsq", sigma=None):
+  """Per-episode masks: one NumPy solve per episode, the obvious program (`lstsq`, or the
+  ridge normal equations for `cholesky`)."""
   out = np.empty_like(cues)
   for m, mean in enumerate(means):
     for t, (cue, mask) in enumerate(zip(cues[m], masks[m])):
       seen = mask != 0
-      w = np.linalg.lstsq(mean.T[seen], cue[seen], rcond=rcond)[0]
+      a = mean.T[seen]
+      if method == "lstsq":
+        w = np.linalg.lstsq(a, cue[seen], rcond=rcond)[0]
+      else:
+        w = np.linalg.solve(a.T @ a + sigma**2 * np.eye(a.shape[1]), a.T @ cue[seen])
       out[m, t] = w @ mean
   return out
 
@@ -177,17 +182,18 @@ def time_completion(config, means, batch, repeats, rng):
   seen_steps = rng.random((num_memories, num_episodes, steps)).argsort(-1) < steps // 2
   per_episode = np.repeat(seen_steps, num_cols // steps, axis=-1).astype(np.float32)
   cues = np.where(per_episode != 0, batch, np.nan).astype(np.float32)
-  read = jitted_complete("lstsq", sigma, rcond)
-  ours = jax.block_until_ready(read(means, cues, per_episode))
-  ours_s = _seconds(lambda: jax.block_until_ready(read(means, cues, per_episode)), repeats)
-  start = time.perf_counter()
-  theirs = numpy_loop_complete(means.astype(np.float64), cues.astype(np.float64), per_episode,
-                               None)
-  loop_s = time.perf_counter() - start
-  print(f"completion lstsq, a random half of each episode's steps masked (one factorisation "
-        f"per episode): jitted {count / ours_s:,.0f} episodes/s vs per-episode NumPy lstsq loop "
-        f"{count / loop_s:,.0f}: {loop_s / ours_s:.1f}x; max |difference| "
-        f"{np.max(np.abs(np.asarray(ours, np.float64) - theirs)):.1e}")
+  for method in ("lstsq", "cholesky"):
+    read = jitted_complete(method, sigma, rcond)
+    ours = jax.block_until_ready(read(means, cues, per_episode))
+    ours_s = _seconds(lambda: jax.block_until_ready(read(means, cues, per_episode)), repeats)
+    start = time.perf_counter()
+    theirs = numpy_loop_complete(means.astype(np.float64), cues.astype(np.float64), per_episode,
+                                 None, method, sigma)
+    loop_s = time.perf_counter() - start
+    print(f"completion {method}, a random half of each episode's steps masked (one "
+          f"factorisation per episode): jitted {count / ours_s:,.0f} episodes/s vs per-episode "
+          f"NumPy loop {count / loop_s:,.0f}: {loop_s / ours_s:.1f}x; max |difference| "
+          f"{np.max(np.abs(np.asarray(ours, np.float64) - theirs)):.1e}")
 
 
 def sweep(config, rng, repeats):
@@ -232,8 +238,8 @@ def main(argv):
   rates = time_training(config, pool, FLAGS.train_steps, FLAGS.repeats)
   (new, new_loss), (old, old_loss) = rates["xla"], rates["lapack"]
   print(f"training: {new:.1f} steps/s (linalg=xla) vs {old:.1f} steps/s (linalg=lapack): "
-        f"{new / old:.2f}x; {config.num_train_steps} steps in {config.num_train_steps / new / 60:.1f} "
-        f"min; first-step loss {new_loss:.6f} vs {old_loss:.6f}")
+        f"{new / old:.2f}x; {config.num_train_steps} steps in "
+        f"{config.num_train_steps / new / 60:.1f} min; first-step loss {new_loss:.6f} vs {old_loss:.6f}")
   means, batch = written_means(config, pool, FLAGS.memories, rng)
   time_completion(config, means, batch, FLAGS.repeats, rng)
   if FLAGS.sweep:

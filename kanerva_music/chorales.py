@@ -20,7 +20,9 @@ from music_runtime import safe_npz
 FILENAME = "Jsb16thSeparated.npz"
 OFFICIAL_URL = "https://github.com/czhuang/JSB-Chorales-dataset/raw/master/Jsb16thSeparated.npz"
 OFFICIAL_SHA256 = "2adcdf0d57880c3763f104555072285fe7f9e3d6049fcc4b9830557b8d4a7820"
-SPLITS = ("train", "valid", "test")
+SPLITS = ("train", "valid", "test")  # the file's members
+# The project's split names (tcn_wta's datasets say "validation" too).
+SPLIT_NAMES = {"train": "train", "valid": "validation", "test": "test"}
 NUM_VOICES = 4
 WHERE_TO_GET = (
     f"Get {FILENAME} from {OFFICIAL_URL} (the czhuang/JSB-Chorales-dataset repository) and either "

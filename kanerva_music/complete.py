@@ -7,8 +7,8 @@ The input (MIDI or MusicXML, anything music21 reads) must have four voices (S, A
 in the model's range. Bars are numbered as printed in the score (a pickup is bar 0). The memory
 stores every window of the input that starts on a bar line and needs no filling, plus training
 episodes up to T. Each filled step is read from one episode-long window: with `--fill_steps`
-(default: the second half) the windows tile the piece from bar 1 (a pickup is kept); with `--fill_bars` each filled
-bar gets the window around it that holds the most given notes (the bar before or after), so
+(default: the second half) the windows tile the piece from bar 1 (a pickup is kept); with
+`--fill_bars` each filled bar gets the window around it that holds the most given notes (the bar before or after), so
 every filled bar is read with observed context. Writes OUT.mid and OUT.wav.
 """
 
@@ -283,7 +283,8 @@ def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, t
   if len(own) > config.episodes_per_memory:
     own, own_starts = own[:config.episodes_per_memory], own_starts[:config.episodes_per_memory]
   train_eps = np.asarray(episodes.sample_episodes(train_pool, jax.random.PRNGKey(seed),
-                                                  (num_train,), window)).reshape(num_train, window * 4)
+                                                  (num_train,), window))
+  train_eps = train_eps.reshape(num_train, window * 4)
   stored = np.concatenate([np.asarray(own, np.float32).reshape(-1, window * 4), train_eps])
   summary = [f"Memory: {len(own)} window(s) of the input"
              + (f" ({', '.join(bars.describe(s, s + window) for s in own_starts)})" if own else "")

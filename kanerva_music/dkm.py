@@ -19,7 +19,8 @@ from jax.scipy import linalg as jsl
 
 from kanerva_music import spd
 
-# Ridge (MAP, eq. 6) solvers, then the two reads the paper compares (docs/dkm.md, "What reproducing it taught us"):
+# Ridge (MAP, eq. 6) solvers, then the two reads the paper compares (docs/dkm.md, "What
+# reproducing it taught us"):
 # `lstsq`, the minimum-norm least-squares read of TensorFlow's matrix_solve_ls(fast=False), and
 # `dm_cholesky`, DeepMind's normal equations of the squared Gram matrix.
 RIDGE_METHODS = ("svd", "qr", "cholesky")
@@ -274,8 +275,8 @@ def attention_read(values, x, mask=None, *, beta, top_k=0):
   Ramsauer et al. 2020, on the DKM's reconstructions): returns sum_t p_t v_t [..., C] with
   p = softmax(-beta / 2 * d_t), d_t the mean squared difference between x and v_t on the
   observed entries (so beta does not depend on how much is masked); the read-outs of a memory's
-  stored episodes are `read(memory, w)` at the addresses w they were written at. `top_k` > 0 keeps only the
-  k best scores (sparse addressing). A cue with nothing observed gets the mean read-out.
+  stored episodes are `read(memory, w)` at the addresses w they were written at. `top_k` > 0 keeps
+  only the k best scores (sparse addressing). A cue with nothing observed gets the mean read-out.
   """
   values = jnp.asarray(values)
   x = jnp.asarray(x, values.dtype)

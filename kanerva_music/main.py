@@ -6,11 +6,8 @@ r"""Trains and evaluates the DKM on Bach chorales.
 Training resumes automatically from the latest checkpoint in --workdir.
 """
 
-import os
 
-from absl import app
 from absl import flags
-from absl import logging
 from ml_collections import config_flags
 
 from kanerva_music import chorales
@@ -18,7 +15,6 @@ from kanerva_music import config_checks
 from kanerva_music import report
 from kanerva_music import train
 from music_runtime import cli
-from music_runtime import distributed
 from music_runtime import safe_npz
 from music_runtime import sharding
 from music_runtime import watchdog
@@ -39,12 +35,8 @@ USER_ERRORS = (config_checks.ConfigError, sharding.IndivisibleBatchError,
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   config = FLAGS.config
-  workdir = FLAGS.workdir or os.path.join("runs", config.name)
-  distributed.initialize_from_flags(os.environ)
-  logging.info("Workdir: %s", os.path.abspath(workdir))
+  workdir = cli.start_job(argv, config, FLAGS.workdir)
   with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
     if FLAGS.mode == "train":
       result = train.train_and_evaluate(config, workdir, heartbeat=dog.beat)

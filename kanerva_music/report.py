@@ -114,7 +114,7 @@ def validation_episodes(config, pools, stored):
   (the ELBO's validation set), and another draw."""
   m, t, s = config.eval.num_memories, config.episodes_per_memory, config.data.episode_steps
   return (np.asarray(stored),
-          np.asarray(episodes.evaluation_set(pools["valid"], config.eval.seed + 101, m, t, s)))
+          np.asarray(episodes.evaluation_set(pools["validation"], config.eval.seed + 101, m, t, s)))
 
 
 def baseline_results(config, train_windows, valid, stored, novel, tasks):
@@ -177,7 +177,7 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
                                       trained.data_source)
   stored, novel, capacity = evaluation_episodes(config, pools["test"], trained.eval_sets["test"])
   tasks = evaluate.make_tasks(config, stored)
-  valid = validation_episodes(config, pools, trained.eval_sets["valid"])
+  valid = validation_episodes(config, pools, trained.eval_sets["validation"])
   beta, beta_scores = config.model.attention_beta, None
   if not beta:
     beta, beta_scores = evaluate.choose_attention_beta(params, config, *valid, mesh)

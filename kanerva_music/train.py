@@ -21,7 +21,7 @@ from music_runtime import sharding
 from music_runtime import training_loop
 from music_runtime import workdir_utils
 
-EVAL_SPLITS = ("test", "valid")
+EVAL_SPLITS = ("test", "validation")
 _NAN_HINT = ("Try a lower --config.learning_rate or --config.model.write_solve_method=qr.")
 NonFiniteLossError = workdir_utils.NonFiniteLossError
 DATA = sharding.DATA
@@ -39,10 +39,10 @@ class TrainedMemory(NamedTuple):
 
 
 def load_pools(config):
-  """{split: EpisodePool} for train, valid and test, and the data source description."""
+  """{split: EpisodePool} for train, validation and test, and the data source description."""
   splits, source = chorales.load_chorales(config.data)
-  pools = {name: episodes.make_pool(splits[name], config.data.episode_steps, config.data.rests,
-                                    name=name)
+  pools = {chorales.SPLIT_NAMES[name]: episodes.make_pool(
+      splits[name], config.data.episode_steps, config.data.rests, name=chorales.SPLIT_NAMES[name])
            for name in chorales.SPLITS}
   return pools, source
 
@@ -182,9 +182,9 @@ def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
   writer.close()
   logging.info("Data: %s", source)
   logging.info("Final test negative conditional ELBO: %.4f +- %.4f bits per time step per voice "
-               "(paper: 0.76 +- 0.002); valid %.4f +- %.4f. Training took %.1fs.",
-               elbo["test"]["mean"], elbo["test"]["stderr"], elbo["valid"]["mean"],
-               elbo["valid"]["stderr"], train_seconds)
+               "(paper: 0.76 +- 0.002); validation %.4f +- %.4f. Training took %.1fs.",
+               elbo["test"]["mean"], elbo["test"]["stderr"], elbo["validation"]["mean"],
+               elbo["validation"]["stderr"], train_seconds)
   return TrainedMemory(state, pools, eval_sets, elbo, source, mesh, train_seconds)
 
 
@@ -198,7 +198,7 @@ def evaluate_checkpoint(config, workdir):
   pools = sharding.put_replicated(pools, mesh)
   eval_sets = evaluation_sets(config, pools)
   elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
-  logging.info("Step %d: test %.4f +- %.4f bits, valid %.4f +- %.4f bits (data: %s)", step,
-               elbo["test"]["mean"], elbo["test"]["stderr"], elbo["valid"]["mean"],
-               elbo["valid"]["stderr"], source)
+  logging.info("Step %d: test %.4f +- %.4f bits, validation %.4f +- %.4f bits (data: %s)", step,
+               elbo["test"]["mean"], elbo["test"]["stderr"], elbo["validation"]["mean"],
+               elbo["validation"]["stderr"], source)
   return TrainedMemory(state, pools, eval_sets, elbo, source, mesh)

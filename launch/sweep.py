@@ -71,7 +71,8 @@ def commands(config_arg, root, extra_flags, python="python"):
       _check_key(config, key, config_arg)
     name = run_name(index, overrides)
     workdir = os.path.join(root, config.name, name)
-    args = [python, "-m", module_for(config, config_arg), f"--config={config_arg}", f"--workdir={workdir}"]
+    args = [python, "-m", module_for(config, config_arg), f"--config={config_arg}",
+            f"--workdir={workdir}"]
     args += [f"--config.{key}={_format(value)}" for key, value in overrides.items()]
     out.append((name, " ".join(shlex.quote(a) for a in args + list(extra_flags))))
   return out

@@ -6,6 +6,7 @@ exits with status 2; `--verbosity=1` shows the traceback instead. Anything else 
 its traceback.
 """
 
+import os
 import re
 import sys
 
@@ -13,6 +14,8 @@ from absl import app
 from absl import flags
 from absl import logging
 
+from music_runtime import compilation_cache
+from music_runtime import distributed
 from music_runtime import quiet_logs
 
 
@@ -47,11 +50,23 @@ def _parse_flags(argv):
     sys.exit(2)
 
 
+def start_job(argv, config, workdir):
+  """The common start of a training binary: no stray arguments, the workdir (default
+  runs/<config.name>), multi-host initialisation. Returns the workdir."""
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  workdir = workdir or os.path.join("runs", config.name)
+  distributed.initialize_from_flags(os.environ)
+  logging.info("Workdir: %s", os.path.abspath(workdir))
+  return workdir
+
+
 def run(main, user_errors=()):
-  """app.run(main) with quiet logs, where bad flags and `user_errors` print one line and exit
-  with status 2."""
+  """app.run(main) with quiet logs and the persistent compilation cache, where bad flags and
+  `user_errors` print one line and exit with status 2."""
   def checked_main(argv):
     quiet_logs.install()
+    compilation_cache.enable()
     try:
       return main(argv)
     except (app.UsageError,) + tuple(user_errors) as e:

@@ -52,8 +52,9 @@ class IndivisibleBatchError(ValueError):
 def check_divisible(size, mesh, name):
   """A clear error when a global batch cannot be split evenly over the mesh."""
   if size % num_shards(mesh):
-    raise IndivisibleBatchError(f"{name} = {size} is not a multiple of the {num_shards(mesh)} devices of the "
-                     f"mesh; choose a multiple, or set --config.mesh_devices to a divisor.")
+    raise IndivisibleBatchError(
+        f"{name} = {size} is not a multiple of the {num_shards(mesh)} devices of the mesh; "
+        "choose a multiple, or set --config.mesh_devices to a divisor.")
 
 
 def replicated(mesh):

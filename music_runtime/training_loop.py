@@ -1,9 +1,9 @@
 """The training loop both trainers run: resume, step, log, evaluate, checkpoint, NaN guard.
 
 A trainer builds its jitted step and initial state; `run` restores the latest checkpoint in the
-workdir (falling back past a corrupt one), takes the remaining steps, logs the step's scalars with
-steps/s and ETA every `log_every` steps, calls `evaluate` every `eval_every` steps, checkpoints every
-`checkpoint_every` steps and at the end, and stops with NonFiniteLossError (naming the last finite
+workdir (falling back past a corrupt one), takes the remaining steps, logs the step's scalars
+with steps/s and ETA every `log_every` steps, calls `evaluate` every `eval_every` steps,
+checkpoints every `checkpoint_every` steps and at the end, and stops with NonFiniteLossError (naming the last finite
 checkpoint) when the loss is not finite. `heartbeat` is called after every step (watchdog.py).
 """
 

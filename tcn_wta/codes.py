@@ -1,4 +1,5 @@
-"""Sparse codes of windows and whole pieces, and their top-N simplification (docs/tcn_wta.md, "Applications").
+"""Sparse codes of windows and whole pieces, and their top-N simplification (docs/tcn_wta.md,
+"Applications").
 
 Pieces of any length are cut into windows of the training length (the encoder saw windows that
 start from silence, so codes of such windows are what it learnt); the tail window is zero-padded
@@ -77,7 +78,8 @@ def piece_features(net, params, config, k, windows):
     return (jnp.einsum("bt,btd->bd", mask, code), jnp.einsum("bt,btf->bf", mask, patches),
             jnp.sum(mask, 1))
 
-  code_sum, raw_sum, count = batching.map_in_batches(sums, (windows.inputs, windows.valid), config.batch_size)
+  code_sum, raw_sum, count = batching.map_in_batches(sums, (windows.inputs, windows.valid),
+                                                     config.batch_size)
   num_pieces = int(windows.piece.max()) + 1
   totals = [np.zeros((num_pieces,) + s.shape[1:], np.float64) for s in (code_sum, raw_sum, count)]
   for total, part in zip(totals, (code_sum, raw_sum, count)):

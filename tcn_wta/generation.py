@@ -1,5 +1,6 @@
 """`--mode=generate`: structured drums (Groove) or piano (MAESTRO, corpus) from sampled codes,
-written as MIDI and WAV with the checks that they are what was asked for (docs/tcn_wta.md, "Applications",
+written as MIDI and WAV with the checks that they are what was asked for (docs/tcn_wta.md,
+"Applications",
 3-4)."""
 
 import os
@@ -46,8 +47,9 @@ def structured_drums(config, trained, bank, out_dir):
   stem = os.path.join(out_dir, f"drums_{g.structure}_{g.qpm:g}bpm_seed{g.seed}")
   seq = drums_to_sequence(output, g.qpm, g.quantize)
   synth = write_music(seq, stem)
+  shown = representations.of(config.data).display(output, config.data)
   figures.save_rolls(stem + ".png", [(f"{g.structure}, {g.bars_per_section} bars per section",
-                                      representations.of(config.data).display(output, config.data))],
+                                      shown)],
                      "Structured drums from sampled beat codes", "drum class")
   n = groove.NUM_CLASSES
   hits = output[:, :n] > 0.5
@@ -83,7 +85,8 @@ def piano(config, trained, bank, out_dir, reference_windows):
   seq = representations.of(config.data).to_sequence(output, config.data, qpm=g.qpm)
   stem = os.path.join(out_dir, f"piano_{config.name}_seed{g.seed}")
   synth = write_music(seq, stem)
-  figures.save_rolls(stem + ".png", [("generated", representations.of(config.data).display(output, config.data))],
+  shown = representations.of(config.data).display(output, config.data)
+  figures.save_rolls(stem + ".png", [("generated", shown)],
                      "Piano from sampled codes", "key")
   pitches = [note.pitch for note in seq.notes]
   held_out = [density(representations.of(config.data).to_sequence(w, config.data, qpm=g.qpm))

@@ -13,13 +13,11 @@ figure into workdir/generated.
 import json
 import os
 
-from absl import app
 from absl import flags
 import jax
 from ml_collections import config_flags
 
 from music_runtime import cli
-from music_runtime import distributed
 from music_runtime import safe_npz
 from music_runtime import sharding
 from music_runtime import watchdog
@@ -43,16 +41,13 @@ flags.mark_flags_as_required(["config"])
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   config = FLAGS.config
-  workdir = FLAGS.workdir or os.path.join("runs", config.name)
-  distributed.initialize_from_flags(os.environ)
+  workdir = cli.start_job(argv, config, FLAGS.workdir)
   if FLAGS.mode == "train":
     with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
       result = train.train_and_evaluate(config, workdir, heartbeat=dog.beat)
-    for split, values in result["metrics"].items():
-      print(f"Held-out {split} reconstruction (k={result['k']}): "
+    for split, values in result.metrics.items():
+      print(f"Held-out {split} reconstruction (k={result.k}): "
             + ", ".join(f"{name} {value:.4f}" for name, value in sorted(values.items())))
   elif FLAGS.mode == "analyze":
     result = report.analyze(config, workdir)

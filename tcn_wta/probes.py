@@ -1,4 +1,5 @@
-"""Detection and stylistic segmentation from per-piece features (docs/tcn_wta.md, "Applications", 5-6).
+"""Detection and stylistic segmentation from per-piece features (docs/tcn_wta.md,
+"Applications", 5-6).
 
 Every score is a stratified k-fold cross-validated accuracy over the pieces (the test splits hold
 too few pieces per class for a stable number): a logistic-regression probe, a nearest-centroid

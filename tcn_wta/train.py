@@ -1,6 +1,7 @@
-"""Trains the TCN k-WTA autoencoder (docs/tcn_wta.md, "Model"), with the DKM trainer's conventions."""
+"""Trains the TCN k-WTA autoencoder (docs/tcn_wta.md, "Model") on music_runtime's loop."""
 
 import functools
+from typing import NamedTuple
 
 from absl import logging
 import jax
@@ -20,6 +21,14 @@ from tcn_wta import model as model_lib
 from tcn_wta import representations
 
 DATA = sharding.DATA
+
+
+class TrainedAutoencoder(NamedTuple):
+  """What training hands back: the final state, held-out metrics per split, the final k."""
+  state: dict
+  metrics: dict          # {split: {metric: value}}
+  k: int
+  train_seconds: float
 
 
 def build_model(config, channels):
@@ -131,4 +140,4 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None):
     logging.info("Held-out %s reconstruction: %s", split,
                  ", ".join(f"{n}={v:.4f}" for n, v in values.items()))
   writer.close()
-  return {"state": state, "metrics": results, "train_seconds": train_seconds, "k": k}
+  return TrainedAutoencoder(state, results, k, train_seconds)

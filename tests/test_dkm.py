@@ -399,6 +399,7 @@ def test_benchmark_numpy_baselines_compute_the_jitted_read(method):
         benchmark.numpy_complete(means, cues, mask, method, SIGMA_XI, rcond), np.asarray(ours),
         rtol=1e-9, atol=1e-10)
     per_episode = (rng.random((3, 4, C)) < 0.5).astype(np.float64)
-    ours = benchmark.jitted_complete("lstsq", SIGMA_XI, rcond)(means, cues, per_episode)
-    np.testing.assert_allclose(benchmark.numpy_loop_complete(means, cues, per_episode, rcond),
-                               np.asarray(ours), rtol=1e-8, atol=1e-9)
+    ours = benchmark.jitted_complete(method, SIGMA_XI, rcond)(means, cues, per_episode)
+    np.testing.assert_allclose(
+        benchmark.numpy_loop_complete(means, cues, per_episode, rcond, method, SIGMA_XI),
+        np.asarray(ours), rtol=1e-8, atol=1e-9)

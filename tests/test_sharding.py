@@ -91,7 +91,7 @@ def test_eight_device_dkm_evaluation_equals_one_device(tiny_chorale_npz):
   params = train.create_state(config)["params"]
   sets = train.evaluation_sets(config, pools)
   stored = np.asarray(sets["test"])  # 3 memories: padded to 8 on the 8-device mesh
-  novel = np.asarray(sets["valid"])
+  novel = np.asarray(sets["validation"])
   reports, elbos = {}, {}
   for devices in (1, 8):
     mesh = sharding.make_mesh(devices)

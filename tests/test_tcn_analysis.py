@@ -205,7 +205,7 @@ def test_analyze_and_generate_on_a_tiny_groove(tmp_path):
   assert saved["data"]["source"] == os.path.abspath(config.data.root)
   assert saved["data"]["cache"].startswith(str(config.data.cache_dir))
   assert f"from {os.path.abspath(config.data.root)}" in open(tmp_path / "run" / "REPORT.md").read()
-  for name, value in trained_run["metrics"]["test"].items():
+  for name, value in trained_run.metrics["test"].items():
     if name != "loss":
       assert saved["reconstruction"][name] == pytest.approx(value, abs=1e-5)
   assert saved["cleaning"]["corrupted"]["hit_f1"] == pytest.approx(0.8, abs=0.02)
@@ -215,7 +215,7 @@ def test_analyze_and_generate_on_a_tiny_groove(tmp_path):
   assert saved["detection"]["style"]["classes"] == 2  # "funk/groove2" counts as funk
   size = saved["model_size"]
   assert size["parameters"] == sum(int(np.prod(p.shape)) for p in
-                                   jax.tree_util.tree_leaves(trained_run["state"]["params"]))
+                                   jax.tree_util.tree_leaves(trained_run.state["params"]))
   assert size["checkpoint_bytes"] > size["parameter_bytes"]
   text = open(tmp_path / "run" / "REPORT.md").read()
   for claim in ("reconstructs music (3.3)", "cleaning", "top N", "structured drums",

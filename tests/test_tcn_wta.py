@@ -138,14 +138,14 @@ def test_training_projects_atoms_and_resume_equals_straight_run(tmp_path):
                            str(tmp_path / "b"))
   resumed = train.train_and_evaluate(tiny_groove_config(tmp_path / "groove", tmp_path / "c", 4),
                                      str(tmp_path / "b"))
-  for a, b in zip(jax.tree_util.tree_leaves(straight["state"]),
-                  jax.tree_util.tree_leaves(resumed["state"])):
+  for a, b in zip(jax.tree_util.tree_leaves(straight.state),
+                  jax.tree_util.tree_leaves(resumed.state)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-  atoms = np.asarray(straight["state"]["params"]["dictionary"])
+  atoms = np.asarray(straight.state["params"]["dictionary"])
   assert np.all(np.sqrt(np.sum(atoms**2, axis=(1, 2))) <= 1 + 1e-6)
-  assert straight["k"] == 1
+  assert straight.k == 1
   for split in ("validation", "test"):
-    assert 0 <= straight["metrics"][split]["hit_f1"] <= 1
+    assert 0 <= straight.metrics[split]["hit_f1"] <= 1
 
 
 @pytest.mark.skipif(not os.path.exists(SHARED_GROOVE), reason="needs ../shared/data")

@@ -27,7 +27,7 @@ def test_one_step_is_an_adam_step_and_writes_the_workdir(tiny_chorale_npz, tmp_p
   assert int(result.state["step"]) == 1
   assert json.load(open(tmp_path / "config.json"))["model"]["num_rows"] == 4
   assert os.path.isdir(tmp_path / "checkpoints" / "1")
-  for split in ("test", "valid"):
+  for split in ("test", "validation"):
     assert np.isfinite(result.elbo_bits_per_dim[split]["mean"])
     assert result.elbo_bits_per_dim[split]["stderr"] > 0
 

@@ -1,0 +1,43 @@
+"""music_runtime.batching and compilation_cache."""
+
+import numpy as np
+
+from music_runtime import batching
+
+
+def test_map_in_batches_equals_one_call_and_compiles_one_shape():
+  x = np.arange(10.0).reshape(5, 2)
+  shapes = set()
+
+  def double(batch):
+    shapes.add(batch.shape)
+    return {"y": 2 * batch}
+
+  out = batching.map_in_batches(double, [x], batch_size=2)
+  np.testing.assert_array_equal(out["y"], 2 * x)
+  assert shapes == {(2, 2)}
+
+
+def test_mean_in_batches_weights_each_batch_by_its_real_rows():
+  x = np.arange(6.0)
+  mean = batching.mean_in_batches(lambda b: {"m": b.mean()}, [x], batch_size=3)
+  assert mean["m"] == x.mean()
+  # A padded last batch: [4, 5, 5, 5] has mean 4.75, weighted by its 2 real rows.
+  padded = batching.mean_in_batches(lambda b: {"m": b.mean()}, [x], batch_size=4)
+  assert padded["m"] == (4 * 1.5 + 2 * 4.75) / 6
+
+
+def test_compilation_cache_is_on_by_default_off_when_asked_and_user_dir_wins(tmp_path):
+  import jax  # pylint: disable=import-outside-toplevel
+  from music_runtime import compilation_cache  # pylint: disable=import-outside-toplevel
+  before = jax.config.jax_compilation_cache_dir
+  try:
+    assert compilation_cache.enable({"MUSIC_RUNTIME_JAX_CACHE": "off"}) is None
+    assert compilation_cache.enable({"JAX_COMPILATION_CACHE_DIR": "/x"}) == "/x"
+    path = str(tmp_path / "cache")
+    assert compilation_cache.enable({"MUSIC_RUNTIME_JAX_CACHE": path}) == path
+    assert jax.config.jax_compilation_cache_dir == path
+    assert compilation_cache.enable({"XDG_CACHE_HOME": str(tmp_path)}) == str(
+        tmp_path / "music_runtime" / "jax")
+  finally:
+    jax.config.update("jax_compilation_cache_dir", before)
