@@ -67,26 +67,26 @@ def _drum_display(array, data_config):
   return (array[:, :n] > 0.5) * np.clip(array[:, n:2 * n], 0, 1)
 
 
-DRUMS = Representation(
-    name="drums", main_metric="hit_f1", to_inputs=_real_valued, loss=_mse,
-    metrics=metrics.drum_metrics,
-    corrupt_window=lambda w, rng, drop, add, channels: corruption.corrupt_drums(w, rng, drop, add),
-    corruption_text=_notes_text,
-    to_sequence=lambda a, data_config, qpm=sequences.DEFAULT_QPM: groove.tensor_to_sequence(
-        np.asarray(a), qpm),
-    seconds_of=_steps_seconds, display=_drum_display, display_rows="drum class",
-    token_ids=False)
+def _grid(name, main_metric, grid_metrics, corrupt_grid, to_sequence, display, display_rows):
+  """A real-valued [steps, channels] grid: MSE, notes removed and added, steps x step length."""
+  return Representation(
+      name=name, main_metric=main_metric, to_inputs=_real_valued, loss=_mse,
+      metrics=grid_metrics,
+      corrupt_window=lambda w, rng, drop, add, channels: corrupt_grid(w, rng, drop, add),
+      corruption_text=_notes_text, to_sequence=to_sequence, seconds_of=_steps_seconds,
+      display=display, display_rows=display_rows, token_ids=False)
 
-ROLL = Representation(
-    name="roll", main_metric="roll_f1", to_inputs=_real_valued, loss=_mse,
-    metrics=metrics.roll_metrics,
-    corrupt_window=lambda w, rng, drop, add, channels: corruption.corrupt_roll(w, rng, drop, add),
-    corruption_text=_notes_text,
-    to_sequence=lambda a, data_config, qpm=sequences.DEFAULT_QPM: sequences.roll_to_sequence(
+
+DRUMS = _grid(
+    "drums", "hit_f1", metrics.drum_metrics, corruption.corrupt_drums,
+    lambda a, data_config, qpm=sequences.DEFAULT_QPM: groove.tensor_to_sequence(np.asarray(a), qpm),
+    _drum_display, "drum class")
+
+ROLL = _grid(
+    "roll", "roll_f1", metrics.roll_metrics, corruption.corrupt_roll,
+    lambda a, data_config, qpm=sequences.DEFAULT_QPM: sequences.roll_to_sequence(
         np.clip(np.asarray(a), 0, 1), sequences.step_seconds(data_config, qpm)),
-    seconds_of=_steps_seconds,
-    display=lambda a, data_config: np.clip(np.asarray(a), 0, 1), display_rows="key",
-    token_ids=False)
+    lambda a, data_config: np.clip(np.asarray(a), 0, 1), "key")
 
 
 def _events_to_sequence(array, data_config=None, qpm=None):
