@@ -56,7 +56,8 @@ def get_config(variant=""):
 
   config.analysis = tcn_analysis.analysis_config(
       probe_labels=("canonical_composer",),
-      style_labels=("canonical_composer",))
+      style_labels=("canonical_composer",),
+      group_label="canonical_title")  # 628 of 1,282 performances share a composer and title
 
   config.generate = ml_collections.ConfigDict()
   config.generate.seed = 0

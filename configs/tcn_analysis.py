@@ -3,7 +3,7 @@
 import ml_collections
 
 
-def analysis_config(probe_labels, style_labels):
+def analysis_config(probe_labels, style_labels, group_label=""):
   """Settings of the applications; the labels are the dataset's piece labels to detect / map."""
   analysis = ml_collections.ConfigDict()
   analysis.seed = 0
@@ -15,4 +15,6 @@ def analysis_config(probe_labels, style_labels):
   analysis.folds = 5
   analysis.probe_labels = tuple(probe_labels)
   analysis.style_labels = tuple(style_labels)
+  # Pieces sharing this label stay on one side of every cross-validation fold ("" = none).
+  analysis.group_label = group_label
   return analysis

@@ -138,7 +138,8 @@ def piece_labels(config, splits, names):
 def piece_level(config, trained, splits):
   """Mean code and mean input patch of every piece (all splits), with their labels."""
   features, raw, labels = [], [], {}
-  wanted = sorted(set(config.analysis.probe_labels) | set(config.analysis.style_labels))
+  wanted = sorted(set(config.analysis.probe_labels) | set(config.analysis.style_labels)
+                  | ({config.analysis.group_label} if config.analysis.get("group_label") else set()))
   all_labels = piece_labels(config, splits, wanted)
   offset = 0
   for split in sorted(splits):

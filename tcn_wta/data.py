@@ -15,7 +15,7 @@ from tcn_wta import corpus
 from tcn_wta import groove
 from tcn_wta import maestro
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: MAESTRO pieces carry canonical_title
 
 
 def cache_dir(data_config):

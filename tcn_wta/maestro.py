@@ -17,7 +17,7 @@ NUM_VELOCITY_BINS = 32
 STEPS_PER_SECOND = 100
 LOWEST_KEY = 21
 NUM_KEYS = 88
-LABELS = ("canonical_composer", "year")
+LABELS = ("canonical_composer", "canonical_title", "year")
 
 
 def read_metadata(root):

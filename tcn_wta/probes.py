@@ -4,7 +4,9 @@
 Every score is a stratified k-fold cross-validated accuracy over the pieces (the test splits hold
 too few pieces per class for a stable number): a logistic-regression probe, a nearest-centroid
 classifier and the majority class of the training folds. Classes with fewer pieces than folds
-are left out and counted.
+are left out and counted. With `groups` (MAESTRO: the canonical title, as many pieces are played
+several times) the folds keep every group on one side, so a piece is never both trained and
+tested on.
 """
 
 import collections
@@ -36,18 +38,24 @@ def usable(labels, folds):
   return np.array([counts[y] >= folds for y in labels.tolist()], bool)
 
 
-def cross_validated(features, labels, folds=5, seed=0):
+def cross_validated(features, labels, folds=5, seed=0, groups=None):
   """{"majority", "probe/<name>", "centroid/<name>": mean and std accuracy over folds, "classes",
-  "pieces", "left_out"} for features = {name: [pieces, F]}; None if fewer than two classes."""
+  "pieces", "left_out", "grouped"} for features = {name: [pieces, F]}; None if fewer than two
+  classes. `groups` [pieces]: pieces of one group never straddle a fold boundary."""
   labels = np.asarray(labels)
   keep = usable(labels, folds)
   y = labels[keep]
   classes = sorted(set(y.tolist()))
   if len(classes) < 2:
     return None
-  splitter = model_selection.StratifiedKFold(folds, shuffle=True, random_state=seed)
+  if groups is None:
+    splitter = model_selection.StratifiedKFold(folds, shuffle=True, random_state=seed)
+    folds_of = splitter.split(np.zeros(len(y)), y)
+  else:
+    splitter = model_selection.StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
+    folds_of = splitter.split(np.zeros(len(y)), y, np.asarray(groups)[keep])
   scores = collections.defaultdict(list)
-  for train_ids, test_ids in splitter.split(np.zeros(len(y)), y):
+  for train_ids, test_ids in folds_of:
     majority = collections.Counter(y[train_ids].tolist()).most_common(1)[0][0]
     scores["majority"].append(float(np.mean(y[test_ids] == majority)))
     for feature_name, x in features.items():
@@ -56,7 +64,8 @@ def cross_validated(features, labels, folds=5, seed=0):
         model = make().fit(x[train_ids], y[train_ids])
         scores[f"{kind}/{feature_name}"].append(float(model.score(x[test_ids], y[test_ids])))
   result = {name: {"mean": float(np.mean(v)), "std": float(np.std(v))} for name, v in scores.items()}
-  result.update(classes=len(classes), pieces=int(keep.sum()), left_out=int((~keep).sum()))
+  result.update(classes=len(classes), pieces=int(keep.sum()), left_out=int((~keep).sum()),
+                grouped=groups is not None)
   return result
 
 

@@ -71,8 +71,10 @@ def analyze(config, workdir):
   logging.info("[3/5] per-piece codes and probes (%.0fs so far)", time.time() - start)
   features, raw, labels = analysis.piece_level(config, trained, splits)
   feature_sets = {"code": features, "raw": raw}
+  group_label = config.analysis.get("group_label")
+  groups = labels[group_label] if group_label else None
   detection = {name: probes.cross_validated(feature_sets, labels[name], config.analysis.folds,
-                                            config.analysis.seed)
+                                            config.analysis.seed, groups)
                for name in dict.fromkeys(list(config.analysis.probe_labels)
                                          + list(config.analysis.style_labels))}
   logging.info("[4/5] listening files and generation (%.0fs so far)", time.time() - start)
@@ -156,7 +158,9 @@ def markdown(config, report, workdir):
       f"Step {report['step']}, k = {report['k']}; {report['test_windows']} held-out test windows "
       f"of {config.data.window} steps; {report['pieces']['count']} pieces for the piece-level "
       "rows. Probe and centroid accuracies are "
-      f"{config.analysis.folds}-fold stratified cross-validation over pieces (mean +- std).", "",
+      f"{config.analysis.folds}-fold stratified cross-validation over pieces (mean +- std)"
+      + (f", grouped by {config.analysis.group_label} (no piece in both training and test folds)"
+         if config.analysis.get("group_label") else "") + ".", "",
       "## The paper's claims and our measurements", "",
       "| claim (paper section) | ours | held |", "| --- | --- | --- |",
       f"| the sparse code reconstructs music (3.3) | held-out {_metrics_text(rec)} | "

@@ -269,3 +269,18 @@ def test_each_representation_round_trips_and_scores_a_perfect_reconstruction(nam
   assert rep.seconds_of(window, config) > 0
   with pytest.raises(ValueError, match="Unknown representation 'midi'"):
     representations.get("midi")
+
+
+def test_grouped_cross_validation_keeps_each_group_on_one_side():
+  # 20 pieces, 2 performances each of 10 titles; the feature is the title itself and the label a
+  # random property of the title. Ungrouped folds test on titles seen in training (near perfect);
+  # grouped folds never do, so the title-as-feature probe is at chance.
+  rng = np.random.default_rng(0)
+  titles = np.repeat(np.arange(10), 2)
+  title_label = np.array(["a", "b"] * 5)
+  labels = title_label[titles]
+  features = {"title": np.eye(10)[titles] + 0.01 * rng.normal(size=(20, 10))}
+  ungrouped = probes.cross_validated(features, labels, folds=2, seed=0)
+  grouped = probes.cross_validated(features, labels, folds=2, seed=0, groups=titles)
+  assert ungrouped["probe/title"]["mean"] >= 0.85 and not ungrouped["grouped"]
+  assert grouped["probe/title"]["mean"] <= 0.6 and grouped["grouped"]

@@ -191,7 +191,7 @@ def test_parallel_conversion_equals_serial_and_skips_bad_files(tmp_path, caplog)
   for i in range(3):
     write_piano_midi(tmp_path / f"{i}.midi", rng)
     rows.append({"midi_filename": f"{i}.midi", "split": "train", "canonical_composer": "X",
-                 "year": "2004"})
+                 "canonical_title": f"Piece {i}", "year": "2004"})
   (tmp_path / "bad.midi").write_bytes(b"\x00garbage")
   rows.insert(1, dict(rows[0], midi_filename="bad.midi"))
   load = functools.partial(maestro.load_file, str(tmp_path), "events", 16)
