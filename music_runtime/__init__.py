@@ -12,8 +12,12 @@ C x K (32 x 128): one thread loses nothing. Set OPENBLAS_NUM_THREADS yourself to
 """
 
 import os
+import warnings
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# pydub (imported by note_seq) warns about ffmpeg, which nothing here uses; filtered at import so
+# that conversion worker processes are quiet too.
+warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
 
 
 def _limit_loaded_blas():
