@@ -20,6 +20,7 @@ INSTALL_REQUIRES = [
     "scikit-learn==1.9.1",
     "tensorboardX==2.6.5",
     "threadpoolctl==3.8.0",
+    "filelock==4.2.12",  # JAX's persistent compilation cache needs it to bound its size
 ]
 
 setuptools.setup(

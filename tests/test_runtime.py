@@ -41,3 +41,18 @@ def test_compilation_cache_is_on_by_default_off_when_asked_and_user_dir_wins(tmp
         tmp_path / "music_runtime" / "jax")
   finally:
     jax.config.update("jax_compilation_cache_dir", before)
+
+
+def test_compilation_cache_writes_entries_and_reads_them_back(tmp_path):
+  import os  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  program = ("from music_runtime import compilation_cache; compilation_cache.enable(); "
+             "import jax, jax.numpy as jnp; print(jax.jit(lambda x: jnp.sin(x) * 2)(1.0))")
+  env = dict(os.environ, MUSIC_RUNTIME_JAX_CACHE=str(tmp_path / "cache"), JAX_PLATFORMS="cpu")
+  runs = [subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                         text=True, timeout=120, check=True) for _ in range(2)]
+  assert os.listdir(tmp_path / "cache")
+  for run in runs:
+    assert "persistent compilation cache" not in run.stderr, run.stderr[-2000:]
+    assert run.stdout.strip() == runs[0].stdout.strip()
