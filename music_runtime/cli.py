@@ -62,7 +62,7 @@ def start_job(argv, config, workdir):
 
 
 def run(main, user_errors=()):
-  """app.run(main) with quiet logs and the persistent compilation cache, where bad flags and
+  """app.run(main) with quiet logs (and the compilation cache if asked for), where bad flags and
   `user_errors` print one line and exit with status 2."""
   def checked_main(argv):
     quiet_logs.install()
