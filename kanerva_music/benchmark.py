@@ -152,24 +152,29 @@ def jitted_complete(method, sigma, rcond):
   return jax.jit(lambda means, cues, masks: dkm.map_memories(one, means, cues, masks))
 
 
+def half_mask(num_cols):
+  """[C] float mask observing the first half of an episode."""
+  mask = np.ones(num_cols, np.float32)
+  mask[num_cols // 2:] = 0
+  return mask
+
+
 def time_completion(config, means, batch, repeats, rng):
   """Prints the completion rows: shared masks against stacked NumPy, per-episode masks against a
   per-episode loop."""
   sigma = config.model.obs_noise_std
   num_memories, num_episodes, num_cols = batch.shape
   count = num_memories * num_episodes
-  mask = np.ones(num_cols, np.float32)
-  mask[num_cols // 2:] = 0
+  mask = half_mask(num_cols)
   masks = np.broadcast_to(mask, (num_memories, num_cols))
   cues = np.where(mask != 0, batch, np.nan).astype(np.float32)
   rcond = dkm.default_rcond(num_cols, config.model.num_rows, np.float32)
+  means64, cues64 = means.astype(np.float64), cues.astype(np.float64)
   for method in ("lstsq", "cholesky"):
     read = jitted_complete(method, sigma, rcond)
     ours = jax.block_until_ready(read(means, cues, masks))
     ours_s = _seconds(lambda: jax.block_until_ready(read(means, cues, masks)), repeats)
-    means64, cues64 = means.astype(np.float64), cues.astype(np.float64)
-    theirs = numpy_complete(means64, cues64, mask, method, sigma,
-                            dkm.default_rcond(num_cols, config.model.num_rows, np.float64))
+    theirs = numpy_complete(means64, cues64, mask, method, sigma, rcond)
     numpy_s = _seconds(lambda: numpy_complete(means64, cues64, mask, method, sigma, rcond),
                        repeats)
     print(f"completion {method}, half masked, {num_memories} memories x {num_episodes}: "
@@ -219,8 +224,7 @@ def sweep(config, rng, repeats):
         print(line + " - |")
         continue
       means, batch = written_means(variant, pool, 16, rng)
-      mask = np.ones(batch.shape[-1], np.float32)
-      mask[batch.shape[-1] // 2:] = 0
+      mask = half_mask(batch.shape[-1])
       masks = np.broadcast_to(mask, (len(means), mask.size))
       read = jitted_complete("lstsq", variant.model.obs_noise_std, None)
       jax.block_until_ready(read(means, batch, masks))
@@ -239,7 +243,8 @@ def main(argv):
   (new, new_loss), (old, old_loss) = rates["xla"], rates["lapack"]
   print(f"training: {new:.1f} steps/s (linalg=xla) vs {old:.1f} steps/s (linalg=lapack): "
         f"{new / old:.2f}x; {config.num_train_steps} steps in "
-        f"{config.num_train_steps / new / 60:.1f} min; first-step loss {new_loss:.6f} vs {old_loss:.6f}")
+        f"{config.num_train_steps / new / 60:.1f} min; first-step loss {new_loss:.6f} vs "
+        f"{old_loss:.6f}")
   means, batch = written_means(config, pool, FLAGS.memories, rng)
   time_completion(config, means, batch, FLAGS.repeats, rng)
   if FLAGS.sweep:

@@ -8,8 +8,8 @@ in the model's range. Bars are numbered as printed in the score (a pickup is bar
 stores every window of the input that starts on a bar line and needs no filling, plus training
 episodes up to T. Each filled step is read from one episode-long window: with `--fill_steps`
 (default: the second half) the windows tile the piece from bar 1 (a pickup is kept); with
-`--fill_bars` each filled bar gets the window around it that holds the most given notes (the bar before or after), so
-every filled bar is read with observed context. Writes OUT.mid and OUT.wav.
+`--fill_bars` each filled bar gets the window around it that holds the most given notes (the bar
+before or after), so every filled bar is read with observed context. Writes OUT.mid and OUT.wav.
 """
 
 import json
@@ -222,9 +222,10 @@ def plan_reads(bars, window_steps, given, fill_steps=None, fill_bars=None):
   run past the end; those steps are read as unobserved."""
   step = np.arange(bars.num_steps)
   if fill_bars:
-    fill = np.isin(bars.bar_of(step), _parse_fill_bars(fill_bars, bars))
+    chosen_bars = _parse_fill_bars(fill_bars, bars)
+    fill = np.isin(bars.bar_of(step), chosen_bars)
     by_start = {}
-    for bar in _parse_fill_bars(fill_bars, bars):
+    for bar in chosen_bars:
       start, stop = bars.span(bar)
       # The bar last in its window (context before it) or first (context after), whichever
       # window holds more given notes; before wins a tie.
@@ -274,6 +275,16 @@ def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, t
   given_notes = np.isfinite(x)
   fill, reads = plan_reads(bars, window, given_notes.sum(1), fill_steps, fill_bars)
   observed = given_notes & ~fill[:, None]
+  starts = [s for s, _ in reads]
+  cues = _windows(np.where(observed, x, 0.0).astype(np.float32), starts, window, 0.0)
+  masks = _windows(observed.astype(np.float32), starts, window, 0.0)
+  empty = [s for s, m in zip(starts, masks) if not m.any()]
+  if empty and not allow_unobserved:
+    raise CompletionInputError(
+        "nothing is given in the window(s) of " + ", ".join(bars.describe(s, s + window)
+                                                          for s in empty)
+        + ": a read needs some given notes in each window it fills; fill fewer bars (leave a "
+        "given bar beside each filled one) or pass --allow_unobserved")
 
   # The input's own complete windows starting on bar lines, then training episodes up to T.
   own_starts = [s for s in bars.lines()
@@ -291,17 +302,6 @@ def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, t
              + f", {num_train} training episodes"]
   written = jax.tree_util.tree_map(lambda a: a[0], evaluate.write_memories(
       params, stored[None], config.model))
-
-  starts = [s for s, _ in reads]
-  cues = _windows(np.where(observed, x, 0.0).astype(np.float32), starts, window, 0.0)
-  masks = _windows(observed.astype(np.float32), starts, window, 0.0)
-  empty = [s for s, m in zip(starts, masks) if not m.any()]
-  if empty and not allow_unobserved:
-    raise CompletionInputError(
-        "nothing is given in the window(s) of " + ", ".join(bars.describe(s, s + window)
-                                                          for s in empty)
-        + ": a read needs some given notes in each window it fills; fill fewer bars (leave a "
-        "given bar beside each filled one) or pass --allow_unobserved")
   iterates = dkm.iterate_read(written["memory"], cues.reshape(len(starts), -1),
                               masks.reshape(len(starts), -1), num_iters=config.eval.num_iters,
                               obs_noise_std=config.model.obs_noise_std,

@@ -49,7 +49,7 @@ def _spd_system(matrix, linalg):
     factor = jsl.cho_factor(matrix, lower=True)
     solve = lambda b: jsl.cho_solve(factor, b)
     eye = jnp.eye(matrix.shape[-1], dtype=matrix.dtype)
-    return _SpdSystem(solve, _chol_logdet(factor[0]), lambda: jnp.diagonal(solve(eye)))
+    return _SpdSystem(solve, spd.cholesky_logdet(factor[0]), lambda: jnp.diagonal(solve(eye)))
   raise ValueError(f"Unknown linalg {linalg!r}; expected one of {LINALGS}")
 
 
@@ -75,6 +75,11 @@ def _observed(mask, shape, dtype):
   if mask is None:
     return jnp.ones(shape[-1:], dtype)
   return (jnp.asarray(mask) != 0).astype(dtype)
+
+
+def _ridge_lambda(obs_noise_std, prior_std, dtype):
+  """lam = sigma_xi^2 / sigma_p^2 of eq. 6."""
+  return jnp.asarray(obs_noise_std, dtype) ** 2 / jnp.asarray(prior_std, dtype) ** 2
 
 
 def default_rcond(num_cols, num_rows, dtype):
@@ -127,7 +132,7 @@ def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="s
   mean = jnp.asarray(mean)
   if method not in SOLVE_METHODS:
     raise ValueError(f"Unknown solve method {method!r}; expected one of {SOLVE_METHODS}.")
-  lam = jnp.asarray(obs_noise_std, mean.dtype) ** 2 / jnp.asarray(prior_std, mean.dtype) ** 2
+  lam = _ridge_lambda(obs_noise_std, prior_std, mean.dtype)
   if rcond is None:
     rcond = default_rcond(*mean.shape[::-1], mean.dtype)
   observed = _observed(mask, mean.shape, mean.dtype)
@@ -162,7 +167,7 @@ def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="s
   if mask is None and method == "cholesky" and linalg == "xla":
     # Nothing masked (the training write): solve against mean x^T [K, ...] instead of building
     # the K x C operator, a third of the products. (linalg="lapack" keeps the previous code.)
-    lam = jnp.asarray(obs_noise_std, mean.dtype) ** 2 / jnp.asarray(prior_std, mean.dtype) ** 2
+    lam = _ridge_lambda(obs_noise_std, prior_std, mean.dtype)
     gram = mean @ mean.T + lam * jnp.eye(mean.shape[0], dtype=mean.dtype)
     rhs = (x @ mean.T).reshape(-1, mean.shape[0])
     return _spd_system(gram, linalg).solve(rhs.T).T.reshape(x.shape[:-1] + mean.shape[:1])
@@ -250,10 +255,6 @@ def kl_address(w_mean, w_std, prior_std=1.0):
   return 0.5 * jnp.sum(ratio + w_mean**2 / prior_std**2 - 1.0 - jnp.log(ratio), axis=-1)
 
 
-def _chol_logdet(chol):
-  return 2.0 * jnp.sum(jnp.log(jnp.diagonal(chol)))
-
-
 def kl_memory(posterior, prior):
   """KL(MN(R, U, I_C) || MN(R0, U0, I_C)), a scalar (third term of eq. 3).
 
@@ -267,7 +268,7 @@ def kl_memory(posterior, prior):
   whitened_diff = jsl.solve_triangular(prior_chol, posterior.mean - prior.mean, lower=True)
   return 0.5 * (num_cols * jnp.sum(whitened_cov**2) + jnp.sum(whitened_diff**2)
                 - num_cols * num_rows
-                + num_cols * (_chol_logdet(prior_chol) - _chol_logdet(post_chol)))
+                + num_cols * (spd.cholesky_logdet(prior_chol) - spd.cholesky_logdet(post_chol)))
 
 
 def attention_read(values, x, mask=None, *, beta, top_k=0):

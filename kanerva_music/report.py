@@ -20,17 +20,16 @@ from music_runtime import config_checks
 TIMING_FILE = "timing.json"
 
 
-def evaluation_episodes(config, test_pool, stored):
-  """Novel and capacity sets beside `stored` (the ELBO's test set): fixed, seeded draws from the
-  test split, disjoint seeds."""
+def novel_and_capacity_episodes(config, test_pool):
+  """Novel and capacity sets beside the stored ones (the ELBO's test set): fixed, seeded draws
+  from the test split, disjoint seeds."""
   m, t, s = config.eval.num_memories, config.episodes_per_memory, config.data.episode_steps
   seed = config.eval.seed
-  stored = np.asarray(stored)
   novel = np.asarray(episodes.evaluation_set(test_pool, seed + 100, m, t, s))
   capacity = {size: np.asarray(episodes.evaluation_set(
       test_pool, seed + 200 + size, max(1, m * t // size), size, s))
               for size in evaluate.CAPACITY_SIZES}
-  return stored, novel, capacity
+  return novel, capacity
 
 
 def _grid(x):
@@ -109,12 +108,11 @@ def write_media(workdir, config, params, test_pool, stored, examples, beta):
   return media
 
 
-def validation_episodes(config, pools, stored):
-  """(stored, unseen) validation episodes [M, T, C] for choosing inverse temperatures: `stored`
-  (the ELBO's validation set), and another draw."""
+def unseen_validation_episodes(config, pools):
+  """Validation episodes [M, T, C] not stored, beside the ELBO's validation set, for choosing
+  inverse temperatures."""
   m, t, s = config.eval.num_memories, config.episodes_per_memory, config.data.episode_steps
-  return (np.asarray(stored),
-          np.asarray(episodes.evaluation_set(pools["validation"], config.eval.seed + 101, m, t, s)))
+  return np.asarray(episodes.evaluation_set(pools["validation"], config.eval.seed + 101, m, t, s))
 
 
 def baseline_results(config, train_windows, valid, stored, novel, tasks):
@@ -175,9 +173,10 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
   params, pools, mesh = trained.state["params"], trained.pools, trained.mesh
   elbo, train_seconds, data_source = (trained.elbo_bits_per_dim, trained.train_seconds,
                                       trained.data_source)
-  stored, novel, capacity = evaluation_episodes(config, pools["test"], trained.eval_sets["test"])
+  stored = np.asarray(trained.eval_sets["test"])
+  novel, capacity = novel_and_capacity_episodes(config, pools["test"])
   tasks = evaluate.make_tasks(config, stored)
-  valid = validation_episodes(config, pools, trained.eval_sets["validation"])
+  valid = (np.asarray(trained.eval_sets["validation"]), unseen_validation_episodes(config, pools))
   beta, beta_scores = config.model.attention_beta, None
   if not beta:
     beta, beta_scores = evaluate.choose_attention_beta(params, config, *valid, mesh)

@@ -8,7 +8,6 @@ by block doubling (log2 n levels of batched matrix products, every block of a le
 solves are two products with it, and the derivatives are closed-form matrix products.
 """
 
-
 import jax
 import jax.numpy as jnp
 
@@ -56,6 +55,11 @@ def lower_triangular_inverse(lower):
   return inverses[..., 0, :n, :n]
 
 
+def cholesky_logdet(lower):
+  """ln|A| from A's Cholesky factor L: 2 sum ln L_ii."""
+  return 2.0 * jnp.sum(jnp.log(jnp.diagonal(lower, axis1=-2, axis2=-1)), axis=-1)
+
+
 @jax.custom_jvp
 def cholesky_inverse(matrix):
   """(L^{-1}, ln|A|) of symmetric positive definite [..., n, n] A = L L^T.
@@ -66,8 +70,7 @@ def cholesky_inverse(matrix):
   float32.
   """
   lower = jnp.linalg.cholesky(matrix)
-  logdet = 2.0 * jnp.sum(jnp.log(jnp.diagonal(lower, axis1=-2, axis2=-1)), axis=-1)
-  return lower_triangular_inverse(lower), logdet
+  return lower_triangular_inverse(lower), cholesky_logdet(lower)
 
 
 @cholesky_inverse.defjvp
@@ -88,14 +91,3 @@ def _cholesky_inverse_jvp(primals, tangents):
 def solve(lower_inv, rhs):
   """A^{-1} rhs from `cholesky_inverse`'s L^{-1}."""
   return jnp.swapaxes(lower_inv, -1, -2) @ (lower_inv @ rhs)
-
-
-def inverse_and_logdet(matrix):
-  """(A^{-1}, ln|A|) of symmetric positive definite [..., n, n] A."""
-  lower_inv, logdet = cholesky_inverse(matrix)
-  return jnp.swapaxes(lower_inv, -1, -2) @ lower_inv, logdet
-
-
-def inverse(matrix):
-  """A^{-1} of symmetric positive definite [..., n, n] A."""
-  return inverse_and_logdet(matrix)[0]

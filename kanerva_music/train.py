@@ -163,10 +163,12 @@ def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
   train_step = make_train_step(config, mesh)
   rng = sharding.put_replicated(jax.random.PRNGKey(config.seed + 1), mesh)
 
+  def elbo_scalars(elbo):
+    return {f"{s}/neg_cond_elbo_bits": r["mean"] for s, r in elbo.items()}
+
   def evaluate(state, step):
     del step
-    elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
-    return {f"{s}/neg_cond_elbo_bits": r["mean"] for s, r in elbo.items()}
+    return elbo_scalars(evaluate_elbo(config, state["params"], eval_sets, mesh))
 
   trained = training_loop.run(
       workdir=workdir, initial_state=create_state(config, pools),
@@ -177,8 +179,7 @@ def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
       nan_hint=_NAN_HINT, heartbeat=heartbeat)
   state, train_seconds = trained.state, trained.train_seconds
   elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
-  writer.write_scalars(config.num_train_steps,
-                       {f"{s}/neg_cond_elbo_bits": r["mean"] for s, r in elbo.items()})
+  writer.write_scalars(config.num_train_steps, elbo_scalars(elbo))
   writer.close()
   logging.info("Data: %s", source)
   logging.info("Final test negative conditional ELBO: %.4f +- %.4f bits per time step per voice "

@@ -12,12 +12,13 @@ re-launched sweep resumes every run from its checkpoints. Flags after `--` go to
 """
 
 import argparse
-import importlib.util
 import os
 import re
 import shlex
 import subprocess
 import sys
+
+from music_runtime import config_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -25,11 +26,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def load_config_module(config_arg):
   """(module, variant) of `path/to/config.py[:variant]`, with a clear error for a bad path."""
   path, _, variant = config_arg.partition(":")
-  if not os.path.exists(path):
-    raise SystemExit(f"{path}: no such config file")
-  spec = importlib.util.spec_from_file_location("sweep_config", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
+  try:
+    module = config_files.load_module(path)
+  except FileNotFoundError as e:
+    raise SystemExit(str(e)) from e
   if not hasattr(module, "get_sweep"):
     raise SystemExit(f"{path} defines no get_sweep(): nothing to sweep")
   return module, variant

@@ -8,8 +8,6 @@ in the same process, as a ratio with the largest difference. `--sweep` prints ho
 step's time grows with the dictionary size D and the window length, relative to the config's own.
 """
 
-import importlib.util
-import os
 import time
 
 from absl import flags
@@ -18,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from music_runtime import cli
+from music_runtime import config_files
 from music_runtime import sharding
 from tcn_wta import data
 from tcn_wta import representations
@@ -40,14 +39,7 @@ CHANNELS = {"groove": 27, "maestro": 388, "corpus": 88}
 
 
 def load_config(path):
-  """get_config() of a config file, loaded by path (the library never imports configs/)."""
-  if not os.path.exists(path):
-    raise FileNotFoundError(f"{path}: no such config file")
-  spec = importlib.util.spec_from_file_location(os.path.splitext(os.path.basename(path))[0],
-                                                path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+  return config_files.load_module(path).get_config()
 
 
 def synthetic_pool(config, channels, rng, num_rows=20_000):

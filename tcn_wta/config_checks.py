@@ -10,7 +10,7 @@ from music_runtime import config_checks
 ConfigError = config_checks.ConfigError
 
 # The representations each dataset can be converted to.
-REPRESENTATIONS = {"groove": ("drums",), "maestro": ("events", "roll"), "corpus": ("roll",)}
+REPRESENTATIONS_OF_DATASET = {"groove": ("drums",), "maestro": ("events", "roll"), "corpus": ("roll",)}
 
 SAFE_TO_CHANGE = ("program", "num_train_steps", "log_every_steps", "checkpoint_every_steps",
                   "checkpoints_to_keep", "watchdog_seconds", "mesh_devices", "eval.",
@@ -30,8 +30,8 @@ def validate(config):
   config_checks.at_least(config, "mesh_devices", 0)
   config_checks.at_least(config, "model.k.decay_every", 0)
   config_checks.at_least(config, "learning_rate", 1e-12, float)
-  config_checks.one_of(config, "data.dataset", tuple(REPRESENTATIONS))
-  config_checks.one_of(config, "data.representation", REPRESENTATIONS[config.data.dataset])
+  config_checks.one_of(config, "data.dataset", tuple(REPRESENTATIONS_OF_DATASET))
+  config_checks.one_of(config, "data.representation", REPRESENTATIONS_OF_DATASET[config.data.dataset])
   config_checks.at_least(config, "model.k.k_start", config.model.k.k_end)
   if config.model.k.k_start > config.model.num_atoms:
     raise ConfigError(f"config.model.k.k_start = {config.model.k.k_start}: more winners than "
