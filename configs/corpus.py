@@ -26,6 +26,7 @@ def get_config(variant=""):
   config.data.max_per_composer = 60
   config.data.representation = "roll"
   config.data.window = 64
+  config.data.phase = "beat"        # windows start on bar lines; "any": at any step (ablation)
   config.data.train_hop = 16
   config.data.workers = 0
 
@@ -54,6 +55,9 @@ def get_config(variant=""):
   config.analysis = tcn_analysis.analysis_config(
       probe_labels=("composer", "key_signature", "mode", "time_signature"),
       style_labels=("composer",))
+
+  config.train = tcn_analysis.train_config()
+  config.ablation = tcn_analysis.ablation_config(ks=(2, 4, 6, 8), phase_ks=(6,))
 
   config.generate = ml_collections.ConfigDict()
   config.generate.seed = 0

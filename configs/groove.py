@@ -28,6 +28,7 @@ def get_config(variant=""):
   config.data.cache_dir = ""        # "" = ~/.cache/tcn_wta
   config.data.representation = "drums"
   config.data.window = 64           # 4 bars of 16th notes
+  config.data.phase = "beat"        # windows start on bar lines; "any": at any step (ablation)
   config.data.train_hop = 16        # 1 bar
 
   config.model = ml_collections.ConfigDict()
@@ -55,6 +56,9 @@ def get_config(variant=""):
   config.analysis = tcn_analysis.analysis_config(
       probe_labels=("drummer", "style"),
       style_labels=("drummer", "style"))
+
+  config.train = tcn_analysis.train_config()
+  config.ablation = tcn_analysis.ablation_config(ks=(1, 2, 4, 8), phase_ks=(1, 2))
 
   config.generate = ml_collections.ConfigDict()
   config.generate.seed = 0

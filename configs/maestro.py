@@ -29,6 +29,7 @@ def get_config(variant=""):
   config.data.representation = "events"   # or "roll" (88 keys x frames, velocity)
   config.data.frames_per_second = 16      # roll only
   config.data.window = 256                # events (or frames); a multiple of P
+  config.data.phase = "beat"        # windows start on bar lines; "any": at any step (ablation)
   config.data.train_hop = 64
   config.data.workers = 0                 # conversion processes; 0 = all cores
 
@@ -58,6 +59,9 @@ def get_config(variant=""):
       probe_labels=("canonical_composer",),
       style_labels=("canonical_composer",),
       group_label="canonical_title")  # 628 of 1,282 performances share a composer and title
+
+  config.train = tcn_analysis.train_config()
+  config.ablation = tcn_analysis.ablation_config(ks=(25, 50, 75, 95), phase_ks=())
 
   config.generate = ml_collections.ConfigDict()
   config.generate.seed = 0

@@ -1,4 +1,5 @@
-"""The `analysis` section shared by the TCN k-WTA configs (`--mode=analyze`)."""
+"""Sections shared by the TCN k-WTA configs: `analysis` (`--mode=analyze`), `train` (denoising)
+and `ablation` (`--mode=ablate`)."""
 
 import ml_collections
 
@@ -18,3 +19,25 @@ def analysis_config(probe_labels, style_labels, group_label=""):
   # Pieces sharing this label stay on one side of every cross-validation fold ("" = none).
   analysis.group_label = group_label
   return analysis
+
+
+def train_config():
+  """Beyond the paper: drop / add > 0 trains a denoising autoencoder (the encoder sees the window
+  with that fraction of its notes removed / spurious ones added; the target is the clean window)."""
+  train = ml_collections.ConfigDict()
+  train.corruption = ml_collections.ConfigDict()
+  train.corruption.drop = 0.0
+  train.corruption.add = 0.0
+  return train
+
+
+def ablation_config(ks, phase_ks=()):
+  """`--mode=ablate`: models trained beside the main one (under workdir/ablations/): plain and
+  denoising at every final k in `ks` (the sparsity-fidelity trade-off), and windows starting at
+  any step instead of on the beat at every k in `phase_ks` (the beat-alignment prior)."""
+  ablation = ml_collections.ConfigDict()
+  ablation.ks = tuple(ks)
+  ablation.phase_ks = tuple(phase_ks)
+  ablation.corrupt_drop = 0.2     # the denoising models' training noise, and the measured noise
+  ablation.corrupt_add = 0.2
+  return ablation

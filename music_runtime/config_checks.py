@@ -22,7 +22,8 @@ def freeze(config):
   return ml_collections.FrozenConfigDict(config)
 
 
-def _field(config, name):
+def field(config, name):
+  """config.<dotted name>."""
   value = config
   for part in name.split("."):
     value = value[part]
@@ -31,14 +32,14 @@ def _field(config, name):
 
 def at_least(config, name, low, kind=int):
   """Raises ConfigError unless config.<name> is a `kind` >= low."""
-  value = _field(config, name)
+  value = field(config, name)
   if not isinstance(value, kind) or isinstance(value, bool) or value < low:
     raise ConfigError(f"config.{name} = {value!r}: expected {kind.__name__} >= {low}")
 
 
 def one_of(config, name, choices):
   """Raises ConfigError unless config.<name> is one of `choices`."""
-  value = _field(config, name)
+  value = field(config, name)
   if value not in choices:
     raise ConfigError(f"config.{name} = {value!r}: expected one of {tuple(choices)}")
 
@@ -53,10 +54,12 @@ def _flatten(tree, prefix=""):
   return out
 
 
-def differing_keys(config, saved, safe_to_change):
-  """{key: (saved, new)} of the fields that differ and are not safe to change."""
+def differing_keys(config, saved, safe_to_change, added_defaults=None):
+  """{key: (saved, new)} of the fields that differ and are not safe to change. A key that a
+  saved config lacks counts as its value in `added_defaults` (fields added to the program later,
+  whose default reproduces what older runs did)."""
   new = _flatten(json.loads(config.to_json_best_effort()))
-  old = _flatten(saved)
+  old = {**(added_defaults or {}), **_flatten(saved)}
   keys = sorted(set(new) | set(old))
   safe = lambda k: any(k == s or (s.endswith(".") and k.startswith(s)) for s in safe_to_change)
   return {k: (old.get(k), new.get(k)) for k in keys
@@ -67,7 +70,7 @@ def _normal(value):
   return list(value) if isinstance(value, tuple) else value
 
 
-def check_resume(config, workdir, safe_to_change):
+def check_resume(config, workdir, safe_to_change, added_defaults=None):
   """Refuses to resume `workdir` (one with checkpoints) under a config that differs."""
   path = os.path.join(workdir, "config.json")
   checkpoints = os.path.join(workdir, "checkpoints")
@@ -75,7 +78,7 @@ def check_resume(config, workdir, safe_to_change):
     return
   with open(path) as f:
     saved = json.load(f)
-  diff = differing_keys(config, saved, safe_to_change)
+  diff = differing_keys(config, saved, safe_to_change, added_defaults)
   if diff:
     listed = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in list(diff.items())[:6])
     more = f" and {len(diff) - 6} more" if len(diff) > 6 else ""

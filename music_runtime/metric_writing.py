@@ -4,6 +4,7 @@ clu's writers import TensorFlow; tensorboardX writes the same TensorBoard event 
 Only process 0 writes, so multi-host jobs log once.
 """
 
+import os
 import time
 
 from absl import logging
@@ -45,3 +46,28 @@ class Progress:
     self._last_step, self._last_time = step, now
     eta = (self._num_steps - step) / rate if rate > 0 else float("inf")
     return {"steps_per_sec": rate, "eta_sec": eta}
+
+
+def read_scalars(logdir):
+  """{tag: [(step, value), ...] sorted by step} from the TensorBoard event files in `logdir`
+  (a step written twice, as after a resume, keeps its last value; a record cut short by a
+  kill ends its file's reading)."""
+  import glob  # pylint: disable=import-outside-toplevel
+  import struct  # pylint: disable=import-outside-toplevel
+  from tensorboardX.proto import event_pb2  # pylint: disable=import-outside-toplevel
+  scalars = {}
+  for path in sorted(glob.glob(os.path.join(logdir, "events.out.tfevents.*"))):
+    with open(path, "rb") as f:
+      content = f.read()
+    position = 0
+    # TFRecord: uint64 length, uint32 length CRC, the record, uint32 record CRC.
+    while position + 12 <= len(content):
+      (length,) = struct.unpack("<Q", content[position:position + 8])
+      end = position + 12 + length
+      if end + 4 > len(content):
+        break
+      event = event_pb2.Event.FromString(content[position + 12:end])
+      for value in event.summary.value:
+        scalars.setdefault(value.tag, {})[event.step] = value.simple_value
+      position = end + 4
+  return {tag: sorted(steps.items()) for tag, steps in scalars.items()}

@@ -13,6 +13,7 @@ import numpy as np
 from music_runtime import batching
 from music_runtime import checkpointing
 from tcn_wta import codes
+from tcn_wta import compression
 from tcn_wta import data
 from tcn_wta import markov_codes
 from tcn_wta import model as model_lib
@@ -21,7 +22,6 @@ from tcn_wta import train
 
 # Groove styles are "genre/variant" (e.g. "funk/purdieshuffle"); the probes ask for the genre.
 LABEL_VIEWS = {"style": lambda value: value.split("/")[0]}
-PAPER_BYTES = {"piano (MAESTRO)": 877e3, "drums (Groove)": 750e3, "Performance RNN": 25e6}
 
 
 class Trained:
@@ -38,7 +38,7 @@ class Trained:
 def evaluation_windows(config, pieces, max_windows):
   """Non-overlapping full windows of a split, evenly spaced, as many as fit whole batches
   (so every batch metric has equal weight): ([W, window(, C)], batch size)."""
-  pool = data.make_pool(pieces, config.data.window, config.data.window)
+  pool = data.evaluation_pool(config.data, pieces)
   available = int(pool.starts.shape[0])
   num = min(max_windows, available) if max_windows else available
   batch = min(config.batch_size, num)
@@ -47,12 +47,14 @@ def evaluation_windows(config, pieces, max_windows):
   return np.asarray(data.gather(pool, jnp.asarray(ids), config.data.window)), batch
 
 
-def reconstruction_and_cleaning(config, trained, windows, batch):
-  """Held-out reconstruction, and cleaning: {"reconstruction", "corrupted", "cleaned"} metrics
-  against the clean windows ("corrupted" scores the corrupted input itself)."""
+def reconstruction_and_cleaning(config, trained, windows, batch, drop=None, add=None):
+  """Held-out reconstruction, and the model on corrupted windows: {"reconstruction",
+  "corrupted", "cleaned"} metrics against the clean windows ("corrupted" scores the corrupted
+  input itself); the noise is config.analysis.corrupt_drop / corrupt_add unless given."""
   rep, net, params, k = representations.of(config.data), trained.net, trained.params, trained.k
-  corrupted = representations.corrupt(windows, rep, config.analysis.seed,
-                                      config.analysis.corrupt_drop, config.analysis.corrupt_add,
+  drop = config.analysis.corrupt_drop if drop is None else drop
+  add = config.analysis.corrupt_add if add is None else add
+  corrupted = representations.corrupt(windows, rep, config.analysis.seed, drop, add,
                                       channels=net.channels)
 
   @jax.jit
@@ -101,28 +103,60 @@ def top_n_ns(code_steps, k):
   return ns + [full]
 
 
-def top_n(config, trained, windows, batch):
-  """Quality and bytes per bar (or second) when only the top N code entries are kept, their
-  values stored as float16."""
+def _kept_code_scores(config, trained, windows, batch, keep, ns):
+  """For each n: mean metrics of the decoded code after `keep(code, n)` (values as float16),
+  and the mean number of code entries kept per window."""
   rep, net, params = representations.of(config.data), trained.net, trained.params
-  code_steps = config.data.window // net.patch
-  ns = top_n_ns(code_steps, trained.k)
-  quality = []
+  quality, entries = [], []
   for n in ns:
     @jax.jit
     def scores(clean, n=n):
       x = rep.to_inputs(clean, net.channels)
       code = net.apply({"params": params}, x, trained.k, method=net.encode)
-      kept = codes.keep_top_n(code, n).astype(jnp.float16).astype(jnp.float32)
-      return rep.metrics(net.apply({"params": params}, kept, method=net.decode), x)
-    quality.append(batching.mean_in_batches(scores, (windows,), batch))
+      kept = keep(code, n).astype(jnp.float16).astype(jnp.float32)
+      out = rep.metrics(net.apply({"params": params}, kept, method=net.decode), x)
+      return {**out, "entries": jnp.sum(kept != 0) / kept.shape[0]}
+    result = batching.mean_in_batches(scores, (windows,), batch)
+    entries.append(result.pop("entries"))
+    quality.append(result)
+  return quality, entries
+
+
+def top_n(config, trained, windows, batch):
+  """Quality and bytes per bar (or second) of the code simplified two ways: the N largest
+  entries of each window, and the paper's top N atoms (the N most used atoms of the window, all
+  their entries); entries stored as step, atom and float16 value. Beside them: the MIDI file,
+  the lossless grid encoding and, at equal quality, the grid of the m most played rows
+  (`compression`)."""
+  rep, net = representations.of(config.data), trained.net
+  code_steps = config.data.window // net.patch
+  ns = top_n_ns(code_steps, trained.k)
+  bits = codes.entry_bits(code_steps, net.num_atoms)
+  units = float(np.mean([units_per_window(config, w)[0]
+                         for w in windows[:config.analysis.midi_size_windows]]))
+  quality, _ = _kept_code_scores(config, trained, windows, batch, codes.keep_top_n, ns)
+  atom_ns = [n for n in ns if n < net.num_atoms] + [min(ns[-1], net.num_atoms)]
+  atom_ns = sorted(set(atom_ns))
+  atom_quality, atom_entries = _kept_code_scores(config, trained, windows, batch,
+                                                 codes.keep_top_atoms, atom_ns)
   midi, unit = midi_bytes_per_unit(config, windows)
-  units = np.mean([units_per_window(config, w)[0]
-                   for w in windows[:config.analysis.midi_size_windows]])
-  code_bytes = [codes.sparse_code_bytes(n, code_steps, net.num_atoms) / units for n in ns]
-  return {"n": ns, "quality": quality, "code_bytes_per_unit": code_bytes,
-          "midi_bytes_per_unit": midi, "unit": unit,
-          "entry_bits": codes.entry_bits(code_steps, net.num_atoms)}
+  out = {"n": ns, "quality": quality,
+         "code_bytes_per_unit": [codes.sparse_code_bytes(n, code_steps, net.num_atoms) / units
+                                 for n in ns],
+         "atoms": {"n": atom_ns, "quality": atom_quality, "entries_per_window": atom_entries,
+                   "code_bytes_per_unit": [e * bits / 8 / units for e in atom_entries]},
+         "midi_bytes_per_unit": midi, "unit": unit, "entry_bits": bits}
+  if rep.cell_scores is not None:
+    played = np.asarray(rep.cell_scores(np.asarray(windows))) > 0.5
+    out["lossless_bytes_per_unit"] = float(np.mean(compression.lossless_bytes(played))) / units
+    out["lossless"] = "the smaller of a bitmap and a run-length code of the played cells"
+    out["grid_baseline"] = [{**point, "bytes_per_unit": point["bytes_per_window"] / units}
+                            for point in compression.row_subset_curve(played)]
+  else:
+    out["lossless_bytes_per_unit"] = compression.token_bytes(
+        config.data.window, net.channels) / units
+    out["lossless"] = f"token ids at {compression.token_bits(net.channels)} bits each"
+  return out
 
 
 def piece_labels(config, splits, names):

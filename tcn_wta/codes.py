@@ -1,4 +1,4 @@
-"""Sparse codes of windows and whole pieces, and their top-N simplification (docs/tcn_wta.md,
+"""Sparse codes of windows and whole pieces, and their top-N simplifications (docs/tcn_wta.md,
 "Applications").
 
 Pieces of any length are cut into windows of the training length (the encoder saw windows that
@@ -108,3 +108,15 @@ def entry_bits(code_steps, num_atoms, value_bits=16):
 def sparse_code_bytes(n, code_steps, num_atoms, value_bits=16):
   """Bytes of a window's code with n entries kept (no header; entries bit-packed)."""
   return math.ceil(n * entry_bits(code_steps, num_atoms, value_bits) / 8)
+
+
+def keep_top_atoms(code, n):
+  """The paper's top-N (the authors' `keep_topk`): in each window [B, T, D] keep only the n atoms
+  active at the most code steps (ties: the larger summed magnitude), all their entries; the
+  other atoms' entries become 0. A reduction of the piece to its n commonest patterns."""
+  used = jnp.sum(code != 0, axis=1).astype(code.dtype)                    # [B, D]
+  magnitude = jnp.sum(jnp.abs(code), axis=1)
+  score = used + magnitude / (1 + jnp.max(magnitude, axis=-1, keepdims=True))  # tie-break < 1
+  _, atoms = jax.lax.top_k(score, min(n, code.shape[-1]))
+  keep = jnp.zeros(score.shape, bool).at[jnp.arange(code.shape[0])[:, None], atoms].set(True)
+  return code * keep[:, None, :]

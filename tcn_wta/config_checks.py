@@ -14,7 +14,11 @@ REPRESENTATIONS_OF_DATASET = {"groove": ("drums",), "maestro": ("events", "roll"
 
 SAFE_TO_CHANGE = ("program", "num_train_steps", "log_every_steps", "checkpoint_every_steps",
                   "checkpoints_to_keep", "watchdog_seconds", "mesh_devices", "eval.",
-                  "analysis.", "generate.", "data.root", "data.cache_dir", "data.workers")
+                  "analysis.", "ablation.", "generate.", "data.root", "data.cache_dir",
+                  "data.workers")
+# Fields added after runs were trained: their defaults are what those runs did.
+ADDED_DEFAULTS = {"data.phase": "beat", "train.corruption.drop": 0.0, "train.corruption.add": 0.0}
+PHASES = ("beat", "any")
 
 
 def validate(config):
@@ -36,10 +40,20 @@ def validate(config):
   if config.model.k.k_start > config.model.num_atoms:
     raise ConfigError(f"config.model.k.k_start = {config.model.k.k_start}: more winners than "
                       f"atoms (config.model.num_atoms = {config.model.num_atoms})")
+  config_checks.one_of(config, "data.phase", PHASES)
+  for name in ("train.corruption.drop", "train.corruption.add", "ablation.corrupt_drop",
+               "ablation.corrupt_add"):
+    value = config_checks.field(config, name)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+      raise ConfigError(f"config.{name} = {value!r}: expected a fraction in [0, 1]")
+  for name in ("ablation.ks", "ablation.phase_ks"):
+    for k in config_checks.field(config, name):
+      if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ConfigError(f"config.{name} holds {k!r}: expected ints >= 1")
   if config.data.window % config.model.patch:
     raise ConfigError(f"config.data.window = {config.data.window}: expected a multiple of "
                       f"config.model.patch = {config.model.patch}")
 
 
 def check_resume(config, workdir):
-  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE)
+  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE, ADDED_DEFAULTS)

@@ -120,16 +120,36 @@ class WindowPool(NamedTuple):
   starts: jax.Array   # [W] row where each window starts
 
 
-def make_pool(pieces, window, hop):
-  """Every window of `window` steps (or events) starting at a multiple of `hop` in one piece."""
+def make_pool(pieces, window, hop, shift_seed=None):
+  """Every window of `window` steps (or events) starting at a multiple of `hop` in one piece;
+  with `shift_seed`, each start moved later by a random 0..hop-1 steps (within the piece)."""
   starts, offset = [], 0
+  rng = np.random.default_rng(shift_seed) if shift_seed is not None else None
   for length in pieces.lengths:
-    starts.append(offset + np.arange(0, int(length) - window + 1, hop))
+    piece_starts = np.arange(0, int(length) - window + 1, hop)
+    if rng is not None:
+      piece_starts = np.minimum(piece_starts + rng.integers(0, hop, len(piece_starts)),
+                                int(length) - window)
+    starts.append(offset + piece_starts)
     offset += int(length)
   starts = np.concatenate(starts).astype(np.int32)
   if starts.size == 0:
     raise ValueError(f"No piece is {window} steps long")
   return WindowPool(jnp.asarray(pieces.data), jnp.asarray(starts))
+
+
+def training_pool(data_config, pieces):
+  """Training windows: every `train_hop` steps, so on bar lines / beats (data.phase = "beat"),
+  or at every step (data.phase = "any", the beat-alignment ablation)."""
+  hop = 1 if data_config.get("phase", "beat") == "any" else data_config.train_hop
+  return make_pool(pieces, data_config.window, hop)
+
+
+def evaluation_pool(data_config, pieces):
+  """Non-overlapping evaluation windows; for data.phase = "any" each starts a fixed random
+  number of steps later, so most start off the beat."""
+  any_phase = data_config.get("phase", "beat") == "any"
+  return make_pool(pieces, data_config.window, data_config.window, 0 if any_phase else None)
 
 
 def gather(pool, window_ids, window):

@@ -1,12 +1,15 @@
 r"""Trains the TCN k-WTA autoencoder, measures the paper's applications, and generates music.
 
   python -m tcn_wta.main --config=configs/groove.py [--workdir=runs/groove]
+  python -m tcn_wta.main --config=configs/groove.py --mode=ablate --workdir=runs/groove
   python -m tcn_wta.main --config=configs/groove.py --mode=analyze --workdir=runs/groove
   python -m tcn_wta.main --config=configs/groove.py --mode=generate --workdir=runs/groove \
       --config.generate.structure=ABAC --config.generate.qpm=96
 
 Training resumes automatically from the latest checkpoint in --workdir. `analyze` writes
-report.json, REPORT.md, figures and audio into the workdir; `generate` writes MIDI, WAV and a
+report.json, REPORT.md, figures and audio into the workdir (with the ablations' results if
+`ablate`, which trains the k sweep, denoising and beat-alignment models under
+workdir/ablations/, has run); `generate` writes MIDI, WAV and a
 figure into workdir/generated.
 """
 
@@ -21,6 +24,7 @@ from music_runtime import cli
 from music_runtime import safe_npz
 from music_runtime import sharding
 from music_runtime import watchdog
+from tcn_wta import ablations
 from tcn_wta import config_checks
 from tcn_wta import generation
 from tcn_wta import report
@@ -32,9 +36,11 @@ USER_ERRORS = (config_checks.ConfigError, sharding.IndivisibleBatchError, FileNo
                safe_npz.UnsafeNpzError)
 flags.DEFINE_string("workdir", None, "Checkpoints, metrics and config.json "
                     "(default: runs/<config.name>).")
-flags.DEFINE_enum("mode", "train", ["train", "analyze", "generate"],
-                  "train: train (resuming) and evaluate; analyze: measure the applications on the "
-                  "latest checkpoint; generate: write music from sampled codes.")
+flags.DEFINE_enum("mode", "train", ["train", "ablate", "analyze", "generate"],
+                  "train: train (resuming) and evaluate; ablate: train and measure the k sweep, "
+                  "denoising and beat-alignment models under workdir/ablations; analyze: measure "
+                  "the applications on the latest checkpoint; generate: write music from sampled "
+                  "codes.")
 config_flags.DEFINE_config_file("config", None, "Experiment configuration file.",
                                 lock_config=True)
 flags.mark_flags_as_required(["config"])
@@ -49,6 +55,11 @@ def main(argv):
     for split, values in result.metrics.items():
       print(f"Held-out {split} reconstruction (k={result.k}): "
             + ", ".join(f"{name} {value:.4f}" for name, value in sorted(values.items())))
+  elif FLAGS.mode == "ablate":
+    with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
+      result = ablations.run(config, workdir, heartbeat=dog.beat)
+    if jax.process_index() == 0:
+      print(f"Wrote {os.path.join(workdir, ablations.RESULTS)} ({result['seconds']:.0f}s)")
   elif FLAGS.mode == "analyze":
     result = report.analyze(config, workdir)
     if result is not None:

@@ -7,14 +7,20 @@ import time
 
 from absl import logging
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from music_runtime import batching
+from music_runtime import metric_writing
+from tcn_wta import ablations
 from tcn_wta import analysis
+from tcn_wta import cleaning
 from tcn_wta import codes
 from tcn_wta import data
 from tcn_wta import figures
 from tcn_wta import generation
 from tcn_wta import probes
+from tcn_wta import report_text
 from tcn_wta import representations
 
 
@@ -55,6 +61,23 @@ def style_maps(config, features, raw, labels, workdir):
   return paths
 
 
+# The paper's numbers the report compares with (docs/tcn_wta.md, "Addendum").
+PAPER = {"model_bytes_maestro": 877e3, "authors_maestro_parameters": 107425,
+         "authors_maestro_bytes": 872785, "performance_rnn_bytes": 25e6}
+
+
+def atom_usage(config, trained, windows, batch):
+  """How often each atom is active on the test windows: {"used": atoms ever active,
+  "most_used": atom ids by usage, "share": their share of all active entries}."""
+  encode = codes.make_encoder(trained.net, trained.params, representations.of(config.data),
+                              trained.k)
+  counts = batching.map_in_batches(lambda w: jnp.sum(encode(w)[1] != 0, axis=1), (windows,),
+                                   batch).sum(axis=0)
+  order = np.argsort(-counts, kind="stable")
+  return {"used": int(np.sum(counts > 0)), "most_used": order.tolist(),
+          "share": (counts[order] / max(counts.sum(), 1)).tolist()}
+
+
 def analyze(config, workdir):
   """Measures every application on the latest checkpoint in `workdir` and writes the report."""
   if jax.process_index() != 0:
@@ -66,6 +89,10 @@ def analyze(config, workdir):
   windows, batch = analysis.evaluation_windows(config, splits["test"], config.eval.max_windows)
   logging.info("[1/5] reconstruction and cleaning on %d test windows", len(windows))
   recon, corrupted = analysis.reconstruction_and_cleaning(config, trained, windows, batch)
+  # Editing thresholds are chosen on validation windows (training windows if there are none).
+  validation_windows, _ = analysis.evaluation_windows(
+      config, splits.get("validation") or splits["train"], config.eval.max_windows)
+  cleaned = cleaning.measure(config, trained, windows, validation_windows, batch)
   logging.info("[2/5] top N (%.0fs so far)", time.time() - start)
   top = analysis.top_n(config, trained, windows, batch)
   logging.info("[3/5] per-piece codes and probes (%.0fs so far)", time.time() - start)
@@ -85,29 +112,48 @@ def analyze(config, workdir):
   generated = generation.run(config, trained, splits, os.path.join(workdir, "generated"), windows)
   logging.info("[5/5] figures and report (%.0fs so far)", time.time() - start)
   curve = os.path.join(workdir, "top_n.png")
-  metric = representations.of(config.data).main_metric
-  figures.save_top_n_curve(curve, top["n"], [q[metric] for q in top["quality"]], metric,
-                           top["code_bytes_per_unit"], top["midi_bytes_per_unit"], top["unit"])
+  figures.save_top_n_curve(curve, top, representations.of(config.data).main_metric)
+  training_curve = os.path.join(workdir, "training_curve.png")
+  scalars = metric_writing.read_scalars(workdir)
+  if scalars.get("train/loss"):
+    figures.save_training_curve(training_curve, scalars["train/loss"], scalars.get("k"),
+                                f"{config.name}: training loss as k decays")
+  else:
+    training_curve = None
+  atoms = atom_usage(config, trained, windows, batch)
+  atoms_figure = os.path.join(workdir, "atoms.png")
+  shown = atoms["most_used"][:32]
+  figures.save_atoms(atoms_figure, np.asarray(trained.params["dictionary"])[shown],
+                     atoms["share"][:32], representations.of(config.data).display_rows
+                     if not representations.of(config.data).token_ids else "event")
   report = {
       "step": trained.step, "k": trained.k, "test_windows": len(windows),
+      "paper": PAPER,
       "data": {**data.describe_source(config.data), "evaluated_split": "test",
                "pieces_by_split": {split: len(p) for split, p in sorted(splits.items())}},
       "reconstruction": recon["reconstruction"],
       "cleaning": {"corrupted": recon["corrupted"], "cleaned": recon["cleaned"],
-                   "drop": config.analysis.corrupt_drop, "add": config.analysis.corrupt_add},
+                   "drop": config.analysis.corrupt_drop, "add": config.analysis.corrupt_add,
+                   "cells": cleaned},
+      "atoms": {"used": atoms["used"], "of": trained.net.num_atoms,
+                "most_used": atoms["most_used"][:32], "share": atoms["share"][:32]},
+      "training": {"train_loss": scalars.get("train/loss"), "k": scalars.get("k"),
+                   "denoising": dict(config.train.corruption)},
+      "ablations": ablations.load(workdir),
       "top_n": top, "detection": detection,
       "pieces": {"count": len(features), "code_features": features.shape[1],
                  "raw_features": raw.shape[1]},
       "generation": generated,
       "model_size": analysis.model_size(trained.params, workdir, trained.step),
-      "media": {**media, "synth": synth, "top_n": curve,
+      "media": {**media, "synth": synth, "top_n": curve, "training_curve": training_curve,
+                "atoms": atoms_figure,
                 "style_maps": style_maps(config, features, raw, labels, workdir)},
       "analysis_seconds": time.time() - start,
   }
   with open(os.path.join(workdir, "report.json"), "w") as f:
     json.dump(report, f, indent=1, default=_json_default)
   with open(os.path.join(workdir, "REPORT.md"), "w") as f:
-    f.write(markdown(config, report, workdir))
+    f.write(report_text.markdown(config, report, workdir))
   logging.info("Report written to %s in %.1fs", os.path.join(workdir, "REPORT.md"),
                report["analysis_seconds"])
   return report
@@ -117,133 +163,3 @@ def _json_default(value):
   if isinstance(value, np.generic):
     return value.item()
   raise TypeError(f"Not JSON serialisable: {type(value)}")
-
-
-def _rel(path, workdir):
-  return os.path.relpath(path, workdir)
-
-
-def _held(ok):
-  return "yes" if ok else "no"
-
-
-def _metrics_text(values):
-  return ", ".join(f"{name} {value:.3f}" for name, value in sorted(values.items()))
-
-
-def _corruption_text(config, clean):
-  return representations.of(config.data).corruption_text(clean["drop"], clean["add"])
-
-
-def _acc(entry, key):
-  return f"{100 * entry[key]['mean']:.1f}% +- {100 * entry[key]['std']:.1f}"
-
-
-def markdown(config, report, workdir):
-  """REPORT.md: each claim of the paper, our number, and whether it held."""
-  metric = representations.of(config.data).main_metric
-  rec, clean = report["reconstruction"], report["cleaning"]
-  top = report["top_n"]
-  full = top["quality"][-1][metric]
-  # The smallest N within 90% of the full code's quality.
-  enough = next(i for i, q in enumerate(top["quality"]) if q[metric] >= 0.9 * full)
-  size = report["model_size"]
-  paper_kb = 750 if config.data.dataset == "groove" else 877
-  lines = [
-      f"# TCN k-WTA on {config.name}: report", "",
-      f"Data: {report['data']['dataset']} ({report['data']['representation']}) from "
-      f"{report['data']['source']}; pieces by split: "
-      + ", ".join(f"{s} {n}" for s, n in report["data"]["pieces_by_split"].items())
-      + "; every window below is from the test split.", "",
-      f"Step {report['step']}, k = {report['k']}; {report['test_windows']} held-out test windows "
-      f"of {config.data.window} steps; {report['pieces']['count']} pieces for the piece-level "
-      "rows. Probe and centroid accuracies are "
-      f"{config.analysis.folds}-fold stratified cross-validation over pieces (mean +- std)"
-      + (f", grouped by {config.analysis.group_label} (no piece in both training and test folds)"
-         if config.analysis.get("group_label") else "") + ".", "",
-      "## The paper's claims and our measurements", "",
-      "| claim (paper section) | ours | held |", "| --- | --- | --- |",
-      f"| the sparse code reconstructs music (3.3) | held-out {_metrics_text(rec)} | "
-      f"{_held(rec[metric] > 0.5)} |",
-      f"| cleaning of musical sections (3) | {metric}: corrupted input "
-      f"{clean['corrupted'][metric]:.3f} -> cleaned {clean['cleaned'][metric]:.3f} "
-      f"({_corruption_text(config, clean)}) | "
-      f"{_held(clean['cleaned'][metric] > clean['corrupted'][metric])} |",
-      f"| keeping the top N features simplifies and compresses (3.4) | N = {top['n'][enough]} of "
-      f"{top['n'][-1]} reaches {metric} {top['quality'][enough][metric]:.3f} (all N: "
-      f"{full:.3f}) in "
-      f"{top['code_bytes_per_unit'][enough]:.1f} bytes per {top['unit']} vs "
-      f"{top['midi_bytes_per_unit']:.1f} for the MIDI file | "
-      f"{_held(top['code_bytes_per_unit'][enough] < top['midi_bytes_per_unit'])} |",
-  ]
-  gen = report["generation"]
-  if "drums" in gen:
-    d = gen["drums"]
-    lines.append(
-        f"| structured drums from stitched beats (3.5) | {d['structure']}, {d['bars']} bars at "
-        f"{d['qpm']:g} bpm: {d['hits']} hits ({d['hits_per_bar']:.1f} per bar), on the grid: "
-        f"{_held(d['hits_on_grid'])}, repeated sections equal: "
-        f"{_held(d['repeated_sections_equal'])}, distinct sections differ: "
-        f"{_held(d['distinct_sections_differ'])} | "
-        f"{_held(d['hits_on_grid'] and d['repeated_sections_equal'] and d['hits'] > 0)} |")
-  else:
-    p = gen["piano"]
-    lines.append(
-        f"| piano generation from codes (3.6) | {p['notes']} notes in {p['seconds']:.1f} s "
-        f"({p['notes_per_second']:.1f}/s; held-out windows {p['held_out_notes_per_second']:.1f}/s)"
-        f", pitches {p['pitch_range']} | {_held(p['notes'] > 0)} |")
-  for name in config.analysis.style_labels:
-    d = report["detection"].get(name)
-    if d:
-      lines.append(
-          f"| composers/players use different patterns: style map (3.7) | by {name}: "
-          f"nearest centroid on the mean code {_acc(d, 'centroid/code')} vs raw "
-          f"{_acc(d, 'centroid/raw')} vs majority {_acc(d, 'majority')} | "
-          f"{_held(d['centroid/code']['mean'] > d['majority']['mean'])} |")
-  for name, d in report["detection"].items():
-    if d is None:
-      lines.append(f"| {name} detection (abstract) | fewer than two classes with "
-                   f"{config.analysis.folds} pieces | n/a |")
-      continue
-    lines.append(
-        f"| {name} detection (abstract) | linear probe on the mean code {_acc(d, 'probe/code')} "
-        f"vs raw {_acc(d, 'probe/raw')} vs majority {_acc(d, 'majority')} ({d['classes']} "
-        f"classes, {d['pieces']} pieces) | "
-        f"{_held(d['probe/code']['mean'] > d['majority']['mean'] + d['probe/code']['std'])} |")
-  lines.append(
-      f"| small model: {paper_kb} KB here, Performance RNN 25 MB (4) | {size['parameters']:,} "
-      f"parameters = {size['parameter_bytes'] / 1e3:.0f} KB as float32; checkpoint with Adam "
-      f"state {size['checkpoint_bytes'] / 1e3:.0f} KB | "
-      f"{_held(size['parameter_bytes'] < 25e6)} |")
-  lines += ["", "## Keep top N", "",
-            f"| N | {metric} | code bytes per {top['unit']} |", "| --- | --- | --- |"]
-  for n, q, b in zip(top["n"], top["quality"], top["code_bytes_per_unit"]):
-    lines.append(f"| {n} | {q[metric]:.3f} | {b:.1f} |")
-  lines += ["", f"Each entry: step, atom and a float16 value, {top['entry_bits']} bits. The MIDI "
-            f"file of the same windows: {top['midi_bytes_per_unit']:.1f} bytes per {top['unit']}.",
-            "", "## Detection", "",
-            "| label | classes | pieces | majority | probe: code | probe: raw | centroid: code "
-            "| centroid: raw |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-  for name, d in report["detection"].items():
-    if d:
-      lines.append(f"| {name} | {d['classes']} | {d['pieces']} | {_acc(d, 'majority')} | "
-                   f"{_acc(d, 'probe/code')} | {_acc(d, 'probe/raw')} | "
-                   f"{_acc(d, 'centroid/code')} | {_acc(d, 'centroid/raw')} |")
-  media = report["media"]
-  lines += ["", "Raw features are the mean input patch (P steps x channels), the same average as "
-            "the mean code taken on the input.", "", "## Figures", "",
-            f"![reconstruction]({_rel(media['figure'], workdir)})", "",
-            f"![top N]({_rel(media['top_n'], workdir)})", ""]
-  lines += [f"![style map by {name}]({_rel(path, workdir)})\n"
-            for name, path in media["style_maps"].items()]
-  lines += [f"## Listening ({media['synth']} synthesis; MIDI beside each WAV)", ""]
-  for name, path in media.items():
-    if isinstance(path, str) and path.endswith(".mid"):
-      rel = _rel(path, workdir)
-      lines.append(f"- {name}: [midi]({rel}), [wav]({rel[:-4]}.wav)")
-  for kind, g in gen.items():
-    rel = _rel(g["midi"], workdir)
-    lines.append(f"- generated {kind}: [midi]({rel}), [wav]({rel[:-4]}.wav), "
-                 f"[figure]({rel[:-4]}.png)")
-  lines += ["", f"Analysis took {report['analysis_seconds']:.0f}s.", ""]
-  return "\n".join(lines)

@@ -7,7 +7,7 @@ touches this file (plus the converter that produces its arrays).
   cross-entropy, token accuracy.
 """
 
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -26,13 +26,17 @@ class Representation(NamedTuple):
   to_inputs: Callable           # (windows, channels) -> float model inputs [B, L, C]
   loss: Callable                # (recon, target) -> scalar training loss
   metrics: Callable             # (recon, target) -> {name: value}
-  corrupt_window: Callable      # (window, rng, drop, add, channels) -> corrupted window
+  corrupt_batch: Callable       # (windows, rng, drop, add, channels) -> corrupted, in jnp
   corruption_text: Callable     # (drop, add) -> what the corruption did, in words
   to_sequence: Callable         # (array, data_config, qpm) -> NoteSequence
   seconds_of: Callable          # (window, data_config, qpm) -> musical duration
   display: Callable             # (array, data_config) -> [steps, rows] in [0, 1] for figures
   display_rows: str             # what a figure's rows are
   token_ids: bool               # windows hold integer token ids (else real-valued channels)
+  # Grids only (None for events): array -> [..., steps, rows] scores whose > 0.5 cells are the
+  # played notes / hits, and the velocities of those cells.
+  cell_scores: Optional[Callable] = None
+  cell_velocities: Optional[Callable] = None
 
 
 def _real_valued(windows, channels):
@@ -67,26 +71,31 @@ def _drum_display(array, data_config):
   return (array[:, :n] > 0.5) * np.clip(array[:, n:2 * n], 0, 1)
 
 
-def _grid(name, main_metric, grid_metrics, corrupt_grid, to_sequence, display, display_rows):
+def _grid(name, main_metric, grid_metrics, corrupt_grid, to_sequence, display, display_rows,
+          cell_scores, cell_velocities):
   """A real-valued [steps, channels] grid: MSE, notes removed and added, steps x step length."""
   return Representation(
       name=name, main_metric=main_metric, to_inputs=_real_valued, loss=_mse,
       metrics=grid_metrics,
-      corrupt_window=lambda w, rng, drop, add, channels: corrupt_grid(w, rng, drop, add),
+      corrupt_batch=lambda w, rng, drop, add, channels: corrupt_grid(w, rng, drop, add),
       corruption_text=_notes_text, to_sequence=to_sequence, seconds_of=_steps_seconds,
-      display=display, display_rows=display_rows, token_ids=False)
+      display=display, display_rows=display_rows, token_ids=False, cell_scores=cell_scores,
+      cell_velocities=cell_velocities)
 
 
 DRUMS = _grid(
     "drums", "hit_f1", metrics.drum_metrics, corruption.corrupt_drums,
     lambda a, data_config, qpm=sequences.DEFAULT_QPM: groove.tensor_to_sequence(np.asarray(a), qpm),
-    _drum_display, "drum class")
+    _drum_display, "drum class",
+    cell_scores=lambda a: a[..., :groove.NUM_CLASSES],
+    cell_velocities=lambda a: a[..., groove.NUM_CLASSES:2 * groove.NUM_CLASSES])
 
 ROLL = _grid(
     "roll", "roll_f1", metrics.roll_metrics, corruption.corrupt_roll,
     lambda a, data_config, qpm=sequences.DEFAULT_QPM: sequences.roll_to_sequence(
         np.clip(np.asarray(a), 0, 1), sequences.step_seconds(data_config, qpm)),
-    lambda a, data_config: np.clip(np.asarray(a), 0, 1), "key")
+    lambda a, data_config: np.clip(np.asarray(a), 0, 1), "key",
+    cell_scores=lambda a: a, cell_velocities=lambda a: a)
 
 
 def _events_to_sequence(array, data_config=None, qpm=None):
@@ -99,7 +108,7 @@ def _events_to_sequence(array, data_config=None, qpm=None):
 EVENTS = Representation(
     name="events", main_metric="event_accuracy", to_inputs=_one_hot,
     loss=_softmax_cross_entropy, metrics=metrics.event_metrics,
-    corrupt_window=lambda w, rng, drop, add, channels: corruption.corrupt_events(
+    corrupt_batch=lambda w, rng, drop, add, channels: corruption.corrupt_events(
         w, rng, channels, drop),
     corruption_text=lambda drop, add: f"{round(100 * drop)}% of the events replaced by random ones",
     to_sequence=_events_to_sequence,
@@ -124,7 +133,8 @@ def of(data_config):
 
 def corrupt(windows, representation, seed, drop=0.2, add=0.2, channels=None):
   """Each window corrupted independently, reproducibly from `seed` (docs/tcn_wta.md,
-  "Applications", 1)."""
+  "Applications", 1), as a NumPy array."""
   rep = get(representation) if isinstance(representation, str) else representation
-  rng = np.random.default_rng(seed)
-  return np.stack([rep.corrupt_window(w, rng, drop, add, channels) for w in windows])
+  corrupt_batch = jax.jit(rep.corrupt_batch, static_argnames="channels")
+  return np.asarray(corrupt_batch(jnp.asarray(windows), jax.random.PRNGKey(seed), drop, add,
+                                  channels=channels))

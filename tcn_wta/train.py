@@ -53,11 +53,14 @@ def make_train_step(config, net, mesh):
   rep = representations.of(config.data)
   sharding.check_divisible(config.batch_size, mesh, "batch_size")
 
-  def local_gradients(params, windows, k):
-    x = rep.to_inputs(windows, net.channels)
+  noise = config.get("train", {}).get("corruption", {})
+  drop, add = float(noise.get("drop", 0.0)), float(noise.get("add", 0.0))
+
+  def local_gradients(params, windows, inputs, k):
+    x, x_in = rep.to_inputs(windows, net.channels), rep.to_inputs(inputs, net.channels)
 
     def loss_fn(params):
-      recon, _ = net.apply({"params": params}, x, k)
+      recon, _ = net.apply({"params": params}, x_in, k)
       return rep.loss(recon, x), recon
 
     (loss, recon), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
@@ -68,9 +71,12 @@ def make_train_step(config, net, mesh):
   def train_step(state, pool, rng, k):
     rng = jax.random.fold_in(rng, state["step"])
     windows = data.sample_windows(pool, rng, config.batch_size, config.data.window)
+    # Denoising (beyond the paper): the model sees a corrupted window and must output the clean one.
+    inputs = (rep.corrupt_batch(windows, jax.random.fold_in(rng, 1), drop, add, net.channels)
+              if drop or add else windows)
     grads, scalars = sharding.per_shard(functools.partial(local_gradients, k=k), mesh,
-                                        in_specs=(P(), P(DATA)), out_specs=P())(
-                                            state["params"], windows)
+                                        in_specs=(P(), P(DATA), P(DATA)), out_specs=P())(
+                                            state["params"], windows, inputs)
     updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
     params = model_lib.project_dictionary(optax.apply_updates(state["params"], updates))
     return {"params": params, "opt_state": opt_state, "step": state["step"] + 1}, scalars
@@ -113,11 +119,10 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None):
   config_checks.check_resume(config, workdir)
   workdir_utils.write_config_json(config, workdir)
   net = build_model(config, channels)
-  window = config.data.window
-  pools = {"train": data.make_pool(splits["train"], window, config.data.train_hop)}
+  pools = {"train": data.training_pool(config.data, splits["train"])}
   for split in ("validation", "test"):
     if split in splits:
-      pools[split] = data.make_pool(splits[split], window, window)
+      pools[split] = data.evaluation_pool(config.data, splits[split])
   pools = sharding.put_replicated(pools, mesh)
   writer = metric_writing.MetricWriter(workdir)
   train_step = make_train_step(config, net, mesh)

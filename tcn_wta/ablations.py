@@ -1,0 +1,132 @@
+"""`--mode=ablate`: models trained beside the main one, each in workdir/ablations/<name>/
+(docs/tcn_wta.md, "Ablations").
+
+- The sparsity-fidelity trade-off: at every final k of `config.ablation.ks`, a plain model and a
+  denoising one (beyond the paper: trained on windows with `ablation.corrupt_drop` of their notes
+  removed and `ablation.corrupt_add` added, against the clean window); each is scored on clean
+  held-out windows and on windows with that noise (output quality, spurious notes silenced),
+  beside the corrupted input itself and the bar-repetition filter.
+- The beat-alignment prior (the paper's section 3.5): at every k of `config.ablation.phase_ks`,
+  windows that start at any step (so patches straddle beats) vs on the beat.
+Each run resumes like any training run; ablations.json and ablations.png hold the results, and
+`--mode=analyze` puts them in REPORT.md.
+"""
+
+import json
+import os
+import time
+
+from absl import logging
+import ml_collections
+import numpy as np
+
+from music_runtime import metric_writing
+from tcn_wta import analysis
+from tcn_wta import cleaning
+from tcn_wta import data
+from tcn_wta import figures
+from tcn_wta import representations
+from tcn_wta import train
+
+RESULTS = "ablations.json"
+
+
+def variants(config):
+  """[(name, {dotted key: value})] of the runs `--mode=ablate` trains."""
+  a = config.ablation
+  out = []
+
+  def at_k(k):
+    return {"model.k.k_end": k, "model.k.k_start": max(config.model.k.k_start, k)}
+
+  for k in a.ks:
+    out.append((f"k{k}", at_k(k)))
+    out.append((f"k{k}_denoising", {**at_k(k), "train.corruption.drop": a.corrupt_drop,
+                                    "train.corruption.add": a.corrupt_add}))
+  for k in a.phase_ks:
+    out.append((f"k{k}_any_phase", {**at_k(k), "data.phase": "any"}))
+  return out
+
+
+def variant_config(config, name, overrides):
+  """An unlocked copy of `config` with the overrides applied and its own name."""
+  out = ml_collections.ConfigDict(config.to_dict())
+  for key, value in overrides.items():
+    *path, last = key.split(".")
+    section = out
+    for part in path:
+      section = section[part]
+    section[last] = value
+  out.name = f"{config.name}_{name}"
+  return out
+
+
+def noisy_scores(config, trained, windows, batch, drop, add):
+  """Quality on clean windows and on windows with the given noise; for grids, also the spurious
+  notes silenced and the bar-repetition filter."""
+  metric = representations.of(config.data).main_metric
+  scores = analysis.reconstruction_and_cleaning(config, trained, windows, batch, drop, add)[0]
+  out = {"clean": scores["reconstruction"][metric], "noisy output": scores["cleaned"][metric],
+         "noisy input": scores["corrupted"][metric]}
+  rep = representations.of(config.data)
+  if cleaning.supported(rep):
+    corrupted = representations.corrupt(windows, rep, config.analysis.seed, drop, add,
+                                        channels=trained.net.channels)
+    score = cleaning.make_scorer(trained, rep, batch)
+    clean = np.asarray(rep.cell_scores(windows)) > 0.5
+    rows = cleaning.condition_scores(np.asarray(rep.cell_scores(corrupted)) > 0.5,
+                                     score(corrupted), clean, cleaning.steps_per_bar_of(config),
+                                     (0.0, 1.01))
+    # Pooled over cells like the cleaning table (the batch-mean F1 above differs slightly).
+    out.update({"clean": cleaning.pooled_f1(score(windows) > 0.5, clean),
+                "noisy output": rows["model output"], "noisy input": rows["corrupted input"],
+                "added silenced": rows["added silenced"],
+                "auroc true vs added": rows["auroc true vs added"]})
+    if "bar-repetition filter" in rows:
+      out["bar-repetition filter"] = rows["bar-repetition filter"]
+  return out
+
+
+def final_training_loss(workdir):
+  """The last logged training loss of a run, or None."""
+  losses = metric_writing.read_scalars(workdir).get("train/loss")
+  return losses[-1][1] if losses else None
+
+
+def run(config, workdir, heartbeat=lambda what: None):
+  """Trains (or resumes) every variant and writes ablations.json and ablations.png."""
+  start = time.time()
+  splits, channels = data.load_dataset(config.data)
+  a = config.ablation
+  results = {"noise": {"drop": a.corrupt_drop, "add": a.corrupt_add}, "runs": {}}
+  todo = variants(config)
+  for i, (name, overrides) in enumerate(todo):
+    logging.info("[%d/%d] ablation %s (%.0fs so far)", i + 1, len(todo), name, time.time() - start)
+    sub_config = variant_config(config, name, overrides)
+    sub_workdir = os.path.join(workdir, "ablations", name)
+    train.train_and_evaluate(sub_config, sub_workdir, heartbeat=heartbeat)
+    trained = analysis.Trained(sub_config, sub_workdir, channels)
+    windows, batch = analysis.evaluation_windows(sub_config, splits["test"],
+                                                 sub_config.eval.max_windows)
+    results["runs"][name] = {
+        "overrides": overrides, "k": trained.k, "workdir": sub_workdir,
+        "final_training_loss": final_training_loss(sub_workdir),
+        **noisy_scores(sub_config, trained, windows, batch, a.corrupt_drop, a.corrupt_add)}
+  results["metric"] = representations.of(config.data).main_metric
+  results["seconds"] = time.time() - start
+  results["figure"] = os.path.join(workdir, "ablations.png")
+  figures.save_ablations(results["figure"], results, list(a.ks))
+  with open(os.path.join(workdir, RESULTS), "w") as f:
+    json.dump(results, f, indent=1)
+  logging.info("Ablations written to %s in %.0fs", os.path.join(workdir, RESULTS),
+               results["seconds"])
+  return results
+
+
+def load(workdir):
+  """The ablations.json of `workdir`, or None if `--mode=ablate` has not run."""
+  path = os.path.join(workdir, RESULTS)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)

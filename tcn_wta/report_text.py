@@ -1,0 +1,343 @@
+"""REPORT.md of `--mode=analyze`: each claim of the paper, our number, the baseline, held or not
+(docs/tcn_wta.md, "Applications")."""
+
+import os
+
+from tcn_wta import compression
+from tcn_wta import representations
+
+
+def _rel(path, workdir):
+  return os.path.relpath(path, workdir)
+
+
+def _held(ok):
+  return "yes" if ok else "no"
+
+
+def _num(value, digits=3):
+  return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value):
+  return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
+def _metrics_text(values):
+  return ", ".join(f"{name} {value:.3f}" for name, value in sorted(values.items()))
+
+
+def _acc(entry, key):
+  return f"{100 * entry[key]['mean']:.1f}% +- {100 * entry[key]['std']:.1f}"
+
+
+def _enough(quality, metric, fraction=0.9):
+  """The first index whose quality is within `fraction` of the last (the full code's)."""
+  return next(i for i, q in enumerate(quality) if q[metric] >= fraction * quality[-1][metric])
+
+
+def header(config, report):
+  return [
+      f"# TCN k-WTA on {config.name}: report", "",
+      f"Data: {report['data']['dataset']} ({report['data']['representation']}) from "
+      f"{report['data']['source']}; pieces by split: "
+      + ", ".join(f"{s} {n}" for s, n in report["data"]["pieces_by_split"].items())
+      + "; every window below is from the test split.", "",
+      f"Step {report['step']}, k = {report['k']}; {report['test_windows']} held-out test windows "
+      f"of {config.data.window} steps; {report['pieces']['count']} pieces for the piece-level "
+      "rows. Probe and centroid accuracies are "
+      f"{config.analysis.folds}-fold stratified cross-validation over pieces (mean +- std)"
+      + (f", grouped by {config.analysis.group_label} (no piece in both training and test folds)"
+         if config.analysis.get("group_label") else "") + "."
+      + (" **Beyond the paper**: this model was trained as a denoising autoencoder ("
+         f"{_pct(report['training']['denoising']['drop'])} of the notes removed, "
+         f"{_pct(report['training']['denoising']['add'])} added, clean target)."
+         if any(report["training"]["denoising"].values()) else ""), ""]
+
+
+def cleaning_claims(config, report, metric):
+  """Claim rows on cleaning: on cells when the representation has them, else the one verdict."""
+  clean = report["cleaning"]
+  cells = clean.get("cells")
+  if not cells:
+    text = representations.of(config.data).corruption_text(clean["drop"], clean["add"])
+    return [f"| cleaning of musical sections (3) | {metric}: corrupted input "
+            f"{clean['corrupted'][metric]:.3f} -> model output {clean['cleaned'][metric]:.3f} "
+            f"({text}) | {_held(clean['cleaned'][metric] > clean['corrupted'][metric])} |"]
+  c, conditions = cells["clean"], cells["conditions"]
+  both, added = conditions["both 20%"], conditions["added 20%"]
+  rows = []
+  if "recall recurring" in c:
+    rows.append(
+        f"| cleaning (3): the dictionary keeps what recurs | recall of clean notes recurring in "
+        f">= {cells['min_bars']} of the window's bars {_pct(c['recall recurring'])} vs one-off "
+        f"{_pct(c['recall one-off'])}; loud {_pct(c['recall loud'])} vs soft "
+        f"{_pct(c['recall soft'])} | "
+        f"{_held((c['recall recurring'] or 0) > (c['recall one-off'] or 0))} |")
+  rows.append(
+      f"| cleaning (3): the output scores added notes lower than true ones (target AUROC >= 0.8) "
+      f"| AUROC {_num(both['auroc true vs added'])} at 20% removed + 20% added; removed vs "
+      f"silent cells {_num(both['auroc removed vs silent'])} | "
+      f"{_held((both['auroc true vs added'] or 0) >= 0.8)} |")
+  filter_text = (f"; bar-repetition filter {added['bar-repetition filter']:.3f}"
+                 if "bar-repetition filter" in added else "")
+  rows.append(
+      f"| cleaning (3): editing the input with the model removes spurious notes | F1 on 20% added "
+      f"notes: edited {added['model-guided edit']:.3f} vs corrupted input "
+      f"{added['corrupted input']:.3f}{filter_text} | "
+      f"{_held(added['model-guided edit'] > added['corrupted input'])} |")
+  return rows
+
+
+def top_n_claims(report, metric):
+  top = report["top_n"]
+  atoms = top["atoms"]
+  a = _enough(atoms["quality"], metric)
+  e = _enough(top["quality"], metric)
+  full = top["quality"][-1][metric]
+  rows = [
+      f"| keeping the top N atoms simplifies (3.4; the N atoms most used in the window) | N = "
+      f"{atoms['n'][a]} atoms reach {metric} {atoms['quality'][a][metric]:.3f} (all "
+      f"{atoms['n'][-1]}: {atoms['quality'][-1][metric]:.3f}); keeping the N largest entries "
+      f"instead: N = {top['n'][e]} reach {top['quality'][e][metric]:.3f} | "
+      f"{_held(atoms['quality'][a][metric] > 0.5 * atoms['quality'][-1][metric])} |"]
+  grid = compression.bytes_at_quality(top.get("grid_baseline", []), full, "bytes_per_unit")
+  grid_text = ("" if "grid_baseline" not in top else
+               "; the grid of the most played rows at equal F1: "
+               + ("never reaches it" if grid is None else f"{grid:.1f}"))
+  code_bytes = top["code_bytes_per_unit"][-1]
+  if "grid_baseline" in top:  # lossy: it must beat the lossy grid at equal quality
+    held = _held(grid is None or code_bytes < grid) + " (vs the grid at equal F1)"
+  else:
+    held = _held(code_bytes < top["lossless_bytes_per_unit"]) + " (vs lossless)"
+  rows.append(
+      f"| the code compresses music (3.4) | all N: {metric} {full:.3f} in "
+      f"{top['code_bytes_per_unit'][-1]:.1f} bytes per {top['unit']}; lossless ("
+      f"{top['lossless']}): {top['lossless_bytes_per_unit']:.1f}{grid_text}; MIDI file "
+      f"{top['midi_bytes_per_unit']:.1f} | {held} |")
+  return rows
+
+
+def generation_claims(report):
+  gen = report["generation"]
+  if "drums" in gen:
+    d = gen["drums"]
+    return [
+        f"| structured drums from stitched beats (3.5) | {d['structure']}, {d['bars']} bars at "
+        f"{d['qpm']:g} bpm: {d['hits']} hits ({d['hits_per_bar']:.1f} per bar), on the grid: "
+        f"{_held(d['hits_on_grid'])}, repeated sections equal: "
+        f"{_held(d['repeated_sections_equal'])}, distinct sections differ: "
+        f"{_held(d['distinct_sections_differ'])} | "
+        f"{_held(d['hits_on_grid'] and d['repeated_sections_equal'] and d['hits'] > 0)} |"]
+  p = gen["piano"]
+  return [
+      f"| piano generation from codes (3.6) | {p['notes']} notes in {p['seconds']:.1f} s "
+      f"({p['notes_per_second']:.1f}/s; held-out windows {p['held_out_notes_per_second']:.1f}/s)"
+      f", pitches {p['pitch_range']} | {_held(p['notes'] > 0)} |"]
+
+
+def detection_claims(config, report):
+  rows = []
+  for name in config.analysis.style_labels:
+    d = report["detection"].get(name)
+    if d:
+      rows.append(
+          f"| composers/players use different patterns: style map (3.7) | by {name}: "
+          f"nearest centroid on the mean code {_acc(d, 'centroid/code')} vs raw "
+          f"{_acc(d, 'centroid/raw')} vs majority {_acc(d, 'majority')} | "
+          f"{_held(d['centroid/code']['mean'] > d['majority']['mean'])} |")
+  for name, d in report["detection"].items():
+    if d is None:
+      rows.append(f"| {name} detection (abstract) | fewer than two classes with "
+                  f"{config.analysis.folds} pieces | n/a |")
+      continue
+    rows.append(
+        f"| {name} detection (abstract) | linear probe on the mean code {_acc(d, 'probe/code')} "
+        f"vs raw {_acc(d, 'probe/raw')} vs majority {_acc(d, 'majority')} ({d['classes']} "
+        f"classes, {d['pieces']} pieces) | "
+        f"{_held(d['probe/code']['mean'] > d['majority']['mean'] + d['probe/code']['std'])} |")
+  return rows
+
+
+def size_claim(report):
+  size, paper = report["model_size"], report["paper"]
+  return [
+      f"| small model: 877 KB for MAESTRO vs Performance RNN's 25 MB (4) | "
+      f"{size['parameters']:,} parameters = {size['parameter_bytes'] / 1e3:.0f} KB as float32 "
+      f"(checkpoint with Adam state {size['checkpoint_bytes'] / 1e3:.0f} KB). The paper's 877 KB "
+      f"is the authors' one-channel MAESTRO model, {paper['authors_maestro_parameters']:,} "
+      f"float64 parameters = {paper['authors_maestro_bytes']:,} bytes (`configs/maestro.py:"
+      "authors`); its 750 KB drum figure matches nothing in the authors' code and is not "
+      f"reproduced | {_held(size['parameter_bytes'] < paper['performance_rnn_bytes'])} |"]
+
+
+def ablation_claims(report, metric):
+  results = report.get("ablations")
+  if not results:
+    return []
+  runs, noise = results["runs"], results["noise"]
+  rows = []
+  noise_text = f"{_pct(noise['drop'])} removed + {_pct(noise['add'])} added"
+  denoising = [name for name in runs if name.endswith("_denoising")]
+  if denoising:
+    best = max(denoising, key=lambda name: runs[name]["noisy output"])
+    r = runs[best]
+    beaten = [r["noisy input"]] + ([r["bar-repetition filter"]]
+                                   if "bar-repetition filter" in r else [])
+    filter_text = (f", bar-repetition filter {r['bar-repetition filter']:.3f}"
+                   if "bar-repetition filter" in r else "")
+    rows.append(
+        f"| beyond the paper: a denoising-trained model cleans ({noise_text}) | best "
+        f"({best}, k = {r['k']}): {metric} {r['noisy output']:.3f} vs the corrupted input "
+        f"{r['noisy input']:.3f}{filter_text} | {_held(r['noisy output'] > max(beaten))} |")
+  for name, run in runs.items():
+    if name.endswith("_any_phase"):
+      aligned = runs.get(name[:-len("_any_phase")])
+      if aligned:
+        rows.append(
+            f"| the beat-length prior helps (3.5): windows on the beat vs at any step, k = "
+            f"{run['k']} | {metric} {aligned['clean']:.3f} vs {run['clean']:.3f} | "
+            f"{_held(aligned['clean'] > run['clean'])} |")
+  return rows
+
+
+def cleaning_table(report):
+  cells = report["cleaning"].get("cells")
+  if not cells:
+    return []
+  lines = ["", "## Cleaning on cells", "",
+           "F1 pooled over all test windows' cells. Editing deletes the input's notes the model "
+           "scores below `low` and adds silent cells it scores above `high` (chosen on "
+           f"{cells['validation_windows']} validation windows; low 0 deletes nothing, high > 1 "
+           "adds nothing). The bar-repetition filter keeps an input note when the same cell is "
+           f"played in >= {cells['min_bars']} of the window's bars.", "",
+           "| noise | corrupted input | model output | model-guided edit (low, high) | "
+           "bar-repetition filter | AUROC true vs added | AUROC removed vs silent | "
+           "added silenced | removed restored |", "| --- " * 9 + "|"]
+  for name, row in cells["conditions"].items():
+    t = row["thresholds"]
+    lines.append(
+        f"| {name} | {row['corrupted input']:.3f} | {row['model output']:.3f} | "
+        f"{row['model-guided edit']:.3f} ({t['low']:g}, {t['high']:g}) | "
+        f"{_num(row.get('bar-repetition filter'))} | {_num(row['auroc true vs added'])} | "
+        f"{_num(row['auroc removed vs silent'])} | {_pct(row['added silenced'])} | "
+        f"{_pct(row['removed restored'])} |")
+  c = cells["clean"]
+  lines += ["", f"On clean windows the output plays {_pct(c['recall'])} of the notes"
+            + (f"; {_pct(c['recall recurring'])} of those recurring in >= {cells['min_bars']} "
+               f"bars ({_pct(c['recurring share'])} of all notes) and {_pct(c['recall one-off'])} "
+               "of one-off notes" if "recall recurring" in c else "")
+            + (f"; {_pct(c['recall loud'])} of notes at least as loud as the median velocity "
+               f"({c['median velocity']:.2f}) and {_pct(c['recall soft'])} of the others"
+               if "recall loud" in c else "") + "."]
+  return lines
+
+
+def ablation_table(report, metric, workdir):
+  results = report.get("ablations")
+  if not results:
+    return ["", "## Ablations", "", "Not run: `--mode=ablate` trains the k sweep, denoising and "
+            "beat-alignment models and puts them here."]
+  noise = results["noise"]
+  lines = ["", "## Ablations (`--mode=ablate`)", "",
+           f"Each model trained like this one but for the row's change; noisy = "
+           f"{_pct(noise['drop'])} of the notes removed and {_pct(noise['add'])} added. "
+           f"{results['seconds']:.0f} s for all runs.", "",
+           f"| run | k | {metric}: clean input | noisy input itself | model on noisy input | "
+           "bar-repetition filter | spurious notes silenced | AUROC true vs added | final "
+           "training loss |", "| --- " * 9 + "|"]
+  for name, r in results["runs"].items():
+    lines.append(
+        f"| {name} | {r['k']} | {r['clean']:.3f} | {r['noisy input']:.3f} | "
+        f"{r['noisy output']:.3f} | {_num(r.get('bar-repetition filter'))} | "
+        f"{_pct(r.get('added silenced'))} | {_num(r.get('auroc true vs added'))} | "
+        f"{_num(r['final_training_loss'], 4)} |")
+  lines += ["", f"![ablations]({_rel(results['figure'], workdir)})"]
+  return lines
+
+
+def top_n_table(report, metric):
+  top = report["top_n"]
+  atoms = top["atoms"]
+  lines = ["", "## Keep top N", "",
+           f"Entries: the N largest entries of the window's code; atoms: the paper's top N, the "
+           f"N atoms most used in the window with all their entries. Each entry is a step, an "
+           f"atom and a float16 value, {top['entry_bits']} bits.", "",
+           f"| N | {metric}, N entries | bytes per {top['unit']} | {metric}, N atoms | entries "
+           f"kept | bytes per {top['unit']} |", "| --- " * 6 + "|"]
+  for n in sorted(set(top["n"]) | set(atoms["n"])):
+    e = top["n"].index(n) if n in top["n"] else None
+    a = atoms["n"].index(n) if n in atoms["n"] else None
+    lines.append(
+        f"| {n} | " + (f"{top['quality'][e][metric]:.3f} | {top['code_bytes_per_unit'][e]:.1f}"
+                       if e is not None else "- | -")
+        + " | " + (f"{atoms['quality'][a][metric]:.3f} | {atoms['entries_per_window'][a]:.1f} | "
+                   f"{atoms['code_bytes_per_unit'][a]:.1f}" if a is not None else "- | - | -")
+        + " |")
+  lines += ["", f"Lossless ({top['lossless']}): {top['lossless_bytes_per_unit']:.1f} bytes per "
+            f"{top['unit']}; the MIDI file of the same windows: {top['midi_bytes_per_unit']:.1f}."]
+  if "grid_baseline" in top:
+    lines += ["", "Lossy grid baseline (only the m most played rows): "
+              + ", ".join(f"m = {p['rows']}: F1 {p['f1']:.3f} in {p['bytes_per_unit']:.1f} B"
+                          for p in top["grid_baseline"]) + "."]
+  return lines
+
+
+def detection_table(report):
+  lines = ["", "## Detection", "",
+           "| label | classes | pieces | majority | probe: code | probe: raw | centroid: code "
+           "| centroid: raw |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+  for name, d in report["detection"].items():
+    if d:
+      lines.append(f"| {name} | {d['classes']} | {d['pieces']} | {_acc(d, 'majority')} | "
+                   f"{_acc(d, 'probe/code')} | {_acc(d, 'probe/raw')} | "
+                   f"{_acc(d, 'centroid/code')} | {_acc(d, 'centroid/raw')} |")
+  lines += ["", "Raw features are the mean input patch (P steps x channels), the same average as "
+            "the mean code taken on the input."]
+  return lines
+
+
+def media_lines(report, workdir):
+  media = report["media"]
+  lines = ["", "## Figures", "", f"![reconstruction]({_rel(media['figure'], workdir)})", "",
+           f"![top N]({_rel(media['top_n'], workdir)})", "",
+           f"![atoms]({_rel(media['atoms'], workdir)}) ({report['atoms']['used']} of "
+           f"{report['atoms']['of']} atoms active on the test windows)", ""]
+  if media.get("training_curve"):
+    lines += [f"![training curve]({_rel(media['training_curve'], workdir)})", ""]
+  lines += [f"![style map by {name}]({_rel(path, workdir)})\n"
+            for name, path in media["style_maps"].items()]
+  lines += [f"## Listening ({media['synth']} synthesis; MIDI beside each WAV)", ""]
+  for name, path in media.items():
+    if isinstance(path, str) and path.endswith(".mid"):
+      rel = _rel(path, workdir)
+      lines.append(f"- {name}: [midi]({rel}), [wav]({rel[:-4]}.wav)")
+  for kind, g in report["generation"].items():
+    rel = _rel(g["midi"], workdir)
+    lines.append(f"- generated {kind}: [midi]({rel}), [wav]({rel[:-4]}.wav), "
+                 f"[figure]({rel[:-4]}.png)")
+  return lines
+
+
+def markdown(config, report, workdir):
+  """REPORT.md: each claim of the paper, our number, and whether it held, then the tables."""
+  metric = representations.of(config.data).main_metric
+  rec = report["reconstruction"]
+  lines = header(config, report) + [
+      "## The paper's claims and our measurements", "",
+      "| claim (paper section) | ours | held |", "| --- | --- | --- |",
+      f"| the sparse code reconstructs music (3.3) | held-out {_metrics_text(rec)} | "
+      f"{_held(rec[metric] > 0.5)} |"]
+  lines += cleaning_claims(config, report, metric)
+  lines += top_n_claims(report, metric)
+  lines += generation_claims(report)
+  lines += detection_claims(config, report)
+  lines += size_claim(report)
+  lines += ablation_claims(report, metric)
+  lines += cleaning_table(report)
+  lines += ablation_table(report, metric, workdir)
+  lines += top_n_table(report, metric)
+  lines += detection_table(report)
+  lines += media_lines(report, workdir)
+  lines += ["", f"Analysis took {report['analysis_seconds']:.0f}s.", ""]
+  return "\n".join(lines)
