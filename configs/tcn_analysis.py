@@ -4,20 +4,25 @@ and `ablation` (`--mode=ablate`)."""
 import ml_collections
 
 
-def analysis_config(probe_labels, style_labels, group_label=""):
+def analysis_config(probe_labels, style_labels, group_label="", style_order=()):
   """Settings of the applications; the labels are the dataset's piece labels to detect / map."""
   analysis = ml_collections.ConfigDict()
   analysis.seed = 0
   analysis.corrupt_drop = 0.2     # fraction of played cells removed (events: replaced)
   analysis.corrupt_add = 0.2      # spurious cells added, as a fraction of played cells
   analysis.max_windows_per_piece = 16
+  analysis.max_windows = 1024     # test windows for cleaning and top N (evenly spaced subset)
   analysis.midi_size_windows = 128
   analysis.bank_windows = 2048    # training windows whose codes generation samples
+  analysis.generated_windows = 64  # windows per generator in the generators' comparison
   analysis.folds = 5
   analysis.probe_labels = tuple(probe_labels)
   analysis.style_labels = tuple(style_labels)
   # Pieces sharing this label stay on one side of every cross-validation fold ("" = none).
   analysis.group_label = group_label
+  # Classes of the first style label in an order to test (section 3.7): the middle one should
+  # lie between the others (the first-last centroid distance the largest). () = none.
+  analysis.style_order = tuple(style_order)
   return analysis
 
 

@@ -8,6 +8,7 @@ import os
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
 from music_runtime import batching
@@ -15,6 +16,7 @@ from music_runtime import checkpointing
 from tcn_wta import codes
 from tcn_wta import compression
 from tcn_wta import data
+from tcn_wta import maestro
 from tcn_wta import markov_codes
 from tcn_wta import model as model_lib
 from tcn_wta import representations
@@ -45,6 +47,12 @@ def evaluation_windows(config, pieces, max_windows):
   num -= num % batch
   ids = np.linspace(0, available - 1, num).round().astype(np.int32)
   return np.asarray(data.gather(pool, jnp.asarray(ids), config.data.window)), batch
+
+
+def evenly_spaced(windows, batch, max_windows):
+  """At most `max_windows` of `windows`, evenly spaced, a whole number of batches."""
+  num = min(len(windows), max(batch, max_windows - max_windows % batch))
+  return windows[np.linspace(0, len(windows) - 1, num).round().astype(int)]
 
 
 def reconstruction_and_cleaning(config, trained, windows, batch, drop=None, add=None):
@@ -105,21 +113,26 @@ def top_n_ns(code_steps, k):
 
 def _kept_code_scores(config, trained, windows, batch, keep, ns):
   """For each n: mean metrics of the decoded code after `keep(code, n)` (values as float16),
-  and the mean number of code entries kept per window."""
+  and the mean number of code entries kept per window. One program encodes each batch once."""
   rep, net, params = representations.of(config.data), trained.net, trained.params
-  quality, entries = [], []
-  for n in ns:
-    @jax.jit
-    def scores(clean, n=n):
-      x = rep.to_inputs(clean, net.channels)
-      code = net.apply({"params": params}, x, trained.k, method=net.encode)
+
+  @jax.jit
+  def scores(clean):
+    x = rep.to_inputs(clean, net.channels)
+    code = net.apply({"params": params}, x, trained.k, method=net.encode)
+    out = {}
+    for i, n in enumerate(ns):
       kept = keep(code, n).astype(jnp.float16).astype(jnp.float32)
-      out = rep.metrics(net.apply({"params": params}, kept, method=net.decode), x)
-      return {**out, "entries": jnp.sum(kept != 0) / kept.shape[0]}
-    result = batching.mean_in_batches(scores, (windows,), batch)
-    entries.append(result.pop("entries"))
-    quality.append(result)
-  return quality, entries
+      metrics = rep.metrics(net.apply({"params": params}, kept, method=net.decode), x)
+      out.update({f"{i}/{name}": value for name, value in metrics.items()})
+      out[f"{i}/entries"] = jnp.sum(kept != 0) / kept.shape[0]
+    return out
+
+  result = batching.mean_in_batches(scores, (windows,), batch)
+  quality = [{name.split("/", 1)[1]: value for name, value in result.items()
+              if name.startswith(f"{i}/") and not name.endswith("/entries")}
+             for i in range(len(ns))]
+  return quality, [result[f"{i}/entries"] for i in range(len(ns))]
 
 
 def top_n(config, trained, windows, batch):
@@ -145,7 +158,7 @@ def top_n(config, trained, windows, batch):
                                  for n in ns],
          "atoms": {"n": atom_ns, "quality": atom_quality, "entries_per_window": atom_entries,
                    "code_bytes_per_unit": [e * bits / 8 / units for e in atom_entries]},
-         "midi_bytes_per_unit": midi, "unit": unit, "entry_bits": bits}
+         "midi_bytes_per_unit": midi, "unit": unit, "entry_bits": bits, "windows": len(windows)}
   if rep.cell_scores is not None:
     played = np.asarray(rep.cell_scores(np.asarray(windows))) > 0.5
     out["lossless_bytes_per_unit"] = float(np.mean(compression.lossless_bytes(played))) / units
@@ -154,8 +167,8 @@ def top_n(config, trained, windows, batch):
                             for point in compression.row_subset_curve(played)]
   else:
     out["lossless_bytes_per_unit"] = compression.token_bytes(
-        config.data.window, net.channels) / units
-    out["lossless"] = f"token ids at {compression.token_bits(net.channels)} bits each"
+        config.data.window, maestro.NUM_EVENTS) / units
+    out["lossless"] = f"token ids at {compression.token_bits(maestro.NUM_EVENTS)} bits each"
   return out
 
 
@@ -206,6 +219,26 @@ def code_bank(config, trained, pieces):
   steps_per_bar = config.generate.steps_per_bar
   period = steps_per_bar // net.patch if steps_per_bar and steps_per_bar % net.patch == 0 else 1
   return markov_codes.CodeBank(atoms, values, net.num_atoms, period)
+
+
+def parameter_count(config, channels):
+  """Parameters of the model a config builds, without computing them."""
+  net = train.build_model(config, channels)
+  dummy = jnp.zeros((1, config.data.window, channels), jnp.float32)
+  shapes = jax.eval_shape(lambda: net.init(jax.random.PRNGKey(0), dummy,
+                                           config.model.k.k_start))
+  return sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(shapes))
+
+
+def authors_variant_size(config):
+  """For MAESTRO: the same model fed the authors' one channel (token ids scaled, the
+  `event_ids` representation), its parameters and their float64 bytes; else None."""
+  if config.data.dataset != "maestro":
+    return None
+  variant = ml_collections.ConfigDict(config.to_dict())
+  variant.data.representation = "event_ids"
+  count = parameter_count(variant, 1)
+  return {"parameters": count, "float64_bytes": 8 * count}
 
 
 def model_size(params, workdir, step):

@@ -167,4 +167,4 @@ def measure(config, trained, test_windows, validation_windows, batch):
                                    np.asarray(rep.cell_velocities(np.asarray(test_windows))),
                                    steps_per_bar),
           "steps_per_bar": steps_per_bar, "min_bars": MIN_BARS,
-          "validation_windows": len(validation_windows)}
+          "test_windows": len(test_windows), "validation_windows": len(validation_windows)}

@@ -10,7 +10,8 @@ from music_runtime import config_checks
 ConfigError = config_checks.ConfigError
 
 # The representations each dataset can be converted to.
-REPRESENTATIONS_OF_DATASET = {"groove": ("drums",), "maestro": ("events", "roll"), "corpus": ("roll",)}
+REPRESENTATIONS_OF_DATASET = {"groove": ("drums",), "maestro": ("events", "event_ids", "roll"),
+                              "corpus": ("roll",)}
 
 SAFE_TO_CHANGE = ("program", "num_train_steps", "log_every_steps", "checkpoint_every_steps",
                   "checkpoints_to_keep", "watchdog_seconds", "mesh_devices", "eval.",

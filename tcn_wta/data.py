@@ -85,8 +85,9 @@ def _converter(data_config):
     build, channels, tag = (lambda: _groove_pieces(data_config)), groove.CHANNELS, "drums"
   elif name == "maestro":
     build = lambda: _maestro_pieces(data_config)
-    if data_config.representation == "events":
-      channels, tag = maestro.NUM_EVENTS, "events"
+    if data_config.representation in ("events", "event_ids"):  # one cache: the token ids
+      channels = maestro.NUM_EVENTS if data_config.representation == "events" else 1
+      tag = "events"
     else:
       channels, tag = maestro.NUM_KEYS, f"roll{data_config.frames_per_second}"
   elif name == "corpus":

@@ -10,6 +10,8 @@ import numpy as np
 
 from music_runtime import audio
 from tcn_wta import analysis
+from tcn_wta import cleaning
+from tcn_wta import code_blending
 from tcn_wta import codes
 from tcn_wta import data
 from tcn_wta import figures
@@ -97,13 +99,50 @@ def piano(config, trained, bank, out_dir, reference_windows):
           "midi": stem + ".mid", "synth": synth}
 
 
+def compare_generators(config, trained, bank, splits, reference_windows, out_dir):
+  """Novelty and note statistics of every code generator (`code_blending`) beside held-out
+  windows, a control (training windows reconstructed) and the held-out windows themselves;
+  one listening example per generator. None without bars of cells (events, MAESTRO rolls)."""
+  rep = representations.of(config.data)
+  steps_per_bar = cleaning.steps_per_bar_of(config)
+  if rep.cell_scores is None or not steps_per_bar:
+    return None
+  decode = codes.make_decoder(trained.net, trained.params)
+  played_of = lambda arrays: np.asarray(rep.cell_scores(np.asarray(arrays))) > 0.5
+  training, _ = analysis.evaluation_windows(config, splits["train"], config.analysis.bank_windows)
+  training_played, held_out = played_of(training), played_of(reference_windows)
+  rng = np.random.default_rng(config.generate.seed)
+  generated = code_blending.generate(bank, trained.k, config.analysis.generated_windows, rng)
+  generated["reconstruction (control)"] = code_blending.dense_codes(bank)[
+      rng.choice(len(bank.atoms), len(generated["markov"]), replace=False)]
+  out = {}
+  for name, code in generated.items():
+    outputs = np.concatenate([np.asarray(decode(code[i:i + config.batch_size]))
+                              for i in range(0, len(code), config.batch_size)])
+    out[name] = code_blending.compare(played_of(outputs), training_played, held_out,
+                                      steps_per_bar)
+    stem = os.path.join(out_dir, "generator_" + name.split(" ")[0])
+    write_music(rep.to_sequence(outputs[0], config.data, qpm=config.generate.qpm), stem)
+    out[name]["midi"] = stem + ".mid"
+  out["held-out windows (reference)"] = code_blending.compare(held_out, training_played,
+                                                              held_out, steps_per_bar)
+  return {"windows": len(generated["markov"]), "steps_per_bar": steps_per_bar,
+          "generators": out}
+
+
 def run(config, trained, splits, out_dir, reference_windows):
-  """Generates what suits the dataset (drums for Groove, piano otherwise) into out_dir."""
+  """Generates what suits the dataset (drums for Groove, piano otherwise) into out_dir, and
+  compares the code generators."""
   os.makedirs(out_dir, exist_ok=True)
   bank = analysis.code_bank(config, trained, splits["train"])
   if representations.of(config.data) is representations.DRUMS:
-    return {"drums": structured_drums(config, trained, bank, out_dir)}
-  return {"piano": piano(config, trained, bank, out_dir, reference_windows)}
+    out = {"drums": structured_drums(config, trained, bank, out_dir)}
+  else:
+    out = {"piano": piano(config, trained, bank, out_dir, reference_windows)}
+  comparison = compare_generators(config, trained, bank, splits, reference_windows, out_dir)
+  if comparison:
+    out["generators"] = comparison
+  return out
 
 
 def from_checkpoint(config, workdir):

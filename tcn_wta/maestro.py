@@ -80,7 +80,7 @@ def sequence_to_roll(sequence, frames_per_second):
 def load_file(root, representation, frames_per_second, row):
   """A Piece for one metadata row (module level, so worker processes can run it)."""
   sequence = _sustained_sequence(os.path.join(root, row["midi_filename"]))
-  if representation == "events":
+  if representation in ("events", "event_ids"):
     array = sequence_to_events(sequence)
   else:
     array = sequence_to_roll(sequence, frames_per_second)

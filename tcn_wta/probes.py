@@ -1,5 +1,5 @@
-"""Detection and stylistic segmentation from per-piece features (docs/tcn_wta.md,
-"Applications", 5-6).
+"""Detection, stylistic segmentation and composer comparison from per-piece features
+(docs/tcn_wta.md, "Applications", 5-6).
 
 Every score is a stratified k-fold cross-validated accuracy over the pieces (the test splits hold
 too few pieces per class for a stable number): a logistic-regression probe, a nearest-centroid
@@ -72,3 +72,21 @@ def cross_validated(features, labels, folds=5, seed=0, groups=None):
 def pca_2d(features):
   """[pieces, 2] principal components of the features (section 3.7's 2-D map)."""
   return decomposition.PCA(n_components=2).fit_transform(np.asarray(features, np.float64))
+
+
+def centroid_distances(features, labels, classes):
+  """The paper's comparison of composers (section 3.7): each class's centroid of the standardised
+  features, and the distance of every pair in `classes` order {"A|B": distance}; plus whether the
+  middle class lies between the others (the first-last distance is the largest of the three)."""
+  labels = np.asarray(labels)
+  chosen = np.isin(labels, classes)
+  x = preprocessing.StandardScaler().fit_transform(np.asarray(features, np.float64)[chosen])
+  centroids = {c: x[labels[chosen] == c].mean(axis=0) for c in classes}
+  distances = {f"{a}|{b}": float(np.linalg.norm(centroids[a] - centroids[b]))
+               for i, a in enumerate(classes) for b in classes[i + 1:]}
+  out = {"distances": distances, "pieces": {c: int(np.sum(labels == c)) for c in classes}}
+  if len(classes) == 3:
+    first, middle, last = classes
+    out["middle_between"] = distances[f"{first}|{last}"] > max(distances[f"{first}|{middle}"],
+                                                                 distances[f"{middle}|{last}"])
+  return out

@@ -66,6 +66,24 @@ PAPER = {"model_bytes_maestro": 877e3, "authors_maestro_parameters": 107425,
          "authors_maestro_bytes": 872785, "performance_rnn_bytes": 25e6}
 
 
+def compare_classes(config, feature_sets, labels, groups, order, workdir):
+  """Section 3.7's comparison of a few classes (MAESTRO: Haydn, Beethoven, Chopin): centroid
+  distances in the given order, their own style map and a detection among them only."""
+  name = config.analysis.style_labels[0]
+  chosen = np.isin(labels[name], order)
+  subsets = {kind: np.asarray(x)[chosen] for kind, x in feature_sets.items()}
+  path = os.path.join(workdir, f"style_map_{len(order)}_{name}.png")
+  figures.save_style_map(path, {f"mean {'sparse code' if kind == 'code' else 'input patch'}":
+                                probes.pca_2d(x) for kind, x in subsets.items()},
+                         labels[name][chosen], f"PCA of per-piece means: {', '.join(order)}")
+  return {"label": name, "classes": order, "figure": path,
+          **{kind: probes.centroid_distances(x, labels[name], order)
+             for kind, x in feature_sets.items()},
+          "detection": probes.cross_validated(
+              subsets, labels[name][chosen], config.analysis.folds, config.analysis.seed,
+              None if groups is None else np.asarray(groups)[chosen])}
+
+
 def atom_usage(config, trained, windows, batch):
   """How often each atom is active on the test windows: {"used": atoms ever active,
   "most_used": atom ids by usage, "share": their share of all active entries}."""
@@ -92,9 +110,12 @@ def analyze(config, workdir):
   # Editing thresholds are chosen on validation windows (training windows if there are none).
   validation_windows, _ = analysis.evaluation_windows(
       config, splits.get("validation") or splits["train"], config.eval.max_windows)
-  cleaned = cleaning.measure(config, trained, windows, validation_windows, batch)
-  logging.info("[2/5] top N (%.0fs so far)", time.time() - start)
-  top = analysis.top_n(config, trained, windows, batch)
+  subset = analysis.evenly_spaced(windows, batch, config.analysis.max_windows)
+  cleaned = cleaning.measure(
+      config, trained, subset,
+      analysis.evenly_spaced(validation_windows, batch, config.analysis.max_windows), batch)
+  logging.info("[2/5] top N on %d windows (%.0fs so far)", len(subset), time.time() - start)
+  top = analysis.top_n(config, trained, subset, batch)
   logging.info("[3/5] per-piece codes and probes (%.0fs so far)", time.time() - start)
   features, raw, labels = analysis.piece_level(config, trained, splits)
   feature_sets = {"code": features, "raw": raw}
@@ -104,6 +125,10 @@ def analyze(config, workdir):
                                             config.analysis.seed, groups)
                for name in dict.fromkeys(list(config.analysis.probe_labels)
                                          + list(config.analysis.style_labels))}
+  order = list(config.analysis.get("style_order", ()))
+  style_order = None
+  if order and config.analysis.style_labels:
+    style_order = compare_classes(config, feature_sets, labels, groups, order, workdir)
   logging.info("[4/5] listening files and generation (%.0fs so far)", time.time() - start)
   audio_dir = os.path.join(workdir, "audio")
   os.makedirs(audio_dir, exist_ok=True)
@@ -140,11 +165,12 @@ def analyze(config, workdir):
       "training": {"train_loss": scalars.get("train/loss"), "k": scalars.get("k"),
                    "denoising": dict(config.train.corruption)},
       "ablations": ablations.load(workdir),
-      "top_n": top, "detection": detection,
+      "top_n": top, "detection": detection, "style_order": style_order,
       "pieces": {"count": len(features), "code_features": features.shape[1],
                  "raw_features": raw.shape[1]},
       "generation": generated,
-      "model_size": analysis.model_size(trained.params, workdir, trained.step),
+      "model_size": {**analysis.model_size(trained.params, workdir, trained.step),
+                     "authors_variant": analysis.authors_variant_size(config)},
       "media": {**media, "synth": synth, "top_n": curve, "training_curve": training_curve,
                 "atoms": atoms_figure,
                 "style_maps": style_maps(config, features, raw, labels, workdir)},

@@ -136,6 +136,47 @@ def generation_claims(report):
       f", pitches {p['pitch_range']} | {_held(p['notes'] > 0)} |"]
 
 
+def generator_claims(report):
+  comparison = report["generation"].get("generators")
+  if not comparison:
+    return []
+  g = comparison["generators"]
+  rows = []
+  for name, section in (("interpolation", "averaging similar sections' codes"),
+                        ("atom swap", "swapping atoms between similar sections")):
+    r = g[name]
+    ok = (r["novelty"] or 0) >= 0.5 and r["row_share_distance"] <= 0.2
+    rows.append(
+        f"| generation by {section} (3.5-3.6; new if >= 50% of bars are no near-copy, like the "
+        f"held-out data if their notes' distribution over rows is within 0.2 total variation) | "
+        f"{_pct(r['novelty'])} of bars new (reconstruction control "
+        f"{_pct(g['reconstruction (control)']['novelty'])}, held-out music "
+        f"{_pct(g['held-out windows (reference)']['novelty'])}); {r['notes_per_bar']:.1f} notes "
+        f"per bar vs held-out {r['held_out_notes_per_bar']:.1f}; distance "
+        f"{r['row_share_distance']:.2f} (Markov sampler: {_pct(g['markov']['novelty'])} new, "
+        f"{g['markov']['notes_per_bar']:.1f} per bar, {g['markov']['row_share_distance']:.2f}) | "
+        f"{_held(ok)} |")
+  return rows
+
+
+def generator_table(report):
+  comparison = report["generation"].get("generators")
+  if not comparison:
+    return []
+  lines = ["", "## Generators", "",
+           f"{comparison['windows']} windows each, from the same training windows; a bar (of "
+           f"{comparison['steps_per_bar']} steps) is new when its cells match every bar of the "
+           "training windows with F1 < 0.9.", "",
+           "| generator | bars new | mean F1 with the nearest training bar | notes per bar | "
+           "held-out notes per bar | distance of the notes' distribution over rows |",
+           "| --- | --- | --- | --- | --- | --- |"]
+  for name, r in comparison["generators"].items():
+    lines.append(f"| {name} | {_pct(r['novelty'])} | {_num(r['nearest_training_bar_f1'])} | "
+                 f"{r['notes_per_bar']:.1f} | "
+                 f"{r['held_out_notes_per_bar']:.1f} | {r['row_share_distance']:.3f} |")
+  return lines
+
+
 def detection_claims(config, report):
   rows = []
   for name in config.analysis.style_labels:
@@ -159,16 +200,41 @@ def detection_claims(config, report):
   return rows
 
 
+def style_order_claim(report):
+  order = report.get("style_order")
+  if not order:
+    return []
+  names = order["classes"]
+
+  def pairs(kind):
+    return ", ".join(f"{pair.replace('|', '-')} {d:.2f}"
+                     for pair, d in order[kind]["distances"].items())
+
+  d = order["detection"]
+  detection = ("" if not d else
+               f"; nearest centroid among the {len(names)}: code {_acc(d, 'centroid/code')}, raw "
+               f"{_acc(d, 'centroid/raw')}, majority {_acc(d, 'majority')}")
+  return [
+      f"| the style map orders {', '.join(names)} (3.7): {names[1]} between the others | "
+      f"centroid distances (standardised mean code): {pairs('code')}; raw: {pairs('raw')}"
+      f"{detection} | {_held(order['code'].get('middle_between', False))} |"]
+
+
 def size_claim(report):
   size, paper = report["model_size"], report["paper"]
+  authors = size.get("authors_variant")
+  authors_text = ("" if not authors else
+                  f" This model fed the authors' one channel (`configs/maestro.py:authors`): "
+                  f"{authors['parameters']:,} parameters = {authors['float64_bytes']:,} bytes "
+                  "as float64 (the paper states no layer shapes that give theirs exactly).")
   return [
       f"| small model: 877 KB for MAESTRO vs Performance RNN's 25 MB (4) | "
       f"{size['parameters']:,} parameters = {size['parameter_bytes'] / 1e3:.0f} KB as float32 "
       f"(checkpoint with Adam state {size['checkpoint_bytes'] / 1e3:.0f} KB). The paper's 877 KB "
       f"is the authors' one-channel MAESTRO model, {paper['authors_maestro_parameters']:,} "
-      f"float64 parameters = {paper['authors_maestro_bytes']:,} bytes (`configs/maestro.py:"
-      "authors`); its 750 KB drum figure matches nothing in the authors' code and is not "
-      f"reproduced | {_held(size['parameter_bytes'] < paper['performance_rnn_bytes'])} |"]
+      f"float64 parameters = {paper['authors_maestro_bytes']:,} bytes.{authors_text} Its 750 KB "
+      "drum figure matches nothing in the authors' code and is not reproduced | "
+      f"{_held(size['parameter_bytes'] < paper['performance_rnn_bytes'])} |"]
 
 
 def ablation_claims(report, metric):
@@ -206,7 +272,7 @@ def cleaning_table(report):
   if not cells:
     return []
   lines = ["", "## Cleaning on cells", "",
-           "F1 pooled over all test windows' cells. Editing deletes the input's notes the model "
+           f"F1 pooled over the cells of {cells['test_windows']} test windows. Editing deletes the input's notes the model "
            "scores below `low` and adds silent cells it scores above `high` (chosen on "
            f"{cells['validation_windows']} validation windows; low 0 deletes nothing, high > 1 "
            "adds nothing). The bar-repetition filter keeps an input note when the same cell is "
@@ -260,7 +326,8 @@ def top_n_table(report, metric):
   top = report["top_n"]
   atoms = top["atoms"]
   lines = ["", "## Keep top N", "",
-           f"Entries: the N largest entries of the window's code; atoms: the paper's top N, the "
+           f"On {top['windows']} test windows. Entries: the N largest entries of the window's "
+           "code; atoms: the paper's top N, the "
            f"N atoms most used in the window with all their entries. Each entry is a step, an "
            f"atom and a float16 value, {top['entry_bits']} bits.", "",
            f"| N | {metric}, N entries | bytes per {top['unit']} | {metric}, N atoms | entries "
@@ -307,12 +374,21 @@ def media_lines(report, workdir):
     lines += [f"![training curve]({_rel(media['training_curve'], workdir)})", ""]
   lines += [f"![style map by {name}]({_rel(path, workdir)})\n"
             for name, path in media["style_maps"].items()]
+  if report.get("style_order"):
+    lines += [f"![style map of {', '.join(report['style_order']['classes'])}]"
+              f"({_rel(report['style_order']['figure'], workdir)})\n"]
   lines += [f"## Listening ({media['synth']} synthesis; MIDI beside each WAV)", ""]
   for name, path in media.items():
     if isinstance(path, str) and path.endswith(".mid"):
       rel = _rel(path, workdir)
       lines.append(f"- {name}: [midi]({rel}), [wav]({rel[:-4]}.wav)")
   for kind, g in report["generation"].items():
+    if kind == "generators":
+      for name, row in g["generators"].items():
+        if "midi" in row:
+          rel = _rel(row["midi"], workdir)
+          lines.append(f"- generator {name}: [midi]({rel}), [wav]({rel[:-4]}.wav)")
+      continue
     rel = _rel(g["midi"], workdir)
     lines.append(f"- generated {kind}: [midi]({rel}), [wav]({rel[:-4]}.wav), "
                  f"[figure]({rel[:-4]}.png)")
@@ -331,12 +407,15 @@ def markdown(config, report, workdir):
   lines += cleaning_claims(config, report, metric)
   lines += top_n_claims(report, metric)
   lines += generation_claims(report)
+  lines += generator_claims(report)
   lines += detection_claims(config, report)
+  lines += style_order_claim(report)
   lines += size_claim(report)
   lines += ablation_claims(report, metric)
   lines += cleaning_table(report)
   lines += ablation_table(report, metric, workdir)
   lines += top_n_table(report, metric)
+  lines += generator_table(report)
   lines += detection_table(report)
   lines += media_lines(report, workdir)
   lines += ["", f"Analysis took {report['analysis_seconds']:.0f}s.", ""]

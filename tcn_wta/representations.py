@@ -5,6 +5,8 @@ touches this file (plus the converter that produces its arrays).
 - `roll`: piano rolls [steps, 88] of velocities in [0, 1], MSE, note F1.
 - `events`: Performance RNN token ids [events], fed one-hot (388 channels), per-step softmax
   cross-entropy, token accuracy.
+- `event_ids`: the same ids as the authors fed them, one channel (id - 224) / 111, MSE; token
+  accuracy after rounding back (`configs/maestro.py:authors`).
 """
 
 from typing import Callable, NamedTuple, Optional
@@ -116,7 +118,37 @@ EVENTS = Representation(
     display=lambda a, data_config: maestro.sequence_to_roll(_events_to_sequence(a), 16),
     display_rows="key", token_ids=True)
 
-REPRESENTATIONS = {r.name: r for r in (DRUMS, ROLL, EVENTS)}
+# The authors' one-channel input: token ids scaled to about [-2, 1.5], MSE (docs/tcn_wta.md,
+# "Addendum"); an id is read back by rounding.
+ID_CENTRE, ID_SCALE = 224.0, 111.0
+
+
+def _scaled_ids(tokens, channels):
+  del channels
+  return ((jnp.asarray(tokens).astype(jnp.float32) - ID_CENTRE) / ID_SCALE)[..., None]
+
+
+def _ids_of(values):
+  ids = jnp.round(values[..., 0] * ID_SCALE + ID_CENTRE)
+  return jnp.clip(ids, 0, maestro.NUM_EVENTS - 1).astype(jnp.int32)
+
+
+def _scaled_ids_to_sequence(array, data_config=None, qpm=None):
+  """Token ids, or the model's scaled outputs [L, 1] (rounded back to ids)."""
+  del data_config, qpm
+  array = np.asarray(array)
+  return maestro.events_to_sequence(array if array.ndim == 1 else np.asarray(_ids_of(array)))
+
+
+EVENT_IDS = EVENTS._replace(
+    name="event_ids", to_inputs=_scaled_ids, loss=_mse,
+    metrics=lambda recon, target: {"event_accuracy": jnp.mean(_ids_of(recon) == _ids_of(target))},
+    corrupt_batch=lambda w, rng, drop, add, channels: corruption.corrupt_events(
+        w, rng, maestro.NUM_EVENTS, drop),
+    to_sequence=_scaled_ids_to_sequence,
+    display=lambda a, data_config: maestro.sequence_to_roll(_scaled_ids_to_sequence(a), 16))
+
+REPRESENTATIONS = {r.name: r for r in (DRUMS, ROLL, EVENTS, EVENT_IDS)}
 
 
 def get(name):

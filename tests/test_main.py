@@ -84,7 +84,7 @@ def test_other_binaries_report_user_errors_in_one_line(tmp_path):
             "config.batch_size = 0: expected int >= 1"),
            ([sys.executable, "-m", "tcn_wta.main", "--config=configs/maestro.py",
              f"--workdir={tmp_path / 'run'}", "--config.data.representation=drums"],
-            "config.data.representation = 'drums': expected one of ('events', 'roll')"),
+            "config.data.representation = 'drums': expected one of ('events', 'event_ids', 'roll')"),
            ([sys.executable, "-m", "kanerva_music.main", "--config=configs/chorales.py",
              f"--workdir={tmp_path / 'run'}", "--config.modle.read_method=svd"],
             "--config.modle.read_method: unknown config key 'modle'; Did you mean \"model\""),

@@ -222,11 +222,13 @@ def test_corpus_roll_and_labels_of_a_made_up_score():
   assert [corpus.split_of(i) for i in (0, 8, 9, 10)] == ["train", "validation", "test", "train"]
 
 
-@pytest.mark.parametrize("config_name,channels", [("maestro", 388), ("corpus", 88)])
-def test_one_step_on_events_and_rolls_is_an_adam_step(config_name, channels):
+@pytest.mark.parametrize("config_name,variant,channels", [("maestro", "", 388),
+                                                          ("maestro", "authors", 1),
+                                                          ("corpus", "", 88)])
+def test_one_step_on_events_and_rolls_is_an_adam_step(config_name, variant, channels):
   import importlib  # pylint: disable=import-outside-toplevel
   from tcn_wta import benchmark  # pylint: disable=import-outside-toplevel
-  config = importlib.import_module(f"configs.{config_name}").get_config()
+  config = importlib.import_module(f"configs.{config_name}").get_config(variant)
   config.model.num_atoms, config.model.tcn_features = 12, (4, 6)
   config.model.k.k_start = config.model.k.k_end = 3
   config.data.window, config.data.train_hop, config.batch_size = 16, 4, 2
@@ -260,3 +262,18 @@ def test_dataset_cache_is_keyed_by_the_source_folder(tmp_path):
   (tmp_path / "a" / "extra.mid").write_bytes(b"MThd")
   assert first != tcn_data.source_fingerprint(str(tmp_path / "a"))  # a changed folder
   assert tcn_data.source_fingerprint(str(tmp_path / "missing")) == "missing"
+
+
+def test_the_authors_one_channel_variant_counts_its_parameters_by_hand():
+  from configs import maestro as maestro_config  # pylint: disable=import-outside-toplevel
+  from tcn_wta import analysis  # pylint: disable=import-outside-toplevel
+  config = maestro_config.get_config("authors")
+
+  def block(n_in, n_out, k=3):  # two dilated convolutions, and a 1x1 convolution on the skip
+    return k * n_in * n_out + n_out + k * n_out * n_out + n_out + (n_in * n_out + n_out)
+
+  tcn = block(1, 8) + block(8, 16) + block(16, 32)
+  expected = tcn + (4 * 32 * 1000 + 1000) + 1000 * 4 * 1   # atoms conv, then the dictionary
+  assert analysis.parameter_count(config, 1) == expected == 139792
+  assert analysis.authors_variant_size(maestro_config.get_config()) == {
+      "parameters": expected, "float64_bytes": 8 * expected}
