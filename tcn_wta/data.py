@@ -25,19 +25,21 @@ def cache_dir(data_config):
 
 
 def source_fingerprint(root):
-  """12 hex digits that change with the dataset folder: its absolute path and every file's
-  relative path, size and modification time. The cache is keyed by it, so another folder (or a
-  changed one) is converted anew instead of silently reusing another dataset's arrays."""
+  """12 hex digits that change with the dataset folder's content: every file's relative path
+  and bytes. The cache is keyed by it, so another folder (or a changed one) is converted anew
+  instead of silently reusing another dataset's arrays, while a copied or restored folder (new
+  paths, new modification times, same files) keeps its cache. Hashing MAESTRO's 1,282 MIDI
+  files takes about a second."""
   if not root or not os.path.isdir(root):
     return "missing"  # the loader then says where to get the data
-  digest = hashlib.sha1(os.path.abspath(root).encode())
+  digest = hashlib.sha1()
   for folder, dirs, names in os.walk(root):
     dirs.sort()
     for name in sorted(names):
       path = os.path.join(folder, name)
-      stat = os.stat(path)
-      digest.update(f"{os.path.relpath(path, root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
-                    .encode())
+      digest.update(f"{os.path.relpath(path, root)}\0{os.path.getsize(path)}\0".encode())
+      with open(path, "rb") as f:
+        digest.update(hashlib.sha1(f.read()).digest())
   return digest.hexdigest()[:12]
 
 

@@ -96,6 +96,37 @@ def atom_usage(config, trained, windows, batch):
           "share": (counts[order] / max(counts.sum(), 1)).tolist()}
 
 
+def cells_cleaning(config, trained, splits, windows, batch):
+  """`cleaning.measure` on `windows`, with editing thresholds chosen on validation windows
+  (training windows if there are none)."""
+  validation, _ = analysis.evaluation_windows(
+      config, splits.get("validation") or splits["train"], config.eval.max_windows)
+  return cleaning.measure(config, trained, windows,
+                          analysis.evenly_spaced(validation, batch, config.analysis.max_windows),
+                          batch)
+
+
+def training_curve_figure(config, workdir):
+  """(the run's logged scalars, training_curve.png: the loss as k decays, or None)."""
+  scalars = metric_writing.read_scalars(workdir)
+  if not scalars.get("train/loss"):
+    return scalars, None
+  path = os.path.join(workdir, "training_curve.png")
+  figures.save_training_curve(path, scalars["train/loss"], scalars.get("k"),
+                              f"{config.name}: training loss as k decays")
+  return scalars, path
+
+
+def atoms_figure_of(config, trained, windows, batch, workdir, shown=32):
+  """(atom usage on the test windows, atoms.png: the `shown` most used atoms)."""
+  atoms = atom_usage(config, trained, windows, batch)
+  path = os.path.join(workdir, "atoms.png")
+  rep = representations.of(config.data)
+  figures.save_atoms(path, np.asarray(trained.params["dictionary"])[atoms["most_used"][:shown]],
+                     atoms["share"][:shown], "event" if rep.token_ids else rep.display_rows)
+  return atoms, path
+
+
 def analyze(config, workdir):
   """Measures every application on the latest checkpoint in `workdir` and writes the report."""
   if jax.process_index() != 0:
@@ -107,13 +138,8 @@ def analyze(config, workdir):
   windows, batch = analysis.evaluation_windows(config, splits["test"], config.eval.max_windows)
   logging.info("[1/5] reconstruction and cleaning on %d test windows", len(windows))
   recon, corrupted = analysis.reconstruction_and_cleaning(config, trained, windows, batch)
-  # Editing thresholds are chosen on validation windows (training windows if there are none).
-  validation_windows, _ = analysis.evaluation_windows(
-      config, splits.get("validation") or splits["train"], config.eval.max_windows)
   subset = analysis.evenly_spaced(windows, batch, config.analysis.max_windows)
-  cleaned = cleaning.measure(
-      config, trained, subset,
-      analysis.evenly_spaced(validation_windows, batch, config.analysis.max_windows), batch)
+  cleaned = cells_cleaning(config, trained, splits, subset, batch)
   logging.info("[2/5] top N on %d windows (%.0fs so far)", len(subset), time.time() - start)
   top = analysis.top_n(config, trained, subset, batch)
   logging.info("[3/5] per-piece codes and probes (%.0fs so far)", time.time() - start)
@@ -138,19 +164,8 @@ def analyze(config, workdir):
   logging.info("[5/5] figures and report (%.0fs so far)", time.time() - start)
   curve = os.path.join(workdir, "top_n.png")
   figures.save_top_n_curve(curve, top, representations.of(config.data).main_metric)
-  training_curve = os.path.join(workdir, "training_curve.png")
-  scalars = metric_writing.read_scalars(workdir)
-  if scalars.get("train/loss"):
-    figures.save_training_curve(training_curve, scalars["train/loss"], scalars.get("k"),
-                                f"{config.name}: training loss as k decays")
-  else:
-    training_curve = None
-  atoms = atom_usage(config, trained, windows, batch)
-  atoms_figure = os.path.join(workdir, "atoms.png")
-  shown = atoms["most_used"][:32]
-  figures.save_atoms(atoms_figure, np.asarray(trained.params["dictionary"])[shown],
-                     atoms["share"][:32], representations.of(config.data).display_rows
-                     if not representations.of(config.data).token_ids else "event")
+  scalars, training_curve = training_curve_figure(config, workdir)
+  atoms, atoms_figure = atoms_figure_of(config, trained, windows, batch, workdir)
   report = {
       "step": trained.step, "k": trained.k, "test_windows": len(windows),
       "paper": PAPER,

@@ -251,16 +251,23 @@ def test_one_step_on_events_and_rolls_is_an_adam_step(config_name, variant, chan
   assert 0 <= float(scalars[metric]) <= 1
 
 
-def test_dataset_cache_is_keyed_by_the_source_folder(tmp_path):
+def test_dataset_cache_is_keyed_by_the_source_folders_content(tmp_path):
+  import shutil  # pylint: disable=import-outside-toplevel
   from tcn_wta import data as tcn_data  # pylint: disable=import-outside-toplevel
-  for name in ("a", "b"):
+  for name, text in (("a", "x\n"), ("b", "y\n")):
     (tmp_path / name).mkdir()
-    (tmp_path / name / "info.csv").write_text("x\n")
+    (tmp_path / name / "info.csv").write_text(text)
   first = tcn_data.source_fingerprint(str(tmp_path / "a"))
   assert first == tcn_data.source_fingerprint(str(tmp_path / "a"))
-  assert first != tcn_data.source_fingerprint(str(tmp_path / "b"))  # another folder
-  (tmp_path / "a" / "extra.mid").write_bytes(b"MThd")
-  assert first != tcn_data.source_fingerprint(str(tmp_path / "a"))  # a changed folder
+  assert first != tcn_data.source_fingerprint(str(tmp_path / "b"))  # another dataset
+  # A restored copy (new path, new modification times, same files) keeps its cache.
+  shutil.copytree(tmp_path / "a", tmp_path / "restored")
+  os.utime(tmp_path / "restored" / "info.csv", (1, 1))
+  assert tcn_data.source_fingerprint(str(tmp_path / "restored")) == first
+  (tmp_path / "a" / "info.csv").write_text("z\n")                  # same size, new bytes
+  assert first != tcn_data.source_fingerprint(str(tmp_path / "a"))
+  (tmp_path / "restored" / "extra.mid").write_bytes(b"MThd")
+  assert first != tcn_data.source_fingerprint(str(tmp_path / "restored"))  # a file added
   assert tcn_data.source_fingerprint(str(tmp_path / "missing")) == "missing"
 
 
