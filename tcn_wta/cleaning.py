@@ -11,7 +11,10 @@ windows (float64), and each noise condition (notes added only, removed only, bot
   bar, row) is played in >= 2 of the window's bars;
 and the model's scores separate true from added notes (AUROC) and removed from silent cells.
 On clean input it states which notes the dictionary keeps: those recurring in >= 2 of the
-window's bars vs one-off ones, loud vs soft ones.
+window's bars vs one-off ones, loud vs soft ones. Event tokens (no cells): 10% and 20% of the
+tokens replaced by random ones; accuracy of the corrupted input, the output and the input edited
+by the model (tokens it supports least replaced by its own), and the AUROC of its support for
+true vs replaced tokens.
 """
 
 import jax
@@ -57,8 +60,10 @@ def bar_repetition_filter(played, steps_per_bar, min_bars=MIN_BARS):
 
 
 def edit(played, scores, low, high):
-  """The input edited by the model: its notes scored < low deleted, silent cells > high added."""
-  return (played & (scores >= low)) | (~played & (scores > high))
+  """The input edited by the model: its notes scored < low deleted (none when low <= 0, though
+  an MSE output can score below 0), silent cells scored > high added."""
+  deleted = scores < low if low > 0 else np.zeros_like(played)
+  return (played & ~deleted) | (~played & (scores > high))
 
 
 def auroc(positive_scores, negative_scores):
@@ -131,6 +136,63 @@ def clean_breakdown(clean_scores, clean, velocities, steps_per_bar):
   return out
 
 
+# Token noise conditions: (name, fraction of tokens replaced by random ones).
+TOKEN_CONDITIONS = (("replaced 10%", 0.1), ("replaced 20%", 0.2))
+
+
+def make_token_scorer(trained, rep, batch):
+  """windows [W, L] token ids -> (the output's support of each input token, its own tokens)."""
+  net, params, k = trained.net, trained.params, trained.k
+
+  @jax.jit
+  def score(tokens):
+    output, _ = net.apply({"params": params}, rep.to_inputs(tokens, net.channels), k)
+    return rep.token_scores(output, tokens)
+
+  return lambda windows: tuple(np.asarray(a) for a in batching.map_in_batches(
+      score, (windows,), batch))
+
+
+def token_edit(tokens, support, predicted, low):
+  """The input with every token the model supports less than `low` replaced by its own."""
+  return np.where(support < low, predicted, tokens)
+
+
+def measure_tokens(config, trained, test_windows, validation_windows, batch):
+  """Cleaning of event tokens: accuracy of the corrupted input, the model's output and the
+  input edited by the model (threshold chosen on validation), and the AUROC of the model's
+  support for true vs replaced tokens."""
+  rep = representations.of(config.data)
+  score = make_token_scorer(trained, rep, batch)
+  conditions = {}
+  for i, (name, drop) in enumerate(TOKEN_CONDITIONS):
+    corrupted_validation = representations.corrupt(validation_windows, rep,
+                                                   config.analysis.seed + 1000 + i, drop, 0.0,
+                                                   channels=trained.net.channels)
+    support, predicted = score(corrupted_validation)
+    lows = np.quantile(support, np.linspace(0, 0.5, 26))   # delete up to half of the tokens
+    accuracy = [np.mean(token_edit(corrupted_validation, support, predicted, low)
+                        == validation_windows) for low in lows]
+    low = float(lows[int(np.argmax(accuracy))])
+    corrupted = representations.corrupt(test_windows, rep, config.analysis.seed + i, drop, 0.0,
+                                        channels=trained.net.channels)
+    support, predicted = score(corrupted)
+    replaced = corrupted != test_windows
+    conditions[name] = {
+        "drop": drop, "add": 0.0,
+        "thresholds": {"low": low, "validation_accuracy": float(np.max(accuracy))},
+        "corrupted input": float(np.mean(corrupted == test_windows)),
+        "model output": float(np.mean(predicted == test_windows)),
+        "model-guided edit": float(np.mean(token_edit(corrupted, support, predicted, low)
+                                           == test_windows)),
+        "auroc true vs replaced": auroc(support[~replaced], support[replaced]),
+        "replaced restored": None if not replaced.any() else float(
+            np.mean(predicted[replaced] == test_windows[replaced])),
+    }
+  return {"conditions": conditions, "tokens": True, "test_windows": len(test_windows),
+          "validation_windows": len(validation_windows)}
+
+
 def steps_per_bar_of(config):
   """Steps per bar when windows hold whole bars of a fixed grid, else 0 (no bar filter)."""
   steps = int(config.generate.get("steps_per_bar", 0) or 0)
@@ -139,8 +201,10 @@ def steps_per_bar_of(config):
 
 
 def measure(config, trained, test_windows, validation_windows, batch):
-  """The cleaning section of report.json (None for representations without cells)."""
+  """The cleaning section of report.json: on cells for grids, on tokens for events."""
   rep = representations.of(config.data)
+  if rep.token_scores is not None:
+    return measure_tokens(config, trained, test_windows, validation_windows, batch)
   if not supported(rep):
     return None
   score = make_scorer(trained, rep, batch)

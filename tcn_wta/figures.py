@@ -12,6 +12,12 @@ import numpy as np
 MAX_COLOURED_CLASSES = 10
 
 
+def _save(fig, path):
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
 def save_rolls(path, panels, title, ylabel):
   """One image row per (name, [steps, rows]) panel, time left to right."""
   fig, axes = plt.subplots(len(panels), 1, figsize=(10, 1.6 * len(panels)), squeeze=False)
@@ -22,9 +28,7 @@ def save_rolls(path, panels, title, ylabel):
     ax.set_ylabel(ylabel, fontsize=8)
     ax.tick_params(labelsize=7)
   fig.suptitle(title)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  _save(fig, path)
 
 
 def save_top_n_curve(path, top, metric):
@@ -54,9 +58,7 @@ def save_top_n_curve(path, top, metric):
   right.set_ylabel(metric)
   right.set_title("Quality against size", fontsize=10)
   right.legend(fontsize=7)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  _save(fig, path)
 
 
 def save_style_map(path, maps, labels, title):
@@ -76,9 +78,7 @@ def save_style_map(path, maps, labels, title):
     ax.set_ylabel("PC 2")
   axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
   fig.suptitle(title)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  _save(fig, path)
 
 
 def save_ablations(path, results, ks):
@@ -104,7 +104,8 @@ def save_ablations(path, results, ks):
   left.set_xscale("log", base=2)
   left.set_xlabel("k (winners per code step)")
   left.set_ylabel(f"held-out {metric}")
-  left.set_title(f"Noise: {round(100 * noise['drop'])}% removed, {round(100 * noise['add'])}% added",
+  left.set_title(f"Noise: {round(100 * noise['drop'])}% removed, "
+                 f"{round(100 * noise['add'])}% added",
                  fontsize=10)
   left.legend(fontsize=7)
   if grid:
@@ -120,9 +121,7 @@ def save_ablations(path, results, ks):
     right.set_ylabel("spurious notes silenced")
     right.set_title("Sparsity-fidelity trade-off", fontsize=10)
     right.legend(fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  _save(fig, path)
 
 
 def save_training_curve(path, loss, k, title):
@@ -137,9 +136,7 @@ def save_training_curve(path, loss, k, title):
     right.step(*zip(*k), where="post", color="C1")
     right.set_ylabel("k", color="C1")
   left.set_title(title, fontsize=10)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  _save(fig, path)
 
 
 def save_atoms(path, atoms, usage, ylabel, columns=8):
@@ -154,6 +151,4 @@ def save_atoms(path, atoms, usage, ylabel, columns=8):
               vmax=limit, interpolation="nearest")
     ax.set_title(f"{100 * share:.1f}%", fontsize=7)
   fig.suptitle(f"Most used atoms (share of code entries); rows: {ylabel}", fontsize=9)
-  fig.tight_layout()
-  fig.savefig(path, dpi=110)
-  plt.close(fig)
+  _save(fig, path)

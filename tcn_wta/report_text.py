@@ -70,6 +70,17 @@ def cleaning_claims(config, report, metric):
                  f"{metric} of the model's output {clean['cleaned'][metric]:.3f} ({text})",
                  f"the corrupted input {clean['corrupted'][metric]:.3f}",
                  _held(clean["cleaned"][metric] > clean["corrupted"][metric]))]
+  if cells.get("tokens"):
+    r = cells["conditions"]["replaced 20%"]
+    return [
+        _row("cleaning (3): the output supports true tokens more than replaced ones",
+             f"AUROC {_num(r['auroc true vs replaced'])} with 20% of the tokens replaced",
+             "chance 0.5; target >= 0.8", _held((r["auroc true vs replaced"] or 0) >= 0.8)),
+        _row("cleaning (3): editing the input with the model repairs it",
+             f"accuracy with 20% of the tokens replaced: edited {r['model-guided edit']:.3f}",
+             f"the corrupted input {r['corrupted input']:.3f}; the model's output "
+             f"{r['model output']:.3f}",
+             _held(r["model-guided edit"] > r["corrupted input"]))]
   c, conditions = cells["clean"], cells["conditions"]
   both, added = conditions["both 20%"], conditions["added 20%"]
   rows = []
@@ -259,13 +270,31 @@ def ablation_claims(report, metric):
   return rows
 
 
+def token_cleaning_table(cells):
+  lines = ["", "## Cleaning on tokens", "",
+           f"Accuracy over {cells['test_windows']} test windows. Editing replaces every input "
+           "token the model supports less than `low` (chosen on "
+           f"{cells['validation_windows']} validation windows) by the model's own token.", "",
+           "| noise | corrupted input | model output | model-guided edit (low) | AUROC true vs "
+           "replaced | replaced tokens restored |", "| --- " * 6 + "|"]
+  for name, row in cells["conditions"].items():
+    lines.append(
+        f"| {name} | {row['corrupted input']:.3f} | {row['model output']:.3f} | "
+        f"{row['model-guided edit']:.3f} ({row['thresholds']['low']:.3g}) | "
+        f"{_num(row['auroc true vs replaced'])} | {_pct(row['replaced restored'])} |")
+  return lines
+
+
 def cleaning_table(report):
   cells = report["cleaning"].get("cells")
   if not cells:
     return []
+  if cells.get("tokens"):
+    return token_cleaning_table(cells)
   lines = ["", "## Cleaning on cells", "",
-           f"F1 pooled over the cells of {cells['test_windows']} test windows. Editing deletes the input's notes the model "
-           "scores below `low` and adds silent cells it scores above `high` (chosen on "
+           f"F1 pooled over the cells of {cells['test_windows']} test windows. Editing deletes "
+           "the input's notes the model scores below `low` and adds silent cells it scores "
+           "above `high` (chosen on "
            f"{cells['validation_windows']} validation windows; low 0 deletes nothing, high > 1 "
            "adds nothing). The bar-repetition filter keeps an input note when the same cell is "
            f"played in >= {cells['min_bars']} of the window's bars.", "",

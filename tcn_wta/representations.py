@@ -39,6 +39,9 @@ class Representation(NamedTuple):
   # played notes / hits, and the velocities of those cells.
   cell_scores: Optional[Callable] = None
   cell_velocities: Optional[Callable] = None
+  # Tokens only: (model output, input token ids) -> (how strongly the output supports each input
+  # token, the output's own tokens), for cleaning.
+  token_scores: Optional[Callable] = None
 
 
 def _real_valued(windows, channels):
@@ -116,7 +119,11 @@ EVENTS = Representation(
     to_sequence=_events_to_sequence,
     seconds_of=lambda w, data_config, qpm=None: float(maestro.time_shift_seconds(np.asarray(w))),
     display=lambda a, data_config: maestro.sequence_to_roll(_events_to_sequence(a), 16),
-    display_rows="key", token_ids=True)
+    display_rows="key", token_ids=True,
+    token_scores=lambda logits, tokens: (
+        jnp.take_along_axis(jax.nn.softmax(logits, -1), tokens[..., None].astype(jnp.int32),
+                            -1)[..., 0],
+        jnp.argmax(logits, -1)))
 
 # The authors' one-channel input: token ids scaled to about [-2, 1.5], MSE (docs/tcn_wta.md,
 # "Addendum"); an id is read back by rounding.
@@ -146,7 +153,10 @@ EVENT_IDS = EVENTS._replace(
     corrupt_batch=lambda w, rng, drop, add, channels: corruption.corrupt_events(
         w, rng, maestro.NUM_EVENTS, drop),
     to_sequence=_scaled_ids_to_sequence,
-    display=lambda a, data_config: maestro.sequence_to_roll(_scaled_ids_to_sequence(a), 16))
+    display=lambda a, data_config: maestro.sequence_to_roll(_scaled_ids_to_sequence(a), 16),
+    # The output's distance from the input id, in ids (negated: higher supports it more).
+    token_scores=lambda out, tokens: (-jnp.abs(out[..., 0] * ID_SCALE + ID_CENTRE - tokens),
+                                      _ids_of(out)))
 
 REPRESENTATIONS = {r.name: r for r in (DRUMS, ROLL, EVENTS, EVENT_IDS)}
 

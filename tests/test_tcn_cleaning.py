@@ -198,3 +198,38 @@ def test_ablate_trains_each_variant_and_the_report_shows_them(tmp_path):
   assert conditions["added 20%"]["corrupted input"] == pytest.approx(2 / 2.2, abs=0.03)
   assert (tmp_path / "run" / "atoms.png").exists()
   assert (tmp_path / "run" / "training_curve.png").exists()
+
+
+def test_token_cleaning_edits_the_tokens_the_model_does_not_support():
+  tokens = np.array([[1, 2, 3, 4]])
+  support = np.array([[0.9, 0.1, 0.8, 0.05]])
+  predicted = np.array([[1, 7, 3, 9]])
+  np.testing.assert_array_equal(cleaning.token_edit(tokens, support, predicted, 0.2),
+                                [[1, 7, 3, 9]])
+  np.testing.assert_array_equal(cleaning.token_edit(tokens, support, predicted, 0.0), tokens)
+
+
+@pytest.mark.parametrize("variant,channels", [("", 388), ("authors", 1)])
+def test_token_cleaning_on_a_random_model(variant, channels):
+  from configs import maestro as maestro_config  # pylint: disable=import-outside-toplevel
+  config = maestro_config.get_config(variant)
+  config.model.num_atoms, config.model.tcn_features = 12, (4,)
+  config.model.k.k_start = config.model.k.k_end = 3
+  config.data.window, config.batch_size = 16, 4
+  net = train.build_model(config, channels)
+  trained = types.SimpleNamespace(net=net, params=train.create_state(config, net)["params"], k=3)
+  windows = np.random.default_rng(0).integers(0, 388, (40, 16)).astype(np.int16)
+  result = cleaning.measure(config, trained, windows, windows[:20], 4)
+  assert result["tokens"] and set(result["conditions"]) == {"replaced 10%", "replaced 20%"}
+  row = result["conditions"]["replaced 20%"]
+  assert row["corrupted input"] == pytest.approx(1 - 0.2 * 387 / 388, abs=0.05)
+  assert 0 <= row["auroc true vs replaced"] <= 1 and 0 <= row["model output"] <= 1
+  # The chosen threshold never does worse on validation than leaving the input alone.
+  assert row["thresholds"]["validation_accuracy"] >= 0.75
+
+
+def test_editing_with_low_zero_and_high_above_one_leaves_the_input_alone():
+  played = _grid()
+  scores = np.where(played, -0.3, 0.2)   # an MSE output can score a played note below 0
+  np.testing.assert_array_equal(cleaning.edit(played, scores, 0.0, 1.01), played)
+  np.testing.assert_array_equal(cleaning.edit(played, scores, 0.05, 1.01), np.zeros_like(played))
