@@ -219,7 +219,7 @@ def test_analyze_and_generate_on_a_tiny_groove(tmp_path):
   assert size["checkpoint_bytes"] > size["parameter_bytes"]
   text = open(tmp_path / "run" / "REPORT.md").read()
   for claim in ("reconstructs music (3.3)", "cleaning", "top N", "structured drums",
-                "drummer detection", "style map", "Performance RNN's 25 MB"):
+                "drummer detection", "style map", "Performance RNN 25 MB"):
     assert claim in text
   for name in ("top_n.png", "reconstruction.png", "style_map_drummer.png", "audio/cleaned.wav",
                "audio/original.mid", "generated/drums_AABA_120bpm_seed0.mid"):
