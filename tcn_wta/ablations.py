@@ -31,13 +31,24 @@ from tcn_wta import train
 RESULTS = "ablations.json"
 
 
+def decay_every_reaching(config, k, by=0.75):
+  """The config's decay_every, shortened if needed so that the schedule reaches k within the
+  first `by` of training (the config's schedule is made for its own k_end)."""
+  schedule = config.model.k
+  decays = -(-max(schedule.k_start - k, 0) // schedule.k_decrement)
+  if not decays or decays * schedule.decay_every <= by * config.num_train_steps:
+    return schedule.decay_every
+  return max(1, int(by * config.num_train_steps) // decays)
+
+
 def variants(config):
   """[(name, {dotted key: value})] of the runs `--mode=ablate` trains."""
   a = config.ablation
   out = []
 
   def at_k(k):
-    return {"model.k.k_end": k, "model.k.k_start": max(config.model.k.k_start, k)}
+    return {"model.k.k_end": k, "model.k.k_start": max(config.model.k.k_start, k),
+            "model.k.decay_every": decay_every_reaching(config, k)}
 
   for k in a.ks:
     out.append((f"k{k}", at_k(k)))
@@ -106,6 +117,9 @@ def run(config, workdir, heartbeat=lambda what: None):
     sub_workdir = os.path.join(workdir, "ablations", name)
     train.train_and_evaluate(sub_config, sub_workdir, heartbeat=heartbeat)
     trained = analysis.Trained(sub_config, sub_workdir, channels)
+    if trained.k != sub_config.model.k.k_end:
+      raise ValueError(f"Ablation {name}: training ended at k = {trained.k}, not "
+                       f"{sub_config.model.k.k_end}; raise num_train_steps")
     windows, batch = analysis.evaluation_windows(sub_config, splits["test"],
                                                  sub_config.eval.max_windows)
     results["runs"][name] = {

@@ -233,3 +233,20 @@ def test_editing_with_low_zero_and_high_above_one_leaves_the_input_alone():
   scores = np.where(played, -0.3, 0.2)   # an MSE output can score a played note below 0
   np.testing.assert_array_equal(cleaning.edit(played, scores, 0.0, 1.01), played)
   np.testing.assert_array_equal(cleaning.edit(played, scores, 0.05, 1.01), np.zeros_like(played))
+
+
+def test_every_ablation_trains_at_its_own_k_for_most_of_its_steps():
+  from configs import corpus as corpus_config  # pylint: disable=import-outside-toplevel
+  from configs import groove as groove_config  # pylint: disable=import-outside-toplevel
+  from configs import maestro as maestro_config  # pylint: disable=import-outside-toplevel
+  from tcn_wta import model as model_lib  # pylint: disable=import-outside-toplevel
+  for config in (groove_config.get_config(), corpus_config.get_config(),
+                 maestro_config.get_config()):
+    for name, overrides in ablations.variants(config):
+      variant = ablations.variant_config(config, name, overrides)
+      k = variant.model.k.k_end
+      reached = next(step for step in range(variant.num_train_steps + 1)
+                     if model_lib.k_at_step(variant.model.k, step) == k)
+      assert reached <= 0.75 * variant.num_train_steps, (config.name, name)
+      if name == "k1":   # Groove's own schedule already reaches k = 1: unchanged
+        assert variant.model.k.decay_every == config.model.k.decay_every
