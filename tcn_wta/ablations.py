@@ -18,7 +18,6 @@ import time
 
 from absl import logging
 import ml_collections
-import numpy as np
 
 from music_runtime import metric_writing
 from tcn_wta import analysis
@@ -73,28 +72,26 @@ def variant_config(config, name, overrides):
 
 
 def noisy_scores(config, trained, windows, batch, drop, add):
-  """Quality on clean windows and on windows with the given noise; for grids, also the spurious
-  notes silenced and the bar-repetition filter."""
-  metric = representations.of(config.data).main_metric
-  scores = analysis.reconstruction_and_cleaning(config, trained, windows, batch, drop, add)[0]
-  out = {"clean": scores["reconstruction"][metric], "noisy output": scores["cleaned"][metric],
-         "noisy input": scores["corrupted"][metric]}
+  """Quality on clean windows and on windows with the given noise; for grids, pooled over cells
+  like the cleaning table, with the spurious notes silenced and the bar-repetition filter."""
   rep = representations.of(config.data)
-  if cleaning.supported(rep):
-    corrupted = representations.corrupt(windows, rep, config.analysis.seed, drop, add,
-                                        channels=trained.net.channels)
-    score = cleaning.make_scorer(trained, rep, batch)
-    clean = np.asarray(rep.cell_scores(windows)) > 0.5
-    rows = cleaning.condition_scores(np.asarray(rep.cell_scores(corrupted)) > 0.5,
-                                     score(corrupted), clean, cleaning.steps_per_bar_of(config),
-                                     (0.0, 1.01))
-    # Pooled over cells like the cleaning table (the batch-mean F1 above differs slightly).
-    out.update({"clean": cleaning.pooled_f1(score(windows) > 0.5, clean),
-                "noisy output": rows["model output"], "noisy input": rows["corrupted input"],
-                "added silenced": rows["added silenced"],
-                "auroc true vs added": rows["auroc true vs added"]})
-    if "bar-repetition filter" in rows:
-      out["bar-repetition filter"] = rows["bar-repetition filter"]
+  if not cleaning.supported(rep):
+    scores = analysis.reconstruction_and_cleaning(config, trained, windows, batch, drop, add)[0]
+    return {name: scores[group][rep.main_metric] for name, group in
+            (("clean", "reconstruction"), ("noisy output", "cleaned"),
+             ("noisy input", "corrupted"))}
+  corrupted = representations.corrupt(windows, rep, config.analysis.seed, drop, add,
+                                      channels=trained.net.channels)
+  score = cleaning.make_scorer(trained, rep, batch)
+  clean = cleaning.played_cells(rep, windows)
+  rows = cleaning.condition_scores(cleaning.played_cells(rep, corrupted), score(corrupted), clean,
+                                   cleaning.steps_per_bar_of(config), (0.0, 1.01))
+  out = {"clean": cleaning.pooled_f1(score(windows) > 0.5, clean),
+         "noisy output": rows["model output"], "noisy input": rows["corrupted input"],
+         "added silenced": rows["added silenced"],
+         "auroc true vs added": rows["auroc true vs added"]}
+  if "bar-repetition filter" in rows:
+    out["bar-repetition filter"] = rows["bar-repetition filter"]
   return out
 
 

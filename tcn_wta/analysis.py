@@ -13,6 +13,7 @@ import numpy as np
 
 from music_runtime import batching
 from music_runtime import checkpointing
+from tcn_wta import cleaning
 from tcn_wta import codes
 from tcn_wta import compression
 from tcn_wta import data
@@ -160,7 +161,7 @@ def top_n(config, trained, windows, batch):
                    "code_bytes_per_unit": [e * bits / 8 / units for e in atom_entries]},
          "midi_bytes_per_unit": midi, "unit": unit, "entry_bits": bits, "windows": len(windows)}
   if rep.cell_scores is not None:
-    played = np.asarray(rep.cell_scores(np.asarray(windows))) > 0.5
+    played = cleaning.played_cells(rep, windows)
     out["lossless_bytes_per_unit"] = float(np.mean(compression.lossless_bytes(played))) / units
     out["lossless"] = "the smaller of a bitmap and a run-length code of the played cells"
     out["grid_baseline"] = [{**point, "bytes_per_unit": point["bytes_per_window"] / units}

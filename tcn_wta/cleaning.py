@@ -80,16 +80,27 @@ def recall(scores, cells):
   return float(np.mean(scores[cells] > 0.5)) if cells.any() else None
 
 
-def make_scorer(trained, rep, batch):
-  """windows [W, L, C] -> the model's cell scores [W, L, R] (NumPy), computed in batches."""
+def played_cells(rep, arrays):
+  """[..., steps, rows] boolean: the cells of windows (or outputs) that play a note."""
+  return np.asarray(rep.cell_scores(np.asarray(arrays))) > 0.5
+
+
+def _model_reader(trained, rep, batch, read):
+  """windows -> read(model output, windows) as NumPy, in jitted batches."""
   net, params, k = trained.net, trained.params, trained.k
 
   @jax.jit
-  def score(windows):
+  def apply(windows):
     output, _ = net.apply({"params": params}, rep.to_inputs(windows, net.channels), k)
-    return rep.cell_scores(output)
+    return read(output, windows)
 
-  return lambda windows: np.asarray(batching.map_in_batches(score, (windows,), batch))
+  return lambda windows: jax.tree_util.tree_map(
+      np.asarray, batching.map_in_batches(apply, (windows,), batch))
+
+
+def make_scorer(trained, rep, batch):
+  """windows [W, L, C] -> the model's cell scores [W, L, R] (NumPy), computed in batches."""
+  return _model_reader(trained, rep, batch, lambda output, windows: rep.cell_scores(output))
 
 
 def best_thresholds(played, scores, clean):
@@ -142,15 +153,7 @@ TOKEN_CONDITIONS = (("replaced 10%", 0.1), ("replaced 20%", 0.2))
 
 def make_token_scorer(trained, rep, batch):
   """windows [W, L] token ids -> (the output's support of each input token, its own tokens)."""
-  net, params, k = trained.net, trained.params, trained.k
-
-  @jax.jit
-  def score(tokens):
-    output, _ = net.apply({"params": params}, rep.to_inputs(tokens, net.channels), k)
-    return rep.token_scores(output, tokens)
-
-  return lambda windows: tuple(np.asarray(a) for a in batching.map_in_batches(
-      score, (windows,), batch))
+  return _model_reader(trained, rep, batch, rep.token_scores)
 
 
 def token_edit(tokens, support, predicted, low):
@@ -209,7 +212,7 @@ def measure(config, trained, test_windows, validation_windows, batch):
     return None
   score = make_scorer(trained, rep, batch)
   steps_per_bar = steps_per_bar_of(config)
-  played_of = lambda windows: np.asarray(rep.cell_scores(np.asarray(windows))) > 0.5
+  played_of = lambda windows: played_cells(rep, windows)
   clean_test = played_of(test_windows)
   clean_validation = played_of(validation_windows)
   seed = config.analysis.seed

@@ -53,7 +53,7 @@ def keep_k_per_step(code, k):
 
 
 def interpolate(a, b, k, weight=0.5):
-  """(1 - weight) a + weight b, cut back to k atoms per code step."""
+  """(1 - weight) a + weight b, cut back to k atoms per code step ([..., T, D] codes)."""
   return keep_k_per_step((1 - weight) * a + weight * b, k)
 
 
@@ -82,7 +82,7 @@ def generate(bank, k, num_windows, rng):
   tables = markov_codes.transition_tables(bank)
   steps = codes.shape[1]
   return {
-      "interpolation": np.stack([interpolate(codes[i], codes[partner[i]], k) for i in chosen]),
+      "interpolation": interpolate(codes[chosen], codes[partner[chosen]], k),
       "atom swap": np.stack([swap_atoms(codes[i], codes[partner[i]]) for i in chosen]),
       "markov": np.stack([markov_codes.sample_code(bank, steps, rng, tables=tables)
                           for _ in chosen]),

@@ -144,14 +144,14 @@ def make_pool(pieces, window, hop, shift_seed=None):
 def training_pool(data_config, pieces):
   """Training windows: every `train_hop` steps, so on bar lines / beats (data.phase = "beat"),
   or at every step (data.phase = "any", the beat-alignment ablation)."""
-  hop = 1 if data_config.get("phase", "beat") == "any" else data_config.train_hop
+  hop = 1 if data_config.phase == "any" else data_config.train_hop
   return make_pool(pieces, data_config.window, hop)
 
 
 def evaluation_pool(data_config, pieces):
   """Non-overlapping evaluation windows; for data.phase = "any" each starts a fixed random
   number of steps later, so most start off the beat."""
-  any_phase = data_config.get("phase", "beat") == "any"
+  any_phase = data_config.phase == "any"
   return make_pool(pieces, data_config.window, data_config.window, 0 if any_phase else None)
 
 

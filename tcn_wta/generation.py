@@ -9,6 +9,7 @@ import note_seq
 import numpy as np
 
 from music_runtime import audio
+from music_runtime import batching
 from tcn_wta import analysis
 from tcn_wta import cleaning
 from tcn_wta import code_blending
@@ -108,7 +109,7 @@ def compare_generators(config, trained, bank, splits, reference_windows, out_dir
   if rep.cell_scores is None or not steps_per_bar:
     return None
   decode = codes.make_decoder(trained.net, trained.params)
-  played_of = lambda arrays: np.asarray(rep.cell_scores(np.asarray(arrays))) > 0.5
+  played_of = lambda arrays: cleaning.played_cells(rep, arrays)
   training, _ = analysis.evaluation_windows(config, splits["train"], config.analysis.bank_windows)
   training_played, held_out = played_of(training), played_of(reference_windows)
   rng = np.random.default_rng(config.generate.seed)
@@ -117,8 +118,7 @@ def compare_generators(config, trained, bank, splits, reference_windows, out_dir
       rng.choice(len(bank.atoms), len(generated["markov"]), replace=False)]
   out = {}
   for name, code in generated.items():
-    outputs = np.concatenate([np.asarray(decode(code[i:i + config.batch_size]))
-                              for i in range(0, len(code), config.batch_size)])
+    outputs = batching.map_in_batches(decode, (code,), config.batch_size)
     out[name] = code_blending.compare(played_of(outputs), training_played, held_out,
                                       steps_per_bar)
     stem = os.path.join(out_dir, "generator_" + name.split(" ")[0])

@@ -100,10 +100,8 @@ def cells_cleaning(config, trained, splits, windows, batch):
   """`cleaning.measure` on `windows`, with editing thresholds chosen on validation windows
   (training windows if there are none)."""
   validation, _ = analysis.evaluation_windows(
-      config, splits.get("validation") or splits["train"], config.eval.max_windows)
-  return cleaning.measure(config, trained, windows,
-                          analysis.evenly_spaced(validation, batch, config.analysis.max_windows),
-                          batch)
+      config, splits.get("validation") or splits["train"], config.analysis.max_windows)
+  return cleaning.measure(config, trained, windows, validation, batch)
 
 
 def training_curve_figure(config, workdir):

@@ -55,6 +55,12 @@ def header(config, report):
          if any(report["training"]["denoising"].values()) else ""), ""]
 
 
+def _table(columns, rows):
+  """Markdown lines of a table: the header, its rule, then one line per row of cells."""
+  return (["| " + " | ".join(columns) + " |", "| --- " * len(columns) + "|"]
+          + ["| " + " | ".join(row) + " |" for row in rows])
+
+
 def _row(claim, ours, baseline, held):
   """One claim: the paper's claim (section), our measurement, the baseline it must beat, held."""
   return f"| {claim} | {ours} | {baseline} | {held} |"
@@ -274,15 +280,14 @@ def token_cleaning_table(cells):
   lines = ["", "## Cleaning on tokens", "",
            f"Accuracy over {cells['test_windows']} test windows. Editing replaces every input "
            "token the model supports less than `low` (chosen on "
-           f"{cells['validation_windows']} validation windows) by the model's own token.", "",
-           "| noise | corrupted input | model output | model-guided edit (low) | AUROC true vs "
-           "replaced | replaced tokens restored |", "| --- " * 6 + "|"]
-  for name, row in cells["conditions"].items():
-    lines.append(
-        f"| {name} | {row['corrupted input']:.3f} | {row['model output']:.3f} | "
-        f"{row['model-guided edit']:.3f} ({row['thresholds']['low']:.3g}) | "
-        f"{_num(row['auroc true vs replaced'])} | {_pct(row['replaced restored'])} |")
-  return lines
+           f"{cells['validation_windows']} validation windows) by the model's own token.", ""]
+  return lines + _table(
+      ("noise", "corrupted input", "model output", "model-guided edit (low)",
+       "AUROC true vs replaced", "replaced tokens restored"),
+      [(name, f"{row['corrupted input']:.3f}", f"{row['model output']:.3f}",
+        f"{row['model-guided edit']:.3f} ({row['thresholds']['low']:.3g})",
+        _num(row["auroc true vs replaced"]), _pct(row["replaced restored"]))
+       for name, row in cells["conditions"].items()])
 
 
 def cleaning_table(report):
@@ -297,18 +302,17 @@ def cleaning_table(report):
            "above `high` (chosen on "
            f"{cells['validation_windows']} validation windows; low 0 deletes nothing, high > 1 "
            "adds nothing). The bar-repetition filter keeps an input note when the same cell is "
-           f"played in >= {cells['min_bars']} of the window's bars.", "",
-           "| noise | corrupted input | model output | model-guided edit (low, high) | "
-           "bar-repetition filter | AUROC true vs added | AUROC removed vs silent | "
-           "added silenced | removed restored |", "| --- " * 9 + "|"]
-  for name, row in cells["conditions"].items():
-    t = row["thresholds"]
-    lines.append(
-        f"| {name} | {row['corrupted input']:.3f} | {row['model output']:.3f} | "
-        f"{row['model-guided edit']:.3f} ({t['low']:g}, {t['high']:g}) | "
-        f"{_num(row.get('bar-repetition filter'))} | {_num(row['auroc true vs added'])} | "
-        f"{_num(row['auroc removed vs silent'])} | {_pct(row['added silenced'])} | "
-        f"{_pct(row['removed restored'])} |")
+           f"played in >= {cells['min_bars']} of the window's bars.", ""]
+  lines += _table(
+      ("noise", "corrupted input", "model output", "model-guided edit (low, high)",
+       "bar-repetition filter", "AUROC true vs added", "AUROC removed vs silent",
+       "added silenced", "removed restored"),
+      [(name, f"{row['corrupted input']:.3f}", f"{row['model output']:.3f}",
+        f"{row['model-guided edit']:.3f} ({row['thresholds']['low']:g}, "
+        f"{row['thresholds']['high']:g})", _num(row.get("bar-repetition filter")),
+        _num(row["auroc true vs added"]), _num(row["auroc removed vs silent"]),
+        _pct(row["added silenced"]), _pct(row["removed restored"]))
+       for name, row in cells["conditions"].items()])
   c = cells["clean"]
   lines += ["", f"On clean windows the output plays {_pct(c['recall'])} of the notes"
             + (f"; {_pct(c['recall recurring'])} of those recurring in >= {cells['min_bars']} "
@@ -329,16 +333,15 @@ def ablation_table(report, metric, workdir):
   lines = ["", "## Ablations (`--mode=ablate`)", "",
            f"Each model trained like this one but for the row's change; noisy = "
            f"{_pct(noise['drop'])} of the notes removed and {_pct(noise['add'])} added. "
-           f"{results['seconds']:.0f} s for all runs.", "",
-           f"| run | k | {metric}: clean input | noisy input itself | model on noisy input | "
-           "bar-repetition filter | spurious notes silenced | AUROC true vs added | final "
-           "training loss |", "| --- " * 9 + "|"]
-  for name, r in results["runs"].items():
-    lines.append(
-        f"| {name} | {r['k']} | {r['clean']:.3f} | {r['noisy input']:.3f} | "
-        f"{r['noisy output']:.3f} | {_num(r.get('bar-repetition filter'))} | "
-        f"{_pct(r.get('added silenced'))} | {_num(r.get('auroc true vs added'))} | "
-        f"{_num(r['final_training_loss'], 4)} |")
+           f"{results['seconds']:.0f} s for all runs.", ""]
+  lines += _table(
+      ("run", "k", f"{metric}: clean input", "noisy input itself", "model on noisy input",
+       "bar-repetition filter", "spurious notes silenced", "AUROC true vs added",
+       "final training loss"),
+      [(name, str(r["k"]), f"{r['clean']:.3f}", f"{r['noisy input']:.3f}",
+        f"{r['noisy output']:.3f}", _num(r.get("bar-repetition filter")),
+        _pct(r.get("added silenced")), _num(r.get("auroc true vs added")),
+        _num(r["final_training_loss"], 4)) for name, r in results["runs"].items()])
   lines += ["", f"![ablations]({_rel(results['figure'], workdir)})"]
   return lines
 
@@ -350,15 +353,13 @@ def generator_table(report):
   lines = ["", "## Generators", "",
            f"{comparison['windows']} windows each, from the same training windows; a bar (of "
            f"{comparison['steps_per_bar']} steps) is new when its cells match every bar of the "
-           "training windows with F1 < 0.9.", "",
-           "| generator | bars new | mean F1 with the nearest training bar | notes per bar | "
-           "held-out notes per bar | distance of the notes' distribution over rows |",
-           "| --- | --- | --- | --- | --- | --- |"]
-  for name, r in comparison["generators"].items():
-    lines.append(f"| {name} | {_pct(r['novelty'])} | {_num(r['nearest_training_bar_f1'])} | "
-                 f"{r['notes_per_bar']:.1f} | {r['held_out_notes_per_bar']:.1f} | "
-                 f"{r['row_share_distance']:.3f} |")
-  return lines
+           "training windows with F1 < 0.9.", ""]
+  return lines + _table(
+      ("generator", "bars new", "mean F1 with the nearest training bar", "notes per bar",
+       "held-out notes per bar", "distance of the notes' distribution over rows"),
+      [(name, _pct(r["novelty"]), _num(r["nearest_training_bar_f1"]), f"{r['notes_per_bar']:.1f}",
+        f"{r['held_out_notes_per_bar']:.1f}", f"{r['row_share_distance']:.3f}")
+       for name, r in comparison["generators"].items()])
 
 
 def top_n_table(report, metric):

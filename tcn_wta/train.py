@@ -53,8 +53,7 @@ def make_train_step(config, net, mesh):
   rep = representations.of(config.data)
   sharding.check_divisible(config.batch_size, mesh, "batch_size")
 
-  noise = config.get("train", {}).get("corruption", {})
-  drop, add = float(noise.get("drop", 0.0)), float(noise.get("add", 0.0))
+  drop, add = float(config.train.corruption.drop), float(config.train.corruption.add)
 
   def local_gradients(params, windows, inputs, k):
     x, x_in = rep.to_inputs(windows, net.channels), rep.to_inputs(inputs, net.channels)
