@@ -14,11 +14,14 @@ the DKM is scored on:
 * `median_filter` (denoising): the median of three consecutive steps of each voice.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from kanerva_music import evaluate
+from music_runtime import compile_ahead
 
 NUM_VOICES = 4
 COMPLETION_BASELINES = ("hold_last_chord", "train_mean", "nearest_stored", "nearest_train",
@@ -28,6 +31,7 @@ DENOISE_BASELINES = ("cue", "median_filter", "train_mean", "nearest_stored", "ne
 BETAS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 
 
+@jax.jit
 def _clamp(estimate, cues, mask):
   return jnp.where(mask[:, None, :] != 0, cues, estimate)
 
@@ -118,35 +122,64 @@ class Context:
 _FUNCTIONS = {"hold_last_chord": hold_last_chord, "median_filter": median_filter}
 
 
-def estimate(name, cues, mask, stored, context, beta=None, *, denoise=False):
-  """The baseline `name`'s estimates [M, T, C]; a completion keeps the cue's observed entries."""
-  cues, mask = jnp.asarray(cues, jnp.float32), jnp.asarray(mask, jnp.float32)
+def _estimate(name, cues, mask, stored, train_windows, position_mean, beta, denoise):
   if name == "cue":
     out = cues
   elif name in _FUNCTIONS:
     out = _FUNCTIONS[name](cues, mask)
   elif name == "train_mean":
-    out = train_mean(cues, mask, context.position_mean)
+    out = train_mean(cues, mask, position_mean)
   elif name == "nearest_stored":
     out = nearest_stored(cues, mask, stored)
   elif name == "nearest_train":
-    out = nearest_train(cues, mask, context.train_windows)
+    out = nearest_train(cues, mask, train_windows)
   elif name == "modern_hopfield":
-    out = modern_hopfield(cues, mask, stored, beta if beta is not None else context.beta)
+    out = modern_hopfield(cues, mask, stored, beta)
   else:
     raise ValueError(f"Unknown baseline {name!r}")
   return out if denoise else _clamp(out, cues, mask)
 
 
-def score(name, targets, cues, mask, stored, context, beta=None):
-  """{acc_exact, acc_1, acc_2, mse} of a baseline: a completion (mask [M, C]) on its masked
-  entries, denoising (mask None) on every entry."""
+def _arguments(cues, mask, stored, context, beta):
+  """The arrays of a baseline's program; beta defaults to the context's."""
+  if beta is None and context is not None:
+    beta = context.beta
+  return (jnp.asarray(cues, jnp.float32), jnp.asarray(mask, jnp.float32),
+          jnp.asarray(stored, jnp.float32),
+          None if context is None else context.train_windows,
+          None if context is None else context.position_mean,
+          None if beta is None else jnp.asarray(beta, jnp.float32))
+
+
+def estimate(name, cues, mask, stored, context, beta=None, *, denoise=False):
+  """The baseline `name`'s estimates [M, T, C]; a completion keeps the cue's observed entries."""
+  return _estimate(name, *_arguments(cues, mask, stored, context, beta), denoise)
+
+
+@functools.partial(jax.jit, static_argnames=("name", "denoise"))
+def _score_program(targets, cues, mask, stored, train_windows, position_mean, beta, *, name,
+                   denoise):
+  """A baseline's estimates and their `evaluate.iteration_metrics` on the masked entries (every
+  entry when denoising), as one program."""
+  out = _estimate(name, cues, mask, stored, train_windows, position_mean, beta, denoise)
+  scored = jnp.ones((1, 1, 1), bool) if denoise else mask[:, None, :] == 0
+  return evaluate.iteration_metrics(targets, out[None], scored)
+
+
+def score_call(name, targets, cues, mask, stored, context, beta=None):
+  """The program of `score` and its arguments (a `compile_ahead.Call`)."""
   denoise = mask is None
   if denoise:
     mask = np.ones((np.shape(cues)[0], np.shape(cues)[-1]), np.float32)
-  out = estimate(name, cues, mask, stored, context, beta, denoise=denoise)
-  scored = jnp.ones((1, 1, 1), bool) if denoise else jnp.asarray(mask)[:, None, :] == 0
-  metrics = evaluate.iteration_metrics(jnp.asarray(targets), out[None], scored)
+  return compile_ahead.call(_score_program, jnp.asarray(targets, jnp.float32),
+                            *_arguments(cues, mask, stored, context, beta), name=name,
+                            denoise=denoise)
+
+
+def score(name, targets, cues, mask, stored, context, beta=None):
+  """{acc_exact, acc_1, acc_2, mse} of a baseline: a completion (mask [M, C]) on its masked
+  entries, denoising (mask None) on every entry."""
+  metrics = score_call(name, targets, cues, mask, stored, context, beta)()
   return {k: float(metrics[k][0]) for k in evaluate.METRICS}
 
 

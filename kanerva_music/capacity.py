@@ -12,6 +12,7 @@ with its initial (PCA) prior mean, untrained (stated in the report).
 """
 
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +22,7 @@ from kanerva_music import baselines
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import evaluate
+from music_runtime import compile_ahead
 from music_runtime import sharding
 
 SIZES = (8, 16, 32, 64, 128, 256, 512)
@@ -74,19 +76,6 @@ def _jitted_memory_reads():
                  compiler_options=sharding.quick_compile_options())
 
 
-def _baseline_reads(stored, cues, beta):
-  """{name: {task: exact accuracy}} for the K-independent reads."""
-  num_memories, _, num_cols = stored.shape
-  out = {}
-  for name in ("nearest_stored", "modern_hopfield"):
-    out[name] = {}
-    for task in TASKS:
-      mask = None if task == "denoise" else _mask(task, num_memories, num_cols)
-      metrics = baselines.score(name, stored, cues[task], mask, stored, None, beta)
-      out[name][task] = metrics["acc_exact"]
-  return out
-
-
 def make_cues(stored, noise_std, seed):
   rng = np.random.default_rng(seed)
   noise = noise_std * rng.standard_normal(stored.shape).astype(np.float32)
@@ -119,22 +108,58 @@ def same_chorale_sets(pool, seed, episode_steps, sizes=CORRELATED_SIZES):
   return sets
 
 
-def curves(params_by_rows, model_config_by_rows, sets, noise_std, attention_beta, hopfield_beta,
-           seed, heartbeat=lambda what: None):
-  """{read: {K or "all": {T: {task: {"acc_exact": exact}}}}} over the sets {T: [M, T, C]}."""
+class Plan(NamedTuple):
+  """The programs of one set of capacity curves, each a function of its inverse temperature
+  (beta -> `compile_ahead.Call`), so that they can be compiled before the betas are chosen."""
+  reads: dict      # {(T, K): memory reads (beta: the attention read's)}
+  baselines: dict  # {T: {(name, task): K-independent read (beta: the Hopfield read's)}}
+
+
+def _read_call(params, stored, cues, model_config, beta):
+  return compile_ahead.call(_jitted_memory_reads(), params, stored, cues,
+                            jnp.asarray(beta, jnp.float32), model_config=model_config)
+
+
+def plan(params_by_rows, model_config_by_rows, sets, noise_std, seed):
+  """The Plan of curves over the sets {T: [M, T, C]}, for every K of params_by_rows."""
+  reads, baselines_by_size = {}, {}
+  for size, stored in sorted(sets.items()):
+    cues = {k: jnp.asarray(v) for k, v in make_cues(stored, noise_std, seed + size).items()}
+    for rows, params in params_by_rows.items():
+      reads[size, rows] = functools.partial(_read_call, params, jnp.asarray(stored), cues,
+                                            model_config_by_rows[rows])
+    num_memories, _, num_cols = stored.shape
+    baselines_by_size[size] = {
+        (name, task): functools.partial(
+            baselines.score_call, name, stored, cues[task],
+            None if task == "denoise" else _mask(task, num_memories, num_cols), stored, None)
+        for name in ("nearest_stored", "modern_hopfield") for task in TASKS}
+  return Plan(reads, baselines_by_size)
+
+
+def programs(*plans):
+  """One call per distinct program of the plans (the completion tasks differ only in their masks'
+  values), for `compile_ahead`."""
+  any_beta = 1.0  # an argument of the programs (a float32 array), not a constant in them
+  return [read(any_beta) for p in plans for read in p.reads.values()] + [
+      calls[name, task](any_beta) for p in plans for calls in p.baselines.values()
+      for name in ("nearest_stored", "modern_hopfield") for task in ("half", "denoise")]
+
+
+def curves(curve_plan, attention_beta, hopfield_beta, heartbeat=lambda what: None):
+  """{read: {K or "all": {T: {task: {"acc_exact": exact}}}}} of a Plan."""
   out = {"lstsq": {}, "attention": {}, "readout": {}, "nearest_stored": {"all": {}},
          "modern_hopfield": {"all": {}}}
-  for size, stored in sorted(sets.items()):
-    cues = make_cues(stored, noise_std, seed + size)
-    for name, by_task in _baseline_reads(stored, cues, hopfield_beta).items():
-      out[name]["all"][str(size)] = {k: {"acc_exact": float(v)} for k, v in by_task.items()}
-    for rows, params in params_by_rows.items():
-      reads = _jitted_memory_reads()(params, jnp.asarray(stored), {k: jnp.asarray(v) for k, v in
-                                                          cues.items()},
-                            jnp.asarray(attention_beta, jnp.float32),
-                            model_config=model_config_by_rows[rows])
-      for read, by_task in reads.items():
-        out[read].setdefault(str(rows), {})[str(size)] = {k: {"acc_exact": float(v)}
+  for size, calls in curve_plan.baselines.items():
+    for (name, task), call in calls.items():
+      metrics = call(hopfield_beta)()
+      out[name]["all"].setdefault(str(size), {})[task] = {
+          "acc_exact": float(metrics["acc_exact"][0])}
+    for (read_size, rows), read in curve_plan.reads.items():
+      if read_size != size:
+        continue
+      for name, by_task in read(attention_beta)().items():
+        out[name].setdefault(str(rows), {})[str(size)] = {k: {"acc_exact": float(v)}
                                                           for k, v in by_task.items()}
       heartbeat(f"report: capacity K={rows} T={size}")
   return out

@@ -104,7 +104,12 @@ def pool_windows(pool, episode_steps):
   return steps[starts[:, None] + np.arange(episode_steps)].reshape(len(starts), -1)
 
 
+# One program per shape: run op by op, a draw compiled about thirty tiny programs (the report
+# draws a dozen shapes).
+_sample_jitted = jax.jit(sample_episodes, static_argnums=(2, 3))
+
+
 def evaluation_set(pool, seed, num_memories, episodes_per_memory, episode_steps):
   """A fixed, seeded set [num_memories, T, C], identical across runs and read methods."""
-  return sample_episodes(pool, jax.random.PRNGKey(seed), (num_memories, episodes_per_memory),
-                         episode_steps)
+  return _sample_jitted(pool, jax.random.PRNGKey(seed), (num_memories, episodes_per_memory),
+                        episode_steps)

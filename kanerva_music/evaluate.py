@@ -17,6 +17,7 @@ import numpy as np
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import model
+from music_runtime import compile_ahead
 from music_runtime import config_checks
 from music_runtime import sharding
 
@@ -135,11 +136,15 @@ def _write_sharded(params, stored, rngs, *, model_config, mesh):
       params, stored, rngs)
 
 
+def _write_call(params, shards, stored, model_config):
+  rngs = np.asarray(model.evaluation_write_keys(shards.count))
+  return compile_ahead.call(_write_sharded, params, shards.put(stored), shards.put(rngs),
+                            model_config=model_config, mesh=shards.mesh)
+
+
 def write_sharded(params, shards, stored, model_config):
   """Memories of stored [M, T, C], split over `shards.mesh` (see ShardedSet)."""
-  rngs = np.asarray(model.evaluation_write_keys(shards.count))
-  return _write_sharded(params, shards.put(stored), shards.put(rngs), model_config=model_config,
-                        mesh=shards.mesh)
+  return _write_call(params, shards, stored, model_config)()
 
 
 class ShardedSet:
@@ -158,15 +163,21 @@ class ShardedSet:
     return sharding.put(padded, sharding.split_over_data(self.mesh))
 
 
-def _score(memories, shards, targets, cues, mask, *, num_iters, method, model_config, beta=0.0):
-  """`read_and_score` on memories already split over `shards.mesh`."""
+def _score_call(memories, shards, targets, cues, mask, *, num_iters, method, model_config,
+                beta=0.0):
+  """The `_read_sharded` call of `_score` (a `compile_ahead.Call`)."""
   denoise = mask is None
   if denoise:
     mask = np.ones((shards.count, np.shape(targets)[-1]), np.float32)
-  return _read_sharded(memories, shards.put(targets), shards.put(cues), shards.put(mask),
-                       shards.valid, jnp.asarray(beta, jnp.float32), num_iters=num_iters,
-                       method=method, model_config=model_config, mesh=shards.mesh,
-                       denoise=denoise)
+  return compile_ahead.call(
+      _read_sharded, memories, shards.put(targets), shards.put(cues), shards.put(mask),
+      shards.valid, jnp.asarray(beta, jnp.float32), num_iters=num_iters, method=method,
+      model_config=model_config, mesh=shards.mesh, denoise=denoise)
+
+
+def _score(*args, **kwargs):
+  """`read_and_score` on memories already split over `shards.mesh`."""
+  return _score_call(*args, **kwargs)()
 
 
 def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_config,
@@ -243,13 +254,21 @@ def evaluate(params, stored, novel, tasks, config, capacity_sets=None, mesh=None
   shards = ShardedSet(mesh, num_memories)
   memories = write_sharded(params, shards, stored, frozen)
 
+  def score_call(targets, cues, mask, method, memories=memories, shards=shards):
+    return _score_call(memories, shards, targets, cues, mask, num_iters=num_iters,
+                       method=method, model_config=frozen, beta=beta)
+
   def score(targets, cues, mask, method, memories=memories, shards=shards):
-    out = _score(memories, shards, targets, cues, mask, num_iters=num_iters, method=method,
-                 model_config=frozen, beta=beta)
-    jax.block_until_ready(out)
+    out = jax.block_until_ready(score_call(targets, cues, mask, method, memories, shards)())
     heartbeat(f"report: {method} read")
     return out
 
+  # Every read program at once (they differ in method, not shapes): on several cores
+  # compilation is most of this function's time.
+  any_mask = next(iter(tasks["masks"].values()))
+  compile_ahead.compile_all(
+      [score_call(stored, tasks["denoise_cue"], None, method) for method in DENOISE_METHODS]
+      + [score_call(stored, stored, any_mask, method) for method in METHODS])
   report = {"denoise_by_read": {}, "complete": {}}
   examples = {}
   for method in DENOISE_METHODS:
@@ -268,15 +287,26 @@ def evaluate(params, stored, novel, tasks, config, capacity_sets=None, mesh=None
         if method == headline and query == "recall":
           examples[f"complete_{mask_name}"] = (x[0], np.asarray(iterates), mask[0])
   if capacity_sets:
-    report["capacity"] = {}
-    for size, episodes_set in sorted(capacity_sets.items()):
-      episodes_set = np.asarray(episodes_set)
-      capacity_shards = ShardedSet(mesh, len(episodes_set))
-      mems = write_sharded(params, capacity_shards, episodes_set, frozen)
-      mask = observation_mask("half", episodes_set.shape[0], num_cols // 4, None)
-      metrics, _ = score(episodes_set, episodes_set, mask, headline, mems, capacity_shards)
-      report["capacity"][str(size)] = {k: v[-1] for k, v in _lists(metrics).items()}
+    report["capacity"] = _capacity(params, capacity_sets, mesh, frozen, score_call, heartbeat)
   return report, examples
+
+
+def _capacity(params, capacity_sets, mesh, model_config, score_call, heartbeat):
+  """report["capacity"]: {T: half-masked metrics of memories of T episodes (the headline read)};
+  every size's write, then every size's read, compiled at once."""
+  sets = {size: np.asarray(s) for size, s in sorted(capacity_sets.items())}
+  shards = {size: ShardedSet(mesh, len(s)) for size, s in sets.items()}
+  writes = {size: _write_call(params, shards[size], s, model_config) for size, s in sets.items()}
+  compile_ahead.compile_all(list(writes.values()))
+  reads = {size: score_call(s, s, observation_mask("half", len(s), s.shape[-1] // 4, None),
+                            model_config.read_method, writes[size](), shards[size])
+           for size, s in sets.items()}
+  compile_ahead.compile_all(list(reads.values()))
+  report = {}
+  for size, read in reads.items():
+    report[str(size)] = {k: v[-1] for k, v in _lists(read()[0]).items()}
+    heartbeat("report: capacity")
+  return report
 
 
 def continue_chorale(params, model_config, given, stored, num_new_bars, steps_per_bar=16,

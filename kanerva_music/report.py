@@ -15,6 +15,7 @@ from kanerva_music import evaluate
 from kanerva_music import figures
 from kanerva_music import model
 from kanerva_music import music_io
+from music_runtime import compile_ahead
 from music_runtime import config_checks
 
 TIMING_FILE = "timing.json"
@@ -129,9 +130,8 @@ def baseline_results(config, train_windows, valid, stored, novel, tasks):
   return results, settings
 
 
-def capacity_results(config, params, test_pool, train_windows, attention_beta, hopfield_beta,
-                     heartbeat):
-  """report["capacity_curves"] (any test episodes) and ["capacity_curves_same_chorale"]."""
+def capacity_plans(config, params, test_pool, train_windows):
+  """{"capacity_curves" (any test episodes), "capacity_curves_same_chorale": capacity.Plan}."""
   s = config.data.episode_steps
   params_by_rows, configs_by_rows = {}, {}
   for rows in config.eval.capacity_rows:
@@ -141,16 +141,13 @@ def capacity_results(config, params, test_pool, train_windows, attention_beta, h
     params_by_rows[rows] = params if rows == config.model.num_rows else model.init_params(
         jax.random.PRNGKey(config.seed), model_config, 4 * s, train_windows)
   seed = config.eval.seed + 500
-  noise = config.eval.denoise_noise_std
-  independent = capacity.independent_sets(test_pool, seed, s, config.eval.capacity_sizes)
-  correlated = capacity.same_chorale_sets(
-      test_pool, seed, s, [t for t in config.eval.capacity_sizes if t <= 128])
-  args = (params_by_rows, configs_by_rows)
-  return {"capacity_curves": capacity.curves(*args, independent, noise, attention_beta,
-                                             hopfield_beta, seed, heartbeat),
-          "capacity_curves_same_chorale": capacity.curves(*args, correlated, noise,
-                                                          attention_beta, hopfield_beta, seed,
-                                                          heartbeat)}
+  sets = {"capacity_curves": capacity.independent_sets(test_pool, seed, s,
+                                                       config.eval.capacity_sizes),
+          "capacity_curves_same_chorale": capacity.same_chorale_sets(
+              test_pool, seed, s, [t for t in config.eval.capacity_sizes if t <= 128])}
+  return {name: capacity.plan(params_by_rows, configs_by_rows, by_size,
+                              config.eval.denoise_noise_std, seed)
+          for name, by_size in sets.items()}
 
 
 def config_summary(config, data_source):
@@ -174,7 +171,15 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
   elbo, train_seconds, data_source = (trained.elbo_bits_per_dim, trained.train_seconds,
                                       trained.data_source)
   stored = np.asarray(trained.eval_sets["test"])
-  novel, capacity = novel_and_capacity_episodes(config, pools["test"])
+  novel, capacity_sets = novel_and_capacity_episodes(config, pools["test"])
+  plans, compiled = {}, None
+  if config.eval.capacity_rows and jax.process_index() == 0:
+    # The capacity curves' ~50 programs compile on spare cores while the reads and baselines
+    # run (their betas are arguments, chosen on the way).
+    host_pools = jax.device_get(pools)
+    plans = capacity_plans(config, params, host_pools["test"],
+                           episodes.pool_windows(host_pools["train"], config.data.episode_steps))
+    compiled = compile_ahead.compile_in_background(capacity.programs(*plans.values()))
   tasks = evaluate.make_tasks(config, stored)
   valid = (np.asarray(trained.eval_sets["validation"]), unseen_validation_episodes(config, pools))
   beta, beta_scores = config.model.attention_beta, None
@@ -182,7 +187,7 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
     beta, beta_scores = evaluate.choose_attention_beta(params, config, *valid, mesh)
     heartbeat("report: attention beta")
   stage_seconds = {"attention_beta": time.time() - start}
-  results, examples = evaluate.evaluate(params, stored, novel, tasks, config, capacity, mesh,
+  results, examples = evaluate.evaluate(params, stored, novel, tasks, config, capacity_sets, mesh,
                                         heartbeat=heartbeat, beta=beta)
   stage_seconds["reads"] = time.time() - start - sum(stage_seconds.values())
   if jax.process_index() != 0:
@@ -194,9 +199,12 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
   heartbeat("report: baselines")
   stage_seconds["baselines"] = time.time() - start - sum(stage_seconds.values())
   capacity_report = {}
-  if config.eval.capacity_rows:
-    capacity_report = capacity_results(config, params, host_pools["test"], train_windows, beta,
-                                       baseline_settings["modern_hopfield_beta"], heartbeat)
+  if plans:
+    compiled.result()
+    capacity_report = {name: capacity.curves(plan, beta,
+                                             baseline_settings["modern_hopfield_beta"],
+                                             heartbeat)
+                       for name, plan in plans.items()}
   stage_seconds["capacity"] = time.time() - start - sum(stage_seconds.values())
   timing_path = os.path.join(workdir, TIMING_FILE)
   if train_seconds is not None:

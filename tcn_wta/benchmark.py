@@ -6,8 +6,11 @@ Prints training windows/s and encode windows/s for each config file in --configs
 drum model (no TCN), the jitted encode + decode against a NumPy implementation of the same model
 in the same process, as a ratio with the largest difference. `--sweep` prints how the training
 step's time grows with the dictionary size D and the window length, relative to the config's own.
+`--midi_dir` also times reading MIDI files into NoteSequences against note_seq's reader.
 """
 
+import glob
+import os
 import time
 
 from absl import flags
@@ -17,6 +20,7 @@ import numpy as np
 
 from music_runtime import cli
 from music_runtime import config_files
+from music_runtime import midi_reader
 from music_runtime import sharding
 from tcn_wta import data
 from tcn_wta import representations
@@ -34,6 +38,9 @@ def _define_flags():
   flags.DEFINE_bool("sweep", False, "Also time the step against D and the window length.")
   flags.DEFINE_list("sweep_configs", ["configs/groove.py", "configs/corpus.py"],
                     "Config files whose step is swept.")
+  flags.DEFINE_string("midi_dir", "", "A folder of MIDI files (e.g. MAESTRO's): also time reading "
+                      "them into NoteSequences, ours against note_seq's, and check they agree.")
+  flags.DEFINE_integer("midi_files", 40, "MIDI files read from --midi_dir (every n-th, sorted).")
 
 CHANNELS = {"groove": 27, "maestro": 388, "corpus": 88}
 
@@ -121,10 +128,36 @@ def sweep(path, rng, num_steps=20):
             f"{1e3 * config.batch_size / rate:.2f} | {base_rate / rate:.2f}x |")
 
 
+def time_midi_reading(directory, count):
+  """MIDI -> NoteSequence by `midi_reader` against note_seq's reader (mido underneath), file by
+  file, alternated; every pair of sequences must be equal."""
+  import note_seq  # pylint: disable=import-outside-toplevel
+  files = sorted(glob.glob(os.path.join(directory, "**", "*.mid*"), recursive=True))
+  if not files:
+    raise FileNotFoundError(f"--midi_dir={directory}: no .mid / .midi files")
+  files = files[::max(1, len(files) // count)][:count]
+  seconds = {"ours": 0.0, "note_seq": 0.0}
+  for path in files:
+    start = time.perf_counter()
+    ours = midi_reader.note_sequence(path)
+    seconds["ours"] += time.perf_counter() - start
+    start = time.perf_counter()
+    theirs = note_seq.midi_file_to_note_sequence(path)
+    seconds["note_seq"] += time.perf_counter() - start
+    if ours != theirs:
+      raise AssertionError(f"{path}: the NoteSequences differ")
+  print(f"MIDI -> NoteSequence, {len(files)} files of {directory}: ours "
+        f"{len(files) / seconds['ours']:.1f} files/s vs note_seq "
+        f"{len(files) / seconds['note_seq']:.1f} files/s: "
+        f"{seconds['note_seq'] / seconds['ours']:.2f}x; every sequence equal")
+
+
 def main(argv):
   del argv
   rng = np.random.default_rng(0)
   print(f"devices: {jax.devices()}")
+  if FLAGS.midi_dir:
+    time_midi_reading(FLAGS.midi_dir, FLAGS.midi_files)
   results = [time_config(path, rng) for path in FLAGS.configs]
   if FLAGS.sweep:
     for path in FLAGS.sweep_configs:

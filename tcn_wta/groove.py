@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from music_runtime import dataset_cache
+from music_runtime import midi_reader
 
 DRUM_CLASSES = (
     (36,),               # kick
@@ -82,6 +83,5 @@ def read_info(root):
 
 def load_file(root, row):
   """The tensor of one info.csv row (raises on an unreadable MIDI file)."""
-  import note_seq  # pylint: disable=import-outside-toplevel
-  sequence = note_seq.midi_file_to_note_sequence(os.path.join(root, row["midi_filename"]))
+  sequence = midi_reader.note_sequence(os.path.join(root, row["midi_filename"]))
   return sequence_to_tensor(sequence, float(row["bpm"]))

@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from music_runtime import dataset_cache
+from music_runtime import midi_reader
 
 NUM_EVENTS = 388
 NUM_VELOCITY_BINS = 32
@@ -29,9 +30,8 @@ def read_metadata(root):
 
 
 def _sustained_sequence(path):
-  import note_seq  # pylint: disable=import-outside-toplevel
   from note_seq import sequences_lib  # pylint: disable=import-outside-toplevel
-  return sequences_lib.apply_sustain_control_changes(note_seq.midi_file_to_note_sequence(path))
+  return sequences_lib.apply_sustain_control_changes(midi_reader.note_sequence(path))
 
 
 def sequence_to_events(sequence):

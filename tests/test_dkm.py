@@ -67,6 +67,38 @@ def test_shared_mask_is_factorised_once_and_equals_per_query_masks():
   np.testing.assert_allclose(np.asarray(shared), np.asarray(per_query), rtol=1e-5, atol=1e-5)
 
 
+def test_per_cue_masks_solve_each_cue_as_its_operator_does():
+  """The fast path (a mask per cue: one vector solve each) against the straightforward one
+  (each mask's K x C operator, then applied)."""
+  rng = np.random.default_rng(2)
+  mean, _ = random_memory(rng)
+  x = rng.normal(size=(3, 4, C))
+  mask = (rng.random((3, 4, C)) < 0.5).astype(np.float64)
+  mask[0, 0] = 0  # nothing observed: the address is 0
+  with jax.enable_x64(True):
+    fast = dkm.solve_address(mean, np.where(mask != 0, x, np.nan), mask, obs_noise_std=SIGMA_XI,
+                             prior_std=PRIOR_STD, method="cholesky")
+    operators = dkm.address_operator(mean, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
+                                     method="cholesky")
+    assert operators.shape == (3, 4, K, C)
+    straightforward = dkm.apply_address_operator(operators, x, mask)
+    np.testing.assert_allclose(np.asarray(fast), np.asarray(straightforward), rtol=1e-10,
+                               atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(fast[0, 0]), 0.0)
+
+
+@pytest.mark.parametrize("max_table", [1 << 22, 0])  # packed row products, or the einsum
+def test_masked_grams_equal_float64_products(max_table):
+  rng = np.random.default_rng(3)
+  mean = rng.normal(size=(K, C))
+  masks = (rng.random((2, 3, C)) < 0.5).astype(np.float64)
+  expected = np.einsum("kc,btc,jc->btkj", mean, masks, mean)
+  with jax.enable_x64(True):
+    got = np.asarray(dkm.masked_grams(mean, masks, max_table=max_table))
+  np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+  np.testing.assert_array_equal(got, np.swapaxes(got, -1, -2))
+
+
 def test_solve_address_rejects_unknown_method():
   with pytest.raises(ValueError, match="'bogus'.*lstsq"):
     dkm.solve_address(np.ones((K, C)), np.ones(C), obs_noise_std=0.2, method="bogus")

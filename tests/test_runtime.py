@@ -55,3 +55,33 @@ def test_compilation_cache_writes_entries_and_reads_them_back(tmp_path):
   for run in runs:
     assert "persistent compilation cache" not in run.stderr, run.stderr[-2000:]
     assert run.stdout.strip() == runs[0].stdout.strip()
+
+
+def test_compile_ahead_compiles_each_program_once_and_calls_then_compile_nothing():
+  import functools  # pylint: disable=import-outside-toplevel
+  import jax  # pylint: disable=import-outside-toplevel
+  from music_runtime import compile_ahead  # pylint: disable=import-outside-toplevel
+
+  @functools.partial(jax.jit, static_argnames="power")
+  def program(x, power):
+    return jax.numpy.sum(x ** power)
+
+  calls = [compile_ahead.call(program, np.full(n, value, np.float32), power=p)
+           for n in (3, 4) for p in (2, 3) for value in (1.0, 2.0)]  # 4 programs, twice each
+  compiles = []
+  listener = lambda event, seconds, **kwargs: compiles.append(event) if event == (
+      "/jax/core/compile/backend_compile_duration") else None
+  jax.monitoring.register_event_duration_secs_listener(listener)
+  try:
+    assert compile_ahead.compile_all(calls, workers=2) == 4
+    assert len(compiles) == 4
+    results = [float(call()) for call in calls]
+    assert len(compiles) == 4  # the calls found their programs compiled
+    compile_ahead.compile_in_background(
+        [compile_ahead.call(program, np.ones(5, np.float32), power=2)]).result()
+    assert len(compiles) == 5
+    assert float(program(np.ones(5, np.float32), power=2)) == 5.0
+    assert len(compiles) == 5
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listener)
+  assert results == [3.0, 12.0, 3.0, 24.0, 4.0, 16.0, 4.0, 32.0]
