@@ -23,6 +23,7 @@ from music_runtime import config_files
 from music_runtime import midi_reader
 from music_runtime import sharding
 from tcn_wta import data
+from tcn_wta import maestro
 from tcn_wta import representations
 from tcn_wta import train
 
@@ -132,24 +133,33 @@ def time_midi_reading(directory, count):
   """MIDI -> NoteSequence by `midi_reader` against note_seq's reader (mido underneath), file by
   file, alternated; every pair of sequences must be equal."""
   import note_seq  # pylint: disable=import-outside-toplevel
+  from note_seq import sequences_lib  # pylint: disable=import-outside-toplevel
   files = sorted(glob.glob(os.path.join(directory, "**", "*.mid*"), recursive=True))
   if not files:
     raise FileNotFoundError(f"--midi_dir={directory}: no .mid / .midi files")
   files = files[::max(1, len(files) // count)][:count]
-  seconds = {"ours": 0.0, "note_seq": 0.0}
+  seconds = {"read": [0.0, 0.0], "tokens": [0.0, 0.0]}  # [ours, note_seq's]
+
+  def timed(stage, which, fn, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    seconds[stage][which] += time.perf_counter() - start
+    return out
+
   for path in files:
-    start = time.perf_counter()
-    ours = midi_reader.note_sequence(path)
-    seconds["ours"] += time.perf_counter() - start
-    start = time.perf_counter()
-    theirs = note_seq.midi_file_to_note_sequence(path)
-    seconds["note_seq"] += time.perf_counter() - start
-    if ours != theirs:
+    ours = timed("read", 0, midi_reader.note_sequence, path)
+    if ours != timed("read", 1, note_seq.midi_file_to_note_sequence, path):
       raise AssertionError(f"{path}: the NoteSequences differ")
-  print(f"MIDI -> NoteSequence, {len(files)} files of {directory}: ours "
-        f"{len(files) / seconds['ours']:.1f} files/s vs note_seq "
-        f"{len(files) / seconds['note_seq']:.1f} files/s: "
-        f"{seconds['note_seq'] / seconds['ours']:.2f}x; every sequence equal")
+    sustained = sequences_lib.apply_sustain_control_changes(ours)  # as MAESTRO's conversion
+    tokens = timed("tokens", 0, maestro.sequence_to_events, sustained)
+    if not np.array_equal(tokens, timed("tokens", 1, maestro.sequence_to_events_by_note_seq,
+                                        sustained)):
+      raise AssertionError(f"{path}: the event tokens differ")
+  for stage, what in (("read", "MIDI -> NoteSequence"),
+                      ("tokens", "NoteSequence -> Performance event tokens")):
+    ours, theirs = seconds[stage]
+    print(f"{what}, {len(files)} files of {directory}: ours {len(files) / ours:.1f} files/s vs "
+          f"note_seq {len(files) / theirs:.1f} files/s: {theirs / ours:.2f}x; all equal")
 
 
 def main(argv):

@@ -19,6 +19,8 @@ STEPS_PER_SECOND = 100
 LOWEST_KEY = 21
 NUM_KEYS = 88
 LABELS = ("canonical_composer", "canonical_title", "year")
+# First token id of each event type in PerformanceOneHotEncoding (note-on ids are the pitches).
+_NOTE_OFF, _TIME_SHIFT, _VELOCITY = 128, 256, 256 + STEPS_PER_SECOND
 
 
 def read_metadata(root):
@@ -35,7 +37,49 @@ def _sustained_sequence(path):
 
 
 def sequence_to_events(sequence):
-  """[events] int16 token ids of a (sustained) NoteSequence."""
+  """[events] int16 token ids of a (sustained) NoteSequence: note_seq's
+  `Performance(quantize_note_sequence_absolute(sequence, 100), num_velocity_bins=32)` encoded by
+  `PerformanceOneHotEncoding`, computed from the quantized notes directly (equal; building the
+  Performance's event objects was a quarter of MAESTRO's conversion)."""
+  from note_seq import performance_lib, sequences_lib  # pylint: disable=import-outside-toplevel
+  quantized = sequences_lib.quantize_note_sequence_absolute(sequence, STEPS_PER_SECOND)
+  notes = quantized.notes
+  start = np.array([n.quantized_start_step for n in notes], np.int64)
+  end = np.array([n.quantized_end_step for n in notes], np.int64)
+  pitch = np.array([n.pitch for n in notes], np.int64)
+  velocity = np.array([n.velocity for n in notes], np.int64)
+  # Performance._from_quantized_sequence: notes sorted by (start time, pitch), stably; then their
+  # onsets and offsets sorted as (step, note index, is offset) tuples.
+  order = np.lexsort((pitch, np.array([n.start_time for n in notes])))
+  start, end, pitch, velocity = start[order], end[order], pitch[order], velocity[order]
+  index = np.arange(len(order))
+  is_offset = np.repeat([0, 1], len(order))
+  steps, index = np.concatenate([start, end]), np.concatenate([index, index])
+  events = np.lexsort((is_offset, index, steps))
+  bins = performance_lib.velocity_to_bin(velocity, NUM_VELOCITY_BINS).tolist()
+  pitch = pitch.tolist()
+  tokens, current_step, current_bin = [], 0, 0
+  for step, note, offset in zip(steps[events].tolist(), index[events].tolist(),
+                                is_offset[events].tolist()):
+    if step > current_step:
+      shift = step - current_step
+      full = (shift - 1) // STEPS_PER_SECOND  # shifts of at most STEPS_PER_SECOND steps
+      tokens.extend([_TIME_SHIFT + STEPS_PER_SECOND - 1] * full)
+      tokens.append(_TIME_SHIFT + shift - full * STEPS_PER_SECOND - 1)
+      current_step = step
+    if offset:
+      tokens.append(_NOTE_OFF + pitch[note])
+    else:
+      if bins[note] != current_bin:
+        current_bin = bins[note]
+        tokens.append(_VELOCITY + current_bin - 1)
+      tokens.append(pitch[note])
+  return np.array(tokens, np.int16)
+
+
+def sequence_to_events_by_note_seq(sequence):
+  """`sequence_to_events` the straightforward way, one note_seq Performance event at a time (the
+  reference for tests and the benchmark)."""
   import note_seq  # pylint: disable=import-outside-toplevel
   from note_seq import performance_lib, sequences_lib  # pylint: disable=import-outside-toplevel
   quantized = sequences_lib.quantize_note_sequence_absolute(sequence, STEPS_PER_SECOND)
