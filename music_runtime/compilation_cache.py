@@ -1,7 +1,8 @@
 """JAX's persistent compilation cache, for every binary, when asked for.
 
-The DKM report compiles about 60 small programs (reads per method, mask and memory size); on a
-2-core CPU compiling them is most of its time (96 s cold, 42 s with the cache warm). Set
+The DKM report compiles about 90 small programs (reads per method, mask and memory size); on a
+2-core CPU compiling them was most of its time (96 s cold, 42 s with the cache warm, before
+`compile_ahead` brought the cold report to 64 s). Set
 $MUSIC_RUNTIME_JAX_CACHE to a directory (e.g. ~/.cache/music_runtime/jax) to keep compiled
 programs there. It is off by default because XLA:CPU logs an error line ("Target machine feature
 +prefer-no-gather is not supported") for every program it loads back on some CPUs, harmless but
