@@ -15,6 +15,10 @@ INSTALL_REQUIRES = [
     "absl-py==2.5.1",
     "ml-collections==1.1.0",
     "note-seq==0.0.5",
+    # music_runtime/midi_reader.py builds mido's message objects itself (its tests compare them
+    # with mido's reader), and hands them to pretty_midi: both pinned.
+    "mido==1.3.3",
+    "pretty_midi==0.2.11.post0",
     "music21==10.5.1",
     "matplotlib==3.11.2",
     "scikit-learn==1.9.1",

@@ -158,6 +158,9 @@ def test_evaluation_set_is_fixed_by_seed():
   assert a.shape == (3, 4, 32)
   np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   assert not np.array_equal(np.asarray(a), np.asarray(c))
+  # One compiled program per shape, the same draw as the op-by-op sampler.
+  np.testing.assert_array_equal(np.asarray(a), np.asarray(episodes.sample_episodes(
+      pool, jax.random.PRNGKey(7), (3, 4), 8)))
 
 
 def test_music21_score_becomes_a_16th_note_grid():
