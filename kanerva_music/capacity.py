@@ -111,7 +111,7 @@ def same_chorale_sets(pool, seed, episode_steps, sizes=CORRELATED_SIZES):
 class Plan(NamedTuple):
   """The programs of one set of capacity curves, each a function of its inverse temperature
   (beta -> `compile_ahead.Call`), so that they can be compiled before the betas are chosen."""
-  reads: dict      # {(T, K): memory reads (beta: the attention read's)}
+  reads: dict      # {T: {K: memory reads (beta: the attention read's)}}
   baselines: dict  # {T: {(name, task): K-independent read (beta: the Hopfield read's)}}
 
 
@@ -125,9 +125,9 @@ def plan(params_by_rows, model_config_by_rows, sets, noise_std, seed):
   reads, baselines_by_size = {}, {}
   for size, stored in sorted(sets.items()):
     cues = {k: jnp.asarray(v) for k, v in make_cues(stored, noise_std, seed + size).items()}
-    for rows, params in params_by_rows.items():
-      reads[size, rows] = functools.partial(_read_call, params, jnp.asarray(stored), cues,
-                                            model_config_by_rows[rows])
+    reads[size] = {rows: functools.partial(_read_call, params, jnp.asarray(stored), cues,
+                                           model_config_by_rows[rows])
+                   for rows, params in params_by_rows.items()}
     num_memories, _, num_cols = stored.shape
     baselines_by_size[size] = {
         (name, task): functools.partial(
@@ -141,7 +141,8 @@ def programs(*plans):
   """One call per distinct program of the plans (the completion tasks differ only in their masks'
   values), for `compile_ahead`."""
   any_beta = 1.0  # an argument of the programs (a float32 array), not a constant in them
-  return [read(any_beta) for p in plans for read in p.reads.values()] + [
+  return [read(any_beta) for p in plans for by_rows in p.reads.values()
+          for read in by_rows.values()] + [
       calls[name, task](any_beta) for p in plans for calls in p.baselines.values()
       for name in ("nearest_stored", "modern_hopfield") for task in ("half", "denoise")]
 
@@ -155,9 +156,7 @@ def curves(curve_plan, attention_beta, hopfield_beta, heartbeat=lambda what: Non
       metrics = call(hopfield_beta)()
       out[name]["all"].setdefault(str(size), {})[task] = {
           "acc_exact": float(metrics["acc_exact"][0])}
-    for (read_size, rows), read in curve_plan.reads.items():
-      if read_size != size:
-        continue
+    for rows, read in curve_plan.reads[size].items():
       for name, by_task in read(attention_beta)().items():
         out[name].setdefault(str(rows), {})[str(size)] = {k: {"acc_exact": float(v)}
                                                           for k, v in by_task.items()}

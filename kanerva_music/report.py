@@ -173,13 +173,14 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
   stored = np.asarray(trained.eval_sets["test"])
   novel, capacity_sets = novel_and_capacity_episodes(config, pools["test"])
   plans, compiled = {}, None
-  if config.eval.capacity_rows and jax.process_index() == 0:
-    # The capacity curves' ~50 programs compile on spare cores while the reads and baselines
-    # run (their betas are arguments, chosen on the way).
+  if jax.process_index() == 0:  # baselines, capacity curves, figures: process 0 only
     host_pools = jax.device_get(pools)
-    plans = capacity_plans(config, params, host_pools["test"],
-                           episodes.pool_windows(host_pools["train"], config.data.episode_steps))
-    compiled = compile_ahead.compile_in_background(capacity.programs(*plans.values()))
+    train_windows = episodes.pool_windows(host_pools["train"], config.data.episode_steps)
+    if config.eval.capacity_rows:
+      # The capacity curves' ~50 programs compile on spare cores while the reads and baselines
+      # run (their betas are arguments, chosen on the way).
+      plans = capacity_plans(config, params, host_pools["test"], train_windows)
+      compiled = compile_ahead.compile_in_background(capacity.programs(*plans.values()))
   tasks = evaluate.make_tasks(config, stored)
   valid = (np.asarray(trained.eval_sets["validation"]), unseen_validation_episodes(config, pools))
   beta, beta_scores = config.model.attention_beta, None
@@ -192,8 +193,6 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
   stage_seconds["reads"] = time.time() - start - sum(stage_seconds.values())
   if jax.process_index() != 0:
     return None
-  host_pools = jax.device_get(pools)
-  train_windows = episodes.pool_windows(host_pools["train"], config.data.episode_steps)
   baseline_report, baseline_settings = baseline_results(config, train_windows, valid, stored,
                                                         novel, tasks)
   heartbeat("report: baselines")
