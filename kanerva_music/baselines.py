@@ -22,6 +22,7 @@ import numpy as np
 
 from kanerva_music import evaluate
 from music_runtime import compile_ahead
+from music_runtime import sharding
 
 NUM_VOICES = 4
 COMPLETION_BASELINES = ("hold_last_chord", "train_mean", "nearest_stored", "nearest_train",
@@ -170,9 +171,7 @@ def estimate(name, cues, mask, stored, context, beta=None, *, denoise=False):
   return _estimate(name, *_arguments(cues, mask, stored, context, beta), denoise)
 
 
-@functools.partial(jax.jit, static_argnames=("name", "denoise"))
-def _score_program(targets, cues, mask, stored, train_windows, position_mean, beta, *, name,
-                   denoise):
+def _scored(targets, cues, mask, stored, train_windows, position_mean, beta, *, name, denoise):
   """A baseline's estimates and their `evaluate.iteration_metrics` on the masked entries (every
   entry when denoising), as one program."""
   out = _estimate(name, cues, mask, stored, train_windows, position_mean, beta, denoise)
@@ -180,12 +179,24 @@ def _score_program(targets, cues, mask, stored, train_windows, position_mean, be
   return evaluate.iteration_metrics(targets, out[None], scored)
 
 
-def score_call(name, targets, cues, mask, stored, context, beta=None):
-  """The program of `score` and its arguments (a `compile_ahead.Call`)."""
+_score_program = jax.jit(_scored, static_argnames=("name", "denoise"))
+
+
+@functools.cache
+def _quickly_compiled_score_program():
+  # Built on first use: quick_compile_options asks for the backend (see capacity.py).
+  return jax.jit(_scored, static_argnames=("name", "denoise"),
+                 compiler_options=sharding.quick_compile_options())
+
+
+def score_call(name, targets, cues, mask, stored, context, beta=None, quick_compile=False):
+  """The program of `score` and its arguments (a `compile_ahead.Call`); `quick_compile` for the
+  many small programs of the capacity curves (`sharding.quick_compile_options`)."""
   denoise = mask is None
   if denoise:
     mask = np.ones((np.shape(cues)[0], np.shape(cues)[-1]), np.float32)
-  return compile_ahead.call(_score_program, jnp.asarray(targets, jnp.float32),
+  program = _quickly_compiled_score_program() if quick_compile else _score_program
+  return compile_ahead.call(program, jnp.asarray(targets, jnp.float32),
                             *_arguments(cues, mask, stored, context, beta), name=name,
                             denoise=denoise)
 

@@ -132,7 +132,8 @@ def plan(params_by_rows, model_config_by_rows, sets, noise_std, seed):
     baselines_by_size[size] = {
         (name, task): functools.partial(
             baselines.score_call, name, stored, cues[task],
-            None if task == "denoise" else _mask(task, num_memories, num_cols), stored, None)
+            None if task == "denoise" else _mask(task, num_memories, num_cols), stored, None,
+            quick_compile=True)
         for name in ("nearest_stored", "modern_hopfield") for task in TASKS}
   return Plan(reads, baselines_by_size)
 
