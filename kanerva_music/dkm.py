@@ -15,8 +15,8 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy import linalg as jsl
+import numpy as np
 
 from kanerva_music import spd
 
