@@ -250,8 +250,7 @@ def evaluate(params, stored, novel, tasks, config, capacity_sets=None, mesh=None
   headline = config.model.read_method
   num_iters = config.eval.num_iters
   stored, novel = np.asarray(stored), np.asarray(novel)
-  num_memories, _, num_cols = stored.shape
-  shards = ShardedSet(mesh, num_memories)
+  shards = ShardedSet(mesh, len(stored))
   memories = write_sharded(params, shards, stored, frozen)
 
   def score_call(targets, cues, mask, method, memories=memories, shards=shards):

@@ -6,7 +6,8 @@ Prints training windows/s and encode windows/s for each config file in --configs
 drum model (no TCN), the jitted encode + decode against a NumPy implementation of the same model
 in the same process, as a ratio with the largest difference. `--sweep` prints how the training
 step's time grows with the dictionary size D and the window length, relative to the config's own.
-`--midi_dir` also times reading MIDI files into NoteSequences against note_seq's reader.
+`--midi_dir` also times MAESTRO's conversion steps (reading MIDI files, into NoteSequences, into
+event tokens) against mido's and note_seq's code, checking every result equal.
 """
 
 import glob
@@ -39,8 +40,8 @@ def _define_flags():
   flags.DEFINE_bool("sweep", False, "Also time the step against D and the window length.")
   flags.DEFINE_list("sweep_configs", ["configs/groove.py", "configs/corpus.py"],
                     "Config files whose step is swept.")
-  flags.DEFINE_string("midi_dir", "", "A folder of MIDI files (e.g. MAESTRO's): also time reading "
-                      "them into NoteSequences, ours against note_seq's, and check they agree.")
+  flags.DEFINE_string("midi_dir", "", "A folder of MIDI files (e.g. MAESTRO's): also time their "
+                      "conversion steps against mido's and note_seq's, and check they agree.")
   flags.DEFINE_integer("midi_files", 40, "MIDI files read from --midi_dir (every n-th, sorted).")
 
 CHANNELS = {"groove": 27, "maestro": 388, "corpus": 88}
@@ -130,15 +131,18 @@ def sweep(path, rng, num_steps=20):
 
 
 def time_midi_reading(directory, count):
-  """MIDI -> NoteSequence by `midi_reader` against note_seq's reader (mido underneath), file by
-  file, alternated; every pair of sequences must be equal."""
+  """MAESTRO's conversion steps, ours against the libraries', file by file, alternated: MIDI file
+  -> mido objects (`midi_reader.read` vs `mido.MidiFile`), -> NoteSequence (vs note_seq's
+  reader), sustained NoteSequence -> event tokens (vs note_seq's Performance); every pair of
+  results must be equal."""
+  import mido  # pylint: disable=import-outside-toplevel
   import note_seq  # pylint: disable=import-outside-toplevel
   from note_seq import sequences_lib  # pylint: disable=import-outside-toplevel
   files = sorted(glob.glob(os.path.join(directory, "**", "*.mid*"), recursive=True))
   if not files:
     raise FileNotFoundError(f"--midi_dir={directory}: no .mid / .midi files")
   files = files[::max(1, len(files) // count)][:count]
-  seconds = {"read": [0.0, 0.0], "tokens": [0.0, 0.0]}  # [ours, note_seq's]
+  seconds = {"mido": [0.0, 0.0], "read": [0.0, 0.0], "tokens": [0.0, 0.0]}  # [ours, theirs]
 
   def timed(stage, which, fn, *args):
     start = time.perf_counter()
@@ -147,6 +151,9 @@ def time_midi_reading(directory, count):
     return out
 
   for path in files:
+    ours, theirs = timed("mido", 0, midi_reader.read, path), timed("mido", 1, mido.MidiFile, path)
+    if [list(map(vars, t)) for t in ours.tracks] != [list(map(vars, t)) for t in theirs.tracks]:
+      raise AssertionError(f"{path}: the mido messages differ")
     ours = timed("read", 0, midi_reader.note_sequence, path)
     if ours != timed("read", 1, note_seq.midi_file_to_note_sequence, path):
       raise AssertionError(f"{path}: the NoteSequences differ")
@@ -155,11 +162,12 @@ def time_midi_reading(directory, count):
     if not np.array_equal(tokens, timed("tokens", 1, maestro.sequence_to_events_by_note_seq,
                                         sustained)):
       raise AssertionError(f"{path}: the event tokens differ")
-  for stage, what in (("read", "MIDI -> NoteSequence"),
-                      ("tokens", "NoteSequence -> Performance event tokens")):
+  for stage, what, whose in (("mido", "MIDI file -> mido objects", "mido"),
+                            ("read", "MIDI -> NoteSequence", "note_seq"),
+                            ("tokens", "NoteSequence -> Performance event tokens", "note_seq")):
     ours, theirs = seconds[stage]
     print(f"{what}, {len(files)} files of {directory}: ours {len(files) / ours:.1f} files/s vs "
-          f"note_seq {len(files) / theirs:.1f} files/s: {theirs / ours:.2f}x; all equal")
+          f"{whose} {len(files) / theirs:.1f} files/s: {theirs / ours:.2f}x; all equal")
 
 
 def main(argv):

@@ -19,8 +19,9 @@ STEPS_PER_SECOND = 100
 LOWEST_KEY = 21
 NUM_KEYS = 88
 LABELS = ("canonical_composer", "canonical_title", "year")
+MAX_SHIFT_STEPS = 100  # note_seq's default: the longest time shift of one event (1 s here)
 # First token id of each event type in PerformanceOneHotEncoding (note-on ids are the pitches).
-_NOTE_OFF, _TIME_SHIFT, _VELOCITY = 128, 256, 256 + STEPS_PER_SECOND
+_NOTE_OFF, _TIME_SHIFT, _VELOCITY = 128, 256, 256 + MAX_SHIFT_STEPS
 
 
 def read_metadata(root):
@@ -63,9 +64,9 @@ def sequence_to_events(sequence):
                                 is_offset[events].tolist()):
     if step > current_step:
       shift = step - current_step
-      full = (shift - 1) // STEPS_PER_SECOND  # shifts of at most STEPS_PER_SECOND steps
-      tokens.extend([_TIME_SHIFT + STEPS_PER_SECOND - 1] * full)
-      tokens.append(_TIME_SHIFT + shift - full * STEPS_PER_SECOND - 1)
+      full = (shift - 1) // MAX_SHIFT_STEPS
+      tokens.extend([_TIME_SHIFT + MAX_SHIFT_STEPS - 1] * full)
+      tokens.append(_TIME_SHIFT + shift - full * MAX_SHIFT_STEPS - 1)
       current_step = step
     if offset:
       tokens.append(_NOTE_OFF + pitch[note])
@@ -103,8 +104,7 @@ def events_to_sequence(tokens):
 def time_shift_seconds(tokens):
   """Seconds spanned by token ids: the sum of their time shifts (ids 256-355 = 1-100 steps)."""
   tokens = np.asarray(tokens, np.int64)
-  first = 2 * 128
-  shifts = tokens[(tokens >= first) & (tokens < first + STEPS_PER_SECOND)] - first + 1
+  shifts = tokens[(tokens >= _TIME_SHIFT) & (tokens < _VELOCITY)] - _TIME_SHIFT + 1
   return np.sum(shifts) / STEPS_PER_SECOND
 
 
