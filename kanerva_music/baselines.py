@@ -66,6 +66,17 @@ def train_mean(cues, mask, position_mean):
   return jnp.broadcast_to(position_mean, cues.shape)
 
 
+def first_argmin(values, axis=-1):
+  """jnp.argmin (the first index of the minimum; a NaN counts as the minimum) as two plain
+  reductions, a min and then a min of indices, which XLA:CPU vectorises: nearest_train 0.77 ->
+  0.48 s per call of the report on a 2-core CPU, where jnp.argmin's (value, index) reduction
+  took 0.3 s."""
+  values = jnp.where(jnp.isnan(values), -jnp.inf, values)
+  smallest = jnp.min(values, axis=axis, keepdims=True)
+  index = jax.lax.broadcasted_iota(jnp.int32, values.shape, axis % values.ndim)
+  return jnp.min(jnp.where(values == smallest, index, values.shape[axis]), axis=axis)
+
+
 def _masked_sq_distances(queries, candidates, mask):
   """||m * (q - s)||^2 [T, N] for queries [T, C], candidates [N, C], one mask [C]."""
   m = (mask != 0).astype(queries.dtype)
@@ -77,7 +88,7 @@ def _masked_sq_distances(queries, candidates, mask):
 def nearest_stored(cues, mask, stored):
   """The closest stored episode of each memory on the observed entries."""
   def one(q, s, m):
-    return s[jnp.argmin(_masked_sq_distances(q, s, m), axis=-1)]
+    return s[first_argmin(_masked_sq_distances(q, s, m))]
   return jax.vmap(one)(cues, stored, mask)
 
 
@@ -98,7 +109,7 @@ def nearest_train(cues, mask, windows):
     cross = (masked.reshape(-1, q.shape[-1]) @ windows.T).reshape(q.shape[:2] + (-1,))
     distances = (jnp.sum(m[:, None, :] * q**2, -1)[..., None] - 2.0 * cross
                  + (m @ squared_windows.T)[:, None, :])
-    return windows[jnp.argmin(distances, axis=-1)]
+    return windows[first_argmin(distances)]
 
   out = jax.lax.map(one, (cues.reshape((-1, chunk) + cues.shape[1:]),
                           observed.reshape(-1, chunk, observed.shape[-1])))

@@ -111,3 +111,15 @@ def test_beta_is_chosen_on_the_given_memories(setup):
   assert scores[beta] == max(scores.values())
   # A sharp softmax recalls stored episodes; a flat one averages them.
   assert scores[100.0] > scores[0.01]
+
+
+def test_first_argmin_equals_argmin_with_ties_and_nans():
+  rng = np.random.default_rng(3)
+  values = rng.integers(0, 4, size=(6, 50)).astype(np.float32)  # many ties
+  values[1, [7, 30]] = np.nan                                    # NaN counts as the minimum
+  values[2] = 5.0                                                # all equal
+  values[3, -1] = -np.inf
+  for axis in (-1, 0):
+    np.testing.assert_array_equal(np.asarray(baselines.first_argmin(values, axis=axis)),
+                                  np.argmin(values, axis=axis))
+
