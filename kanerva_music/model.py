@@ -10,6 +10,7 @@ How episodes are written and read back inside the objective (`write_addresses`,
 evaluation and the completion tool share.
 """
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -18,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kanerva_music import dkm
+from music_runtime import sharding
 
 PRIOR_COVS = ("full", "scalar", "fixed")
 _EVALUATION_WRITE_SEED = 1802
@@ -158,10 +160,20 @@ def store(params, episodes, model_config, rng, *, method):
   return Written(prior, posterior, kl_memory, mu, w)
 
 
+@functools.cache
+def _split_program():
+  # Run op by op, a split compiles its threefry program for every count (0.5 s each; the report
+  # writes memories of a dozen counts); jitted at XLA's quick level, 0.15 s, the same keys.
+  # Built on first use (see capacity.py).
+  return jax.jit(jax.random.split, static_argnums=1,
+                 compiler_options=sharding.quick_compile_options())
+
+
 def evaluation_write_keys(num_memories):
   """Fixed keys for evaluation writes: with `write_addresses="sample"` evaluation then writes as
   training does, identically in every run."""
-  return jax.random.split(jax.random.PRNGKey(_EVALUATION_WRITE_SEED), num_memories)
+  with jax.ensure_compile_time_eval():  # also under a trace: a constant of that program
+    return _split_program()(jax.random.PRNGKey(_EVALUATION_WRITE_SEED), num_memories)
 
 
 def memory_terms(params, episodes, rng, model_config, *, method):

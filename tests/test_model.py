@@ -173,3 +173,13 @@ def test_xla_linear_algebra_gives_the_lapack_objective_and_gradients(overrides):
     jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(
         np.asarray(a), np.asarray(b), rtol=1e-7, atol=1e-10), results["xla"][1],
                            results["lapack"][1])
+
+
+def test_evaluation_write_keys_are_jax_random_splits_eagerly_and_under_jit():
+  traced = jax.jit(lambda x: jax.random.key_data(model.evaluation_write_keys(x.shape[0])))
+  for count in (1, 7, 128):
+    expected = np.asarray(jax.random.key_data(jax.random.split(
+        jax.random.PRNGKey(model._EVALUATION_WRITE_SEED), count)))
+    np.testing.assert_array_equal(
+        np.asarray(jax.random.key_data(model.evaluation_write_keys(count))), expected)
+    np.testing.assert_array_equal(np.asarray(traced(np.zeros(count))), expected)
