@@ -68,12 +68,7 @@ def _memory_reads(params, stored, cues, beta, *, model_config):
   return out
 
 
-@functools.cache
-def _jitted_memory_reads():
-  # Built on first use, not at import: asking for the backend at import would start JAX before
-  # a multi-host job's jax.distributed.initialize().
-  return jax.jit(_memory_reads, static_argnames=("model_config",),
-                 compiler_options=sharding.quick_compile_options())
+_jitted_memory_reads = sharding.quick_jit(_memory_reads, static_argnames=("model_config",))
 
 
 def make_cues(stored, noise_std, seed):

@@ -4,9 +4,10 @@ mido reads a file a byte at a time through a file object and validates every mes
 builds it; that was about half the time of converting MAESTRO (note_seq and pretty_midi on top
 of mido). Here the bytes are indexed directly and channel messages are built as
 `mido.Message.from_bytes` builds them (a new message given the decoded fields, in their order, as
-its attributes); meta and sysex messages, which are few, go through mido's own constructors. Anything this reader does not
-expect (a system common message, a data byte above 127, a track whose events overrun its
-length, a truncated file) is handed to `mido.MidiFile`, so malformed files raise mido's errors.
+its attributes); meta and sysex messages, which are few, go through mido's own constructors.
+Anything this reader does not expect (a system common message, a data byte above 127, a track
+whose events overrun its length, a truncated file) is handed to `mido.MidiFile`, so malformed
+files raise mido's errors.
 """
 
 import io

@@ -9,6 +9,8 @@ compiler-propagated sharding because the DKM's batched LAPACK/cuSOLVER calls (SV
 Cholesky) are custom calls that the SPMD partitioner would otherwise replicate on every device.
 """
 
+import functools
+
 import jax
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
@@ -118,3 +120,11 @@ def quick_compile_options():
   identical results). Not for the main reads: there it slowed the run (23 s -> 34 s). None on
   other backends."""
   return {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
+
+
+def quick_jit(fn, **jit_kwargs):
+  """() -> `jax.jit(fn, **jit_kwargs)` at `quick_compile_options`, built on the first call:
+  asking for the backend at import would start JAX before a multi-host job's
+  `jax.distributed.initialize()`."""
+  return functools.cache(lambda: jax.jit(fn, compiler_options=quick_compile_options(),
+                                         **jit_kwargs))

@@ -122,4 +122,3 @@ def test_first_argmin_equals_argmin_with_ties_and_nans():
   for axis in (-1, 0):
     np.testing.assert_array_equal(np.asarray(baselines.first_argmin(values, axis=axis)),
                                   np.argmin(values, axis=axis))
-
