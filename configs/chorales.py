@@ -5,6 +5,9 @@ Run:
   python -m kanerva_music.main --config=configs/chorales.py:paper        # sigma_xi = 0.2
   python -m kanerva_music.main --config=configs/chorales.py:learned_cov  # first reproduction
   python -m kanerva_music.main --config=configs/chorales.py:quick        # a minute on a laptop
+  python -m kanerva_music.main --config=configs/chorales.py:codec        # the codec DKM
+  python -m kanerva_music.main --config=configs/chorales.py:codec_conv   # ... encoders: conv, kwta
+  python -m kanerva_music.main --config=configs/chorales.py:codec_quick  # a few minutes
 Override any field, e.g. --config.model.num_rows=64 --config.num_train_steps=1000.
 
 The default is the paper's model and training (K = 32, T = 32, Adam 1e-3, batch 32, 3e4 steps)
@@ -21,6 +24,11 @@ with three choices made by measurement (README, "Results"):
 `:paper` keeps sigma_xi = 0.2 (its test ELBO is the paper's 0.76 bits, its memory unused);
 `:learned_cov` is the first reproduction (learned full U0, ridge read).
 
+`:codec*` is the DKM as Wu et al. built it (docs/dkm.md, "The codec DKM"): a learned encoder of
+each 4-step block to 32 code values (C' = 256), the same memory over codes (K = 32, U0 = I,
+sigma_xi = 0.1 in code units), a categorical decoder over the 46 pitches; trained on
+completion of stored and unstored episodes plus the categorical DKM ELBO, its KL terms weighted 0.1.
+
 Interpretation of the paper's "batch size 32" and "episode length T = 32": one training example
 is a set of T = 32 episodes written into one memory, and `batch_size` counts such sets.
 """
@@ -28,7 +36,8 @@ is a set of T = 32 episodes written into one memory, and `batch_size` counts suc
 import ml_collections
 
 
-VARIANTS = ("", "precise", "paper", "learned_cov", "quick")
+VARIANTS = ("", "precise", "paper", "learned_cov", "quick", "codec", "codec_mlp", "codec_conv",
+            "codec_kwta", "codec_quick")
 
 
 def get_config(variant=""):
@@ -49,6 +58,7 @@ def get_config(variant=""):
   config.data.episode_steps = 32   # S: 2 bars of 4/4 in 16th notes; C = 4 S
 
   config.model = ml_collections.ConfigDict()
+  config.model.kind = "linear"              # linear (z = x) | codec (encoder and decoder)
   config.model.num_rows = 32                # K
   config.model.obs_noise_std = 0.03         # sigma_xi (the paper: 0.2, variant "paper")
   config.model.prior_std = 1.0              # sigma_p of p(w)
@@ -67,6 +77,8 @@ def get_config(variant=""):
   config.model.write_addresses = "mean"     # mean | sample (w = mu + sigma_w eps)
   config.model.sequential_write = False     # each address against the memory written so far
   config.model.read_address = "prior"       # the ELBO's reconstruction address: prior | posterior
+  config.model.memory_precision = "float32"  # the memory as kept after the write (the report's
+                                             # reads): float32 | bfloat16 | int8
 
   config.episodes_per_memory = 32   # T
   config.batch_size = 32            # memories per step
@@ -111,9 +123,61 @@ def get_config(variant=""):
     config.eval_every_steps = 1000
     config.checkpoint_every_steps = 500
     config.eval.num_memories = 32
+  elif variant.startswith("codec"):
+    _codec(config, variant)
   elif variant not in VARIANTS:
     raise ValueError(f"Unknown config variant {variant!r}; expected one of {VARIANTS}")
   return config
+
+
+def _codec(config, variant):
+  """The codec DKM (`model.kind = "codec"`); variant codec_<encoder> or codec_quick."""
+  config.name = "chorales_" + variant
+  config.model.kind = "codec"
+  config.model.obs_noise_std = 0.1  # in units of the code, which has unit RMS per block
+  config.model.init_mean = "random"
+  config.model.init_mean_std = 0.1
+  config.codec = ml_collections.ConfigDict()
+  config.codec.encoder = "mlp"            # mlp | conv | kwta
+  config.codec.block_steps = 4            # each code block sees one beat
+  config.codec.block_features = 32        # code values per block: C' = S / block_steps * this
+  config.codec.kwta_k = 4                 # kwta: code values kept per block
+  config.codec.embed = 16                 # per-note embedding
+  config.codec.encoder_hidden = 256
+  config.codec.decoder_hidden = 1024
+  config.codec.decoder_width = 128
+  config.codec.dropout = 0.1
+  config.codec.kl_weight = 0.1            # loss = completion NLL - (E ln p - kl_weight KLs) / note
+  config.codec.transpose_semitones = 6    # training episodes shifted by up to this
+  config.codec.weight_decay = 1e-4
+  config.codec.warmup_steps = 200
+  config.codec.final_learning_rate_fraction = 0.05
+  config.codec.train_read_method = "cholesky"  # the ridge read inside training (smooth grads)
+  config.codec.read_method = "cholesky"        # the report's reads: any dkm solve method
+  config.batch_size = 4                   # memories per step (each: T stored + T unstored)
+  config.num_train_steps = 2000
+  config.log_every_steps = 100
+  config.eval_every_steps = 1000
+  config.checkpoint_every_steps = 500
+  config.eval.num_memories = 16
+  config.eval.codec_masks = ("half", "random_50")  # of evaluate.MASKS; "half" is the headline
+  config.eval.num_iters = 3               # the attractor read's iterations (the encoder read: 1)
+  config.eval.optimised_read_steps = 8
+  config.eval.optimised_read_learning_rate = 0.003
+  config.eval.optimised_read_memories = 8
+  config.eval.optimised_read_masks = ("half", "random_50")
+  config.eval.capacity_rows = ()          # the linear capacity curves (not for the codec)
+  config.eval.codec_capacity_sizes = (32, 128, 256)
+  encoder = variant[len("codec_"):] if variant.startswith("codec_") else "mlp"
+  if encoder == "quick":
+    config.num_train_steps = 300
+    config.eval.num_memories = 8
+    config.eval.codec_capacity_sizes = (16, 32, 64)
+  elif encoder not in ("mlp", "conv", "kwta"):
+    raise ValueError(f"Unknown config variant {variant!r}; expected one of {VARIANTS}")
+  else:
+    config.codec.encoder = encoder
+    config.name = "chorales_codec" + ("" if encoder == "mlp" else "_" + encoder)
 
 
 def get_sweep():

@@ -22,6 +22,7 @@ from kanerva_music import baselines
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import evaluate
+from kanerva_music import storage
 from music_runtime import compile_ahead
 from music_runtime import sharding
 
@@ -44,25 +45,39 @@ def _accuracy(target, estimate, scored):
 
 
 def _memory_reads(params, stored, cues, beta, *, model_config):
-  """{read: {task: exact accuracy}} of memories of `stored` [M, T, C]; cues: {task: [M, T, C]}."""
-  written = evaluate.write_memories(params, stored, model_config)
+  """{read: {task: exact accuracy}} of memories of `stored` [M, T, C]; cues: {task: [M, T, C]}.
+
+  Reads of memories kept at float32 are scored on every task; `"<read>@<precision>"` entries
+  score the half-masked task on the same memories (and read-outs) kept at the lower precisions
+  of `storage.PRECISIONS`, one traced read mapped over the precisions."""
+  written = evaluate.write_memories(params, stored, model_config, precision="float32")
   # Both completion masks go through one traced read (lax.map), which halves compile time.
   masks = jnp.asarray(np.stack([_mask(name, 1, stored.shape[-1])[0] for name in TASKS[:2]]) != 0)
   kwargs = dict(num_iters=NUM_ITERS, obs_noise_std=model_config.obs_noise_std,
                 prior_std=model_config.prior_std, rcond=model_config.lstsq_rcond or None,
                 beta=beta, top_k=model_config.attention_top_k)
+  lower = [p for p in storage.PRECISIONS if p != "float32"]
+  kept = {"mean": jnp.stack([storage.quantize(written["memory"].mean, p) for p in lower]),
+          "values": jnp.stack([storage.quantize(written["values"], p) for p in lower])}
+  half = masks[0]
   out = {}
   for read in ("lstsq", "attention"):
-    def estimate(mask, cues_of_task, read=read):
-      iterate = lambda m, v, x: dkm.iterate_read(m, x, mask, method=read, values=v,
-                                                 **kwargs)[-1]
-      return dkm.map_memories(iterate, written["memory"], written["values"], cues_of_task)
+    def estimate(mask, cues_of_task, mean=written["memory"].mean, values=written["values"],
+                 read=read):
+      iterate = lambda m, u, v, x: dkm.iterate_read(dkm.Memory(m, u), x, mask, method=read,
+                                                    values=v, **kwargs)[-1]
+      return dkm.map_memories(iterate, mean, written["memory"].cov, values, cues_of_task)
 
     completion = jax.lax.map(
         lambda mask: _accuracy(stored, estimate(mask, cues["half"]), ~mask), masks)
     out[read] = {"half": completion[0], "three_quarters": completion[1],
                  "denoise": _accuracy(stored, estimate(None, cues["denoise"]),
                                       jnp.ones((1, 1, 1), bool))}
+    at_precision = jax.lax.map(
+        lambda k: _accuracy(stored, estimate(half, cues["half"], k["mean"], k["values"]), ~half),
+        kept)
+    for i, precision in enumerate(lower):
+      out[f"{read}@{precision}"] = {"half": at_precision[i]}
   readout = _accuracy(stored, written["values"], jnp.ones((1, 1, 1), bool))
   out["readout"] = {task: readout for task in TASKS}
   return out
@@ -144,7 +159,8 @@ def programs(*plans):
 
 
 def curves(curve_plan, attention_beta, hopfield_beta, heartbeat=lambda what: None):
-  """{read: {K or "all": {T: {task: {"acc_exact": exact}}}}} of a Plan."""
+  """{read: {K or "all": {T: {task: {"acc_exact": exact}}}}} of a Plan; reads of memories kept at
+  lower precisions are "<read>@<precision>" (half masked only)."""
   out = {"lstsq": {}, "attention": {}, "readout": {}, "nearest_stored": {"all": {}},
          "modern_hopfield": {"all": {}}}
   for size, calls in curve_plan.baselines.items():
@@ -154,8 +170,8 @@ def curves(curve_plan, attention_beta, hopfield_beta, heartbeat=lambda what: Non
           "acc_exact": float(metrics["acc_exact"][0])}
     for rows, read in curve_plan.reads[size].items():
       for name, by_task in read(attention_beta)().items():
-        out[name].setdefault(str(rows), {})[str(size)] = {k: {"acc_exact": float(v)}
-                                                          for k, v in by_task.items()}
+        out.setdefault(name, {}).setdefault(str(rows), {})[str(size)] = {
+            k: {"acc_exact": float(v)} for k, v in by_task.items()}
       heartbeat(f"report: capacity K={rows} T={size}")
   return out
 

@@ -29,6 +29,9 @@ from kanerva_music import episodes
 from kanerva_music import evaluate
 from kanerva_music import music_io
 from kanerva_music import train
+from kanerva_music.codec import completion as codec_completion
+from kanerva_music.codec import objective as codec_objective
+from kanerva_music.codec import train as codec_train
 from music_runtime import checkpointing
 from music_runtime import cli
 
@@ -45,9 +48,10 @@ flags.DEFINE_list("fill_bars", None, "Bars of the piece to fill, numbered as pri
 flags.DEFINE_bool("allow_unobserved", False, "Read windows with no given note (the read then "
                   "starts from nothing and returns the memory's most typical content).")
 flags.DEFINE_integer("seed", 0, "Seed for the training episodes stored beside the input.")
-flags.DEFINE_enum("read", None, list(dkm.READ_METHODS), "The read (default: the trained model's "
-                  "best half-masked read of stored episodes in its report.json, else "
-                  "config.model.read_method).")
+flags.DEFINE_enum("read", None, list(dkm.READ_METHODS) + list(codec_completion.READS),
+                  "The read (default: the trained model's best half-masked read of stored "
+                  "episodes in its report.json, else config.model.read_method; a codec DKM "
+                  "reads by its encoder, or by optimised addresses).")
 
 
 class CompletionInputError(ValueError):
@@ -100,8 +104,10 @@ def load_trained(workdir):
                                "--config=configs/chorales.py --workdir=...")
   with open(config_path) as f:
     config = ml_collections.ConfigDict(json.load(f))
+  target = (codec_train.create_state(config, codec_objective.make_codec(config))
+            if is_codec(config) else train.create_state(config))
   try:
-    state, step = checkpointing.restore_trained(workdir, train.create_state(config),
+    state, step = checkpointing.restore_trained(workdir, target,
                                                 keep=config.checkpoints_to_keep)
   except FileNotFoundError as e:
     raise CompletionInputError(f"{workdir}: no checkpoint, the model is untrained. Train it with "
@@ -109,6 +115,27 @@ def load_trained(workdir):
                                f"--workdir={workdir}") from e
   logging.info("Loaded %s at step %d", workdir, step)
   return config, state["params"]
+
+
+def is_codec(config):
+  return config.model.get("kind", "linear") == "codec"
+
+
+def model_name(config, read):
+  """What the tool says it read with."""
+  if is_codec(config):
+    code_size = codec_objective.make_codec(config).code_size
+    return f"codec DKM ({config.codec.encoder} encoder, C' = {code_size}), {read} read"
+  return f"linear DKM, {read} read"
+
+
+def check_read(config, read):
+  """A read the workdir's model has (a linear read of a codec DKM, or the reverse, is refused)."""
+  reads = codec_completion.READS if is_codec(config) else dkm.READ_METHODS
+  if read not in reads:
+    kind = "a codec DKM" if is_codec(config) else "a linear DKM"
+    raise CompletionInputError(f"--read={read}: the workdir holds {kind}, whose reads are "
+                               f"{', '.join(reads)}")
 
 
 def _saved_report(workdir):
@@ -121,7 +148,12 @@ def _saved_report(workdir):
 
 def best_read(workdir, config):
   """The read with the best half-masked exact recall in the workdir's report.json, else the
-  config's headline read."""
+  config's headline read (a codec DKM: its encoder read)."""
+  if is_codec(config):
+    half = _saved_report(workdir).get("codec", {}).get("complete", {}).get("half", {})
+    scores = {read: by_query["recall"]["acc_exact"][-1] for read, by_query in half.items()
+              if read in codec_completion.READS}
+    return max(scores, key=scores.get) if scores else "encoder"
   half = _saved_report(workdir).get("complete", {}).get("half", {})
   scores = {read: by_query["recall"]["acc_exact"][-1] for read, by_query in half.items()
             if read in dkm.READ_METHODS}
@@ -300,16 +332,8 @@ def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, t
   summary = [f"Memory: {len(own)} window(s) of the input"
              + (f" ({', '.join(bars.describe(s, s + window) for s in own_starts)})" if own else "")
              + f", {num_train} training episodes"]
-  written = jax.tree_util.tree_map(lambda a: a[0], evaluate.write_memories(
-      params, stored[None], config.model))
-  iterates = dkm.iterate_read(written["memory"], cues.reshape(len(starts), -1),
-                              masks.reshape(len(starts), -1), num_iters=config.eval.num_iters,
-                              obs_noise_std=config.model.obs_noise_std,
-                              prior_std=config.model.prior_std,
-                              method=read or config.model.read_method,
-                              rcond=config.model.lstsq_rcond or None, values=written["values"],
-                              beta=beta, top_k=config.model.attention_top_k)
-  completed = episodes.to_pitches(np.asarray(iterates[-1])).reshape(len(starts), window, 4)
+  completed = _read(config, params, stored, cues.reshape(len(starts), -1),
+                    masks.reshape(len(starts), -1), read, beta).reshape(len(starts), window, 4)
   nearest = _nearest_stored(completed, masks, stored, window)
   out = grid.astype(np.float64)
   for (start, steps_written), pitches, (index, agree) in zip(reads, completed, nearest):
@@ -321,6 +345,22 @@ def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, t
                    f"{bars.describe(start, start + window)}; {agree:.0%} of its filled notes "
                    f"equal the nearest stored episode ({source})")
   return Completion(out, summary)
+
+
+def _read(config, params, stored, cues, masks, read, beta):
+  """Pitches [W, C] of the windows cues [W, C] completed under masks [W, C]."""
+  if is_codec(config):
+    return codec_completion.complete_windows(config, params, stored, cues, masks,
+                                             read or "encoder").reshape(len(cues), -1)
+  written = jax.tree_util.tree_map(lambda a: a[0], evaluate.write_memories(
+      params, stored[None], config.model))
+  iterates = dkm.iterate_read(written["memory"], cues, masks, num_iters=config.eval.num_iters,
+                              obs_noise_std=config.model.obs_noise_std,
+                              prior_std=config.model.prior_std,
+                              method=read or config.model.read_method,
+                              rcond=config.model.lstsq_rcond or None, values=written["values"],
+                              beta=beta, top_k=config.model.attention_top_k)
+  return episodes.to_pitches(np.asarray(iterates[-1]))
 
 
 def _nearest_stored(completed, masks, stored, window):
@@ -350,10 +390,11 @@ def main(argv):
              FLAGS.fill_bars)
   pools, _ = train.load_pools(config)
   read = FLAGS.read or best_read(FLAGS.workdir, config)
+  check_read(config, read)
   beta = attention_beta(FLAGS.workdir, config) if read == "attention" else None
   completion = complete_grid(config, params, grid, bars, FLAGS.fill_steps, FLAGS.fill_bars,
                              pools["train"], FLAGS.seed, read, beta, FLAGS.allow_unobserved)
-  print(f"Read: {read}")
+  print(f"Model: {model_name(config, read)}")
   print("\n".join(completion.summary))
   music_io.write_midi(completion.pitches, FLAGS.output)
   wav = os.path.splitext(FLAGS.output)[0] + ".wav"

@@ -1,7 +1,11 @@
 """Checks a DKM config before anything is written, and a resumed run against its workdir
 (the rules are `music_runtime.config_checks`')."""
 
+from kanerva_music import dkm
+from kanerva_music import evaluate
 from kanerva_music import model
+from kanerva_music import storage
+from kanerva_music.codec import networks
 from music_runtime import config_checks
 
 ConfigError = config_checks.ConfigError
@@ -10,7 +14,11 @@ freeze = config_checks.freeze
 SAFE_TO_CHANGE = ("program", "num_train_steps", "log_every_steps", "eval_every_steps",
                   "checkpoint_every_steps", "checkpoints_to_keep", "watchdog_seconds",
                   "mesh_devices", "eval.", "data.path", "data.data_dir", "data.download",
-                  "data.music21_fallback", "model.linalg")
+                  "data.music21_fallback", "model.linalg", "model.memory_precision",
+                  "codec.read_method")
+# Fields added after runs were trained: a saved config without them ran as these values.
+ADDED_DEFAULTS = {"model.kind": "linear", "model.memory_precision": "float32"}
+KINDS = ("linear", "codec")
 
 
 def validate(config):
@@ -31,11 +39,46 @@ def validate(config):
     model.check_model_config(config.model)
   except ValueError as e:
     raise ConfigError(str(e)) from e
+  config_checks.one_of(config, "model.memory_precision", storage.PRECISIONS)
+  config_checks.one_of(config, "model.kind", KINDS)
+  if config.model.kind == "codec":
+    _validate_codec(config)
+
+
+def _validate_codec(config):
+  if "codec" not in config:
+    raise ConfigError("config.model.kind = 'codec' needs a config.codec section: use "
+                      "--config=configs/chorales.py:codec")
+  config_checks.one_of(config, "codec.encoder", networks.ENCODERS)
+  for name in ("codec.block_steps", "codec.block_features", "codec.kwta_k", "codec.embed",
+               "codec.encoder_hidden", "codec.decoder_hidden", "codec.decoder_width",
+               "eval.optimised_read_steps", "eval.optimised_read_memories"):
+    config_checks.at_least(config, name, 1)
+  for name in ("codec.kl_weight", "codec.dropout", "codec.weight_decay"):
+    config_checks.at_least(config, name, 0.0, float)
+  config_checks.at_least(config, "codec.transpose_semitones", 0)
+  if config.data.episode_steps % config.codec.block_steps:
+    raise ConfigError(f"config.codec.block_steps = {config.codec.block_steps} does not divide "
+                      f"config.data.episode_steps = {config.data.episode_steps}")
+  if config.codec.kwta_k > config.codec.block_features:
+    raise ConfigError(f"config.codec.kwta_k = {config.codec.kwta_k} exceeds "
+                      f"config.codec.block_features = {config.codec.block_features}")
+  if config.eval.optimised_read_memories > config.eval.num_memories:
+    raise ConfigError(f"config.eval.optimised_read_memories = "
+                      f"{config.eval.optimised_read_memories} exceeds config.eval.num_memories "
+                      f"= {config.eval.num_memories}")
+  for name in ("codec.read_method", "codec.train_read_method"):
+    config_checks.one_of(config, name, dkm.SOLVE_METHODS)
+  masks = tuple(config.eval.codec_masks)
+  unknown = [m for m in masks if m not in evaluate.MASKS]
+  if unknown or "half" not in masks:
+    raise ConfigError(f"config.eval.codec_masks = {masks}: expected masks among "
+                      f"{', '.join(evaluate.MASKS)}, including half (the headline)")
 
 
 def differing_keys(config, saved):
-  return config_checks.differing_keys(config, saved, SAFE_TO_CHANGE)
+  return config_checks.differing_keys(config, saved, SAFE_TO_CHANGE, ADDED_DEFAULTS)
 
 
 def check_resume(config, workdir):
-  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE)
+  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE, ADDED_DEFAULTS)

@@ -17,6 +17,7 @@ import numpy as np
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import model
+from kanerva_music import storage
 from music_runtime import compile_ahead
 from music_runtime import config_checks
 from music_runtime import sharding
@@ -51,16 +52,21 @@ def observation_mask(name, num_memories, episode_steps, rng, num_voices=4):
   return np.asarray(mask, np.float32)
 
 
-def write_memories(params, stored, model_config, rngs=None):
+def write_memories(params, stored, model_config, rngs=None, precision=None):
   """{"memory": posterior memories, "values": their read-outs [M, T, C] of the stored episodes}
   after writing stored [M, T, C] as training writes (`model.store`); rngs [M] default to
-  `model.evaluation_write_keys`."""
+  `model.evaluation_write_keys`. The posterior mean and the read-outs are kept at `precision`
+  (default `model_config.memory_precision`, see `storage.quantize`)."""
   if rngs is None:
     rngs = model.evaluation_write_keys(stored.shape[0])
+  if precision is None:
+    precision = model_config.get("memory_precision", "float32")
 
   def one(z, r):
     written = model.store(params, z, model_config, r, method=model_config.write_solve_method)
-    return {"memory": written.posterior, "values": dkm.read(written.posterior, written.w)}
+    kept = dkm.Memory(storage.quantize(written.posterior.mean, precision), written.posterior.cov)
+    return {"memory": kept,
+            "values": storage.quantize(dkm.read(written.posterior, written.w), precision)}
 
   return dkm.map_memories(one, stored, rngs)
 

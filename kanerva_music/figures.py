@@ -81,6 +81,8 @@ def save_capacity(path, panels, task="half"):
             "modern_hopfield": (0, (1, 1))}
   for ax, (title, curves) in zip(axes[0], panels):
     for read, by_rows in curves.items():
+      if "@" in read:  # lower precisions: in the frontier figure
+        continue
       for rows, by_size in by_rows.items():
         sizes = sorted(by_size, key=int)
         label = read if rows == "all" else f"{read}, K={rows}"
@@ -93,6 +95,51 @@ def save_capacity(path, panels, task="half"):
     ax.grid(alpha=0.3)
     ax.set_title(title)
   axes[0][-1].legend(fontsize=7, ncol=2, loc="lower left")
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def pareto_front(points):
+  """The points (bytes, recall) no other point beats with fewer or equal bytes, by bytes."""
+  front, best = [], -1.0
+  for num_bytes, recall in sorted(points, key=lambda p: (p[0], -p[1])):
+    if recall > best:
+      front.append((num_bytes, recall))
+      best = recall
+  return front
+
+
+def save_frontier(path, frontier_section, storage_section, families=None):
+  """Half-masked stored recall (exact) against bytes per stored episode (log scale): every
+  method and T as a point, coloured by family (hollow: full-rank memories), and each family's
+  Pareto front (the best recall at or under each byte count, full-rank memories left out)."""
+  by_family = {}
+  for method, by_size in frontier_section.items():
+    family = (families or {}).get(method) or method.split("_K")[0]
+    full_rank = storage_section[method]["full_rank"]
+    for t, v in by_size.items():
+      by_family.setdefault(family, []).append(
+          (storage_section[method]["bytes_per_episode"][t], v["half"]["acc_exact"], full_rank))
+  fig, ax = plt.subplots(figsize=(9, 5))
+  colors = plt.get_cmap("tab10")
+  for i, (family, points) in enumerate(sorted(by_family.items())):
+    color = colors(i % 10)
+    for num_bytes, recall, full_rank in points:
+      ax.plot(num_bytes, 100 * recall, "o", ms=4, alpha=0.5, color=color,
+              markerfacecolor="none" if full_rank else color)
+    front = pareto_front([(b, r) for b, r, full in points if not full])
+    if front:
+      ax.step([b for b, _ in front], [100 * r for _, r in front], where="post", color=color,
+              marker="s", ms=6, label=family)
+  ax.set_xscale("log", base=2)
+  ax.set_xlabel("bytes kept per stored episode")
+  ax.set_ylabel("half masked, stored: exact pitch (%)")
+  ax.set_ylim(0, 101)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+  ax.set_title("Recall against storage: every method and T (hollow: full rank), and each "
+               "family's front", fontsize=9)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)

@@ -14,6 +14,8 @@ from kanerva_music import chorales
 from kanerva_music import config_checks
 from kanerva_music import report
 from kanerva_music import train
+from kanerva_music.codec import report as codec_report
+from kanerva_music.codec import train as codec_train
 from music_runtime import cli
 from music_runtime import safe_npz
 from music_runtime import sharding
@@ -37,16 +39,24 @@ USER_ERRORS = (config_checks.ConfigError, sharding.IndivisibleBatchError,
 def main(argv):
   config = FLAGS.config
   workdir = cli.start_job(argv, config, FLAGS.workdir)
+  codec = config.model.get("kind", "linear") == "codec"
+  trainer, reporter = (codec_train, codec_report) if codec else (train, report)
   with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
     if FLAGS.mode == "train":
-      result = train.train_and_evaluate(config, workdir, heartbeat=dog.beat)
+      result = trainer.train_and_evaluate(config, workdir, heartbeat=dog.beat)
     else:
-      result = train.evaluate_checkpoint(config, workdir)
+      result = trainer.evaluate_checkpoint(config, workdir)
     if config.eval.report:
-      report.write_report(config, workdir, result, heartbeat=dog.beat)
-  elbo = result.elbo_bits_per_dim["test"]
-  print(f"Final test negative conditional ELBO: {elbo['mean']:.4f} +- {elbo['stderr']:.4f} "
-        "bits per time step per voice (paper: 0.76 +- 0.002)")
+      reporter.write_report(config, workdir, result, heartbeat=dog.beat)
+  if codec:
+    elbo = result.elbo["test"]
+    print(f"Final test bits per note: {elbo['bits_per_note']:.4f} +- {elbo['stderr']:.4f} "
+          f"(given the memory: {elbo['conditional_bits_per_note']:.4f}; the paper's linear "
+          "DKM: 0.76)")
+  else:
+    elbo = result.elbo_bits_per_dim["test"]
+    print(f"Final test negative conditional ELBO: {elbo['mean']:.4f} +- {elbo['stderr']:.4f} "
+          "bits per time step per voice (paper: 0.76 +- 0.002)")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import json
 import os
 import time
+from typing import Optional
 
 from absl import logging
 import jax
@@ -13,12 +14,27 @@ from kanerva_music import capacity
 from kanerva_music import episodes
 from kanerva_music import evaluate
 from kanerva_music import figures
+from kanerva_music import frontier
 from kanerva_music import model
 from kanerva_music import music_io
+from kanerva_music import storage
+from kanerva_music import storage_tables
 from music_runtime import compile_ahead
 from music_runtime import config_checks
 
 TIMING_FILE = "timing.json"
+
+
+def recorded_train_seconds(workdir: str, train_seconds: Optional[float]) -> Optional[float]:
+  """This run's training time, recorded in the workdir's timing.json; an evaluation-only run
+  (None) reads back the recorded one, if any."""
+  timing_path = os.path.join(workdir, TIMING_FILE)
+  if train_seconds is not None:
+    with open(timing_path, "w") as f:
+      json.dump({"train_seconds": train_seconds}, f)
+  elif os.path.exists(timing_path):
+    train_seconds = json.load(open(timing_path))["train_seconds"]
+  return train_seconds
 
 
 def novel_and_capacity_episodes(config, test_pool):
@@ -131,7 +147,8 @@ def baseline_results(config, train_windows, valid, stored, novel, tasks):
 
 
 def capacity_plans(config, params, test_pool, train_windows):
-  """{"capacity_curves" (any test episodes), "capacity_curves_same_chorale": capacity.Plan}."""
+  """({"capacity_curves" (any test episodes), "capacity_curves_same_chorale": capacity.Plan},
+  {the same names: the stored sets {T: [M, T, C]}})."""
   s = config.data.episode_steps
   params_by_rows, configs_by_rows = {}, {}
   for rows in config.eval.capacity_rows:
@@ -147,7 +164,18 @@ def capacity_plans(config, params, test_pool, train_windows):
               test_pool, seed, s, [t for t in config.eval.capacity_sizes if t <= 128])}
   return {name: capacity.plan(params_by_rows, configs_by_rows, by_size,
                               config.eval.denoise_noise_std, seed)
-          for name, by_size in sets.items()}
+          for name, by_size in sets.items()}, sets
+
+
+def storage_sections(curves, stored_sets, extra_methods=None):
+  """report["storage"], ["frontier"] and ["budget"] (`frontier.sections`) of the capacity curves,
+  the lists' bytes measured on the same stored sets {T: [M, T, C]}."""
+  list_bytes = {}
+  for size, stored in stored_sets.items():
+    pitches = episodes.to_pitches(stored).reshape(stored.shape[:2] + (-1, 4))
+    list_bytes[int(size)] = storage.mean_list_bytes(pitches)
+  num_cols = next(iter(stored_sets.values())).shape[-1]
+  return frontier.sections(curves, list_bytes, num_cols, extra_methods)
 
 
 def config_summary(config, data_source):
@@ -158,7 +186,11 @@ def config_summary(config, data_source):
           "sequential_write": model_config.sequential_write,
           "read_address": model_config.read_address, "data_source": data_source,
           "split": "test", "episodes_per_memory": config.episodes_per_memory,
-          "num_memories": config.eval.num_memories}
+          "num_memories": config.eval.num_memories,
+          "num_cols": 4 * config.data.episode_steps,
+          "memory_precision": model_config.get("memory_precision", "float32"),
+          "memory_bytes": storage.matrix_bytes(model_config.num_rows, 4 * config.data.episode_steps,
+                                               model_config.get("memory_precision", "float32"))}
 
 
 def write_report(config, workdir, trained, heartbeat=lambda what: None):
@@ -172,14 +204,14 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
                                       trained.data_source)
   stored = np.asarray(trained.eval_sets["test"])
   novel, capacity_sets = novel_and_capacity_episodes(config, pools["test"])
-  plans, compiled = {}, None
+  plans, capacity_stored, compiled = {}, {}, None
   if jax.process_index() == 0:  # baselines, capacity curves, figures: process 0 only
     host_pools = jax.device_get(pools)
     train_windows = episodes.pool_windows(host_pools["train"], config.data.episode_steps)
     if config.eval.capacity_rows:
       # The capacity curves' ~50 programs compile on spare cores while the reads and baselines
       # run (their betas are arguments, chosen on the way).
-      plans = capacity_plans(config, params, host_pools["test"], train_windows)
+      plans, capacity_stored = capacity_plans(config, params, host_pools["test"], train_windows)
       compiled = compile_ahead.compile_in_background(capacity.programs(*plans.values()))
   tasks = evaluate.make_tasks(config, stored)
   valid = (np.asarray(trained.eval_sets["validation"]), unseen_validation_episodes(config, pools))
@@ -204,13 +236,10 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
                                              baseline_settings["modern_hopfield_beta"],
                                              heartbeat)
                        for name, plan in plans.items()}
+    capacity_report.update(storage_sections(capacity_report["capacity_curves"],
+                                            capacity_stored["capacity_curves"]))
   stage_seconds["capacity"] = time.time() - start - sum(stage_seconds.values())
-  timing_path = os.path.join(workdir, TIMING_FILE)
-  if train_seconds is not None:
-    with open(timing_path, "w") as f:
-      json.dump({"train_seconds": train_seconds}, f)
-  elif os.path.exists(timing_path):
-    train_seconds = json.load(open(timing_path))["train_seconds"]
+  train_seconds = recorded_train_seconds(workdir, train_seconds)
   # Host copies: the figures' reads run on this process alone.
   host_params = jax.device_get(params)
   media = write_media(workdir, config, host_params, host_pools["test"], stored, examples, beta)
@@ -220,6 +249,9 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
     figures.save_capacity(media["capacity"], [
         ("any test episodes", capacity_report["capacity_curves"]),
         ("episodes of one chorale", capacity_report["capacity_curves_same_chorale"])])
+    media["frontier"] = os.path.join(workdir, "frontier.png")
+    figures.save_frontier(media["frontier"], capacity_report["frontier"],
+                          capacity_report["storage"])
   half = results["complete"]["half"][config.model.read_method]
   report = {"elbo_bits_per_dim": elbo, **results, "baselines": baseline_report,
             "baseline_settings": baseline_settings,
@@ -321,6 +353,17 @@ def claims_table(report, config):
     rows.append(("capacity: no more than 32 episodes (5)", "-",
                  "half, stored, exact: " + ", ".join(f"T={t}: {_pct(v['acc_exact'])}"
                                                      for t, v in cap.items()), "-", "-"))
+  budget = report.get("budget", {}).get("16384")
+  if budget and "dkm_lstsq" in budget:
+    largest = lambda family: budget.get(family, {}).get("largest_t", 0)
+    memory = max(largest("dkm_lstsq"), largest("dkm_attention"))
+    rows.append((
+        "beyond the paper: in 16 KB (the paper's memory's bytes) the memory holds more episodes "
+        "than a list", "-",
+        f"largest T recalled >= 90% (half, stored): lstsq {largest('dkm_lstsq')}, attention "
+        f"{largest('dkm_attention')}",
+        f"list of pitch bytes {largest('list_pitch_bytes')}, lzma {largest('list_lzma')}",
+        _held(memory > largest("list_pitch_bytes"))))
   return rows
 
 
@@ -333,7 +376,10 @@ def capacity_markdown(report, config):
            "of the memory's own read-outs W R' of the stored episodes: the ceiling of the "
            "attention read, and what K rows cannot hold once T > K. Attention beta = "
            f"{report['attention']['beta']:g}; one read each; denoising cue + N(0, "
-           f"{config.eval.denoise_noise_std}^2)."]
+           f"{config.eval.denoise_noise_std}^2). `read@precision` reads the same memories (and "
+           "read-outs) kept at that precision (half masked only). K marked * has K >= C: full "
+           "rank, it reconstructs any episode."]
+  num_cols = 4 * config.data.episode_steps
   for title, key in (("any test episodes", "capacity_curves"),
                      ("T windows of one chorale (correlated)", "capacity_curves_same_chorale")):
     curves = report[key]
@@ -344,9 +390,11 @@ def capacity_markdown(report, config):
               + " | largest T >= 90% |", "| --- " * (len(sizes) + 4) + "|"]
     for read, by_rows in curves.items():
       for rows, by_size in by_rows.items():
-        for task in capacity.TASKS:
+        tasks = [t for t in capacity.TASKS if t in next(iter(by_size.values()))]
+        star = "*" if rows != "all" and storage.full_rank(int(rows), num_cols) else ""
+        for task in tasks:
           cells = [_pct(by_size[t][task]["acc_exact"]) if t in by_size else "-" for t in sizes]
-          lines.append(f"| {read} | {rows} | {task} | " + " | ".join(cells)
+          lines.append(f"| {read} | {rows}{star} | {task} | " + " | ".join(cells)
                        + f" | {capacity.largest_size(by_size, task)} |")
   return lines + ["", "![capacity](capacity.png)"]
 
@@ -400,6 +448,7 @@ def markdown(report, media, workdir, config):
                  f"| {m['mse']:.5f} |")
   if "capacity_curves" in report:
     lines += capacity_markdown(report, config)
+    lines += storage_tables.markdown(report)
   timing = report["timing"]
   train_s = "n/a" if timing["train_seconds"] is None else f"{timing['train_seconds']:.1f}s"
   lines += ["", "## Figures", "",

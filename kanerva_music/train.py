@@ -147,6 +147,18 @@ def _no_heartbeat(what):
   del what
 
 
+def run_loop(config, workdir, initial_state, step_fn, mesh, writer, evaluate, nan_hint,
+             heartbeat):
+  """`training_loop.run` with the config's steps, logging, evaluation and checkpoint cadence
+  (both DKM trainers)."""
+  return training_loop.run(
+      workdir=workdir, initial_state=initial_state, step_fn=step_fn,
+      num_steps=config.num_train_steps, log_every=config.log_every_steps,
+      checkpoint_every=config.checkpoint_every_steps, keep=config.checkpoints_to_keep,
+      mesh=mesh, writer=writer, evaluate=evaluate, eval_every=config.eval_every_steps,
+      nan_hint=nan_hint, heartbeat=heartbeat)
+
+
 def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
   """Trains to `config.num_train_steps`, resuming from `workdir`; returns the final ELBO dict.
   `heartbeat(what)` is called after every step (see watchdog.py)."""
@@ -170,13 +182,9 @@ def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
     del step
     return elbo_scalars(evaluate_elbo(config, state["params"], eval_sets, mesh))
 
-  trained = training_loop.run(
-      workdir=workdir, initial_state=create_state(config, pools),
-      step_fn=lambda state, step: train_step(state, pools["train"], rng),
-      num_steps=config.num_train_steps, log_every=config.log_every_steps,
-      checkpoint_every=config.checkpoint_every_steps, keep=config.checkpoints_to_keep,
-      mesh=mesh, writer=writer, evaluate=evaluate, eval_every=config.eval_every_steps,
-      nan_hint=_NAN_HINT, heartbeat=heartbeat)
+  trained = run_loop(config, workdir, create_state(config, pools),
+                     lambda state, step: train_step(state, pools["train"], rng), mesh, writer,
+                     evaluate, _NAN_HINT, heartbeat)
   state, train_seconds = trained.state, trained.train_seconds
   elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
   writer.write_scalars(config.num_train_steps, elbo_scalars(elbo))

@@ -9,8 +9,9 @@ decoder: the dictionary, one transposed convolution with kernel = stride = P and
 from typing import Sequence
 
 import flax.linen as nn
-import jax
 import jax.numpy as jnp
+
+from music_runtime import layers
 
 
 class CausalResidualBlock(nn.Module):
@@ -28,19 +29,6 @@ class CausalResidualBlock(nn.Module):
                           padding=(pad,))(y))
     skip = x if x.shape[-1] == self.features else nn.Conv(self.features, (1,))(x)
     return nn.relu(y + skip)
-
-
-def k_winners_take_all(h, k):
-  """Keeps the k largest of the last axis (atoms) at every position; the rest become 0.
-
-  Exactly k entries survive per position (ties broken by index); gradients flow through them.
-  """
-  _, winners = jax.lax.top_k(h, k)
-  flat_winners = winners.reshape(-1, k)
-  rows = jnp.arange(flat_winners.shape[0])[:, None]
-  # A scatter, not one_hot(winners): that would hold k x D values per code step.
-  keep = jnp.zeros((flat_winners.shape[0], h.shape[-1]), h.dtype).at[rows, flat_winners].set(1)
-  return h * keep.reshape(h.shape)
 
 
 class TcnWta(nn.Module):
@@ -67,7 +55,7 @@ class TcnWta(nn.Module):
     return self.to_atoms(x)
 
   def encode(self, x, k):
-    return k_winners_take_all(self.encode_dense(x), k)
+    return layers.k_winners_take_all(self.encode_dense(x), k)
 
   def decode(self, code):
     """Sum of atoms placed at their code steps: the transposed convolution, kernel = stride = P."""

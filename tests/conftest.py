@@ -36,14 +36,29 @@ def random_splits(rng, num=3, length=40):
 
 
 @pytest.fixture
+def chord_chorale_npz(tmp_path):
+  """Chorales of random chords held a beat (4 steps) each, 9 pitches per voice: a window's second
+  half cannot be guessed from its first, so only a memory completes it."""
+  rng = np.random.default_rng(0)
+
+  def chorale(num_beats=20):
+    beats = np.array([72, 64, 57, 48]) + rng.integers(-4, 5, size=(num_beats, 4))
+    return np.repeat(beats, 4, axis=0).astype(np.float16)
+
+  path = tmp_path / "chord_chorales.npz"
+  write_object_npz(path, {s: [chorale() for _ in range(6)] for s in chorales.SPLITS})
+  return str(path)
+
+
+@pytest.fixture
 def tiny_chorale_npz(tmp_path):
   path = tmp_path / "tiny_chorales.npz"
   write_object_npz(path, random_splits(np.random.default_rng(0), num=4, length=72))
   return str(path)
 
 
-def tiny_config(data_path, num_train_steps=2):
-  config = chorales_config.get_config()
+def _tiny(config, data_path, num_train_steps):
+  """8-step episodes, K = 4 rows, T = 4, batch 2, 3 evaluation memories, logs every step."""
   config.data.path = data_path
   config.data.episode_steps = 8
   config.model.num_rows = 4
@@ -54,6 +69,11 @@ def tiny_config(data_path, num_train_steps=2):
   config.eval_every_steps = 2
   config.checkpoint_every_steps = 2
   config.eval.num_memories = 3
+  return config
+
+
+def tiny_config(data_path, num_train_steps=2):
+  config = _tiny(chorales_config.get_config(), data_path, num_train_steps)
   config.eval.capacity_rows = (4, 8)
   config.eval.capacity_sizes = (2, 4, 8)
   return config
@@ -105,4 +125,21 @@ def tiny_groove_config(root, cache_dir, steps=2):
   config.num_train_steps = steps
   config.log_every_steps = 1
   config.checkpoint_every_steps = 2
+  return config
+
+
+def tiny_codec_config(data_path, num_train_steps=2):
+  """The codec DKM on 8-step episodes: 2 blocks of 4 steps, C' = 2 x 4, K = 4 rows."""
+  config = _tiny(chorales_config.get_config("codec"), data_path, num_train_steps)
+  config.codec.block_features = 4
+  config.codec.kwta_k = 2
+  config.codec.embed = 4
+  config.codec.encoder_hidden = 8
+  config.codec.decoder_hidden = 16
+  config.codec.decoder_width = 8
+  config.codec.warmup_steps = 1
+  config.eval.num_iters = 2
+  config.eval.optimised_read_steps = 2
+  config.eval.optimised_read_memories = 2
+  config.eval.codec_capacity_sizes = (2, 4, 8)
   return config

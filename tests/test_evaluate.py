@@ -125,13 +125,30 @@ def test_report_has_every_section_and_files(trained_workdir):
   assert saved["attention"]["beta"] in evaluate.ATTENTION_BETAS
   for key in ("capacity_curves", "capacity_curves_same_chorale"):
     curves = saved[key]
-    assert set(curves) == {"lstsq", "attention", "readout", "nearest_stored", "modern_hopfield"}
-    for read in ("lstsq", "attention", "readout"):
+    lower = [f"{r}@{p}" for r in ("lstsq", "attention") for p in ("bfloat16", "int8")]
+    assert set(curves) == {"lstsq", "attention", "readout", "nearest_stored",
+                           "modern_hopfield", *lower}
+    for read in ("lstsq", "attention", "readout", *lower):
       assert set(curves[read]) == {"4", "8"}
       for by_size in curves[read].values():
         for by_task in by_size.values():
-          assert set(by_task) == {"half", "three_quarters", "denoise"}
+          assert set(by_task) == ({"half"} if "@" in read else
+                                  {"half", "three_quarters", "denoise"})
           assert all(0 <= v["acc_exact"] <= 1 for v in by_task.values())
+  # Bytes: C = 32 values per episode; K = 4 rows of 32 float32 values; int8 adds row scales.
+  num_cols = 4 * config.data.episode_steps
+  assert saved["storage"]["list_pitch_bytes"]["bytes_per_episode"]["8"] == num_cols
+  assert saved["storage"]["list_float32"]["bytes_per_episode"]["8"] == 4 * num_cols
+  assert saved["storage"]["dkm_lstsq_K4_float32"]["bytes"]["2"] == 4 * num_cols * 4
+  assert saved["storage"]["dkm_lstsq_K4_int8"]["bytes"]["2"] == 4 * num_cols + 4 * 4
+  assert saved["storage"]["dkm_attention_K4_float32"]["bytes"]["8"] == (4 + 8) * num_cols * 4
+  assert not saved["storage"]["dkm_lstsq_K4_float32"]["full_rank"]
+  assert saved["frontier"]["list_lzma"]["8"]["half"]["acc_exact"] == 1.0
+  assert (saved["frontier"]["dkm_lstsq_K4_float32"]["2"]["half"]["acc_exact"]
+          == saved["capacity_curves"]["lstsq"]["4"]["2"]["half"]["acc_exact"])
+  # 4 KB hold 4096 / 32 = 128 > 8 episodes as pitch bytes: every measured T.
+  assert saved["budget"]["4096"]["list_pitch_bytes"] == {
+      "largest_t": 8, "method": "list_pitch_bytes", "measured_max_t": 8}
   assert set(saved["capacity_curves"]["lstsq"]["4"]) == {"2", "4", "8"}
   assert saved["capacity_curves"]["nearest_stored"]["all"]["8"]["half"]["acc_exact"] == 1.0
   assert set(saved["complete"]) == set(evaluate.MASKS)
@@ -152,7 +169,9 @@ def test_report_has_every_section_and_files(trained_workdir):
   best = max(dkm.READ_METHODS, key=lambda r: half_all[r]["recall"]["acc_exact"][-1])
   assert half_all[complete.best_read(workdir, config)]["recall"]["acc_exact"][-1] == (
       half_all[best]["recall"]["acc_exact"][-1])
+  assert "## Storage: recall against bytes" in text
   for name in ("fig2_denoise.png", "fig3_complete.png", "fig4_continue.png", "capacity.png",
+               "frontier.png",
                "audio/complete_output.mid", "audio/complete_output.wav"):
     assert os.path.getsize(os.path.join(workdir, name)) > 100
     assert name in text

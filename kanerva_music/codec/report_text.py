@@ -1,0 +1,161 @@
+"""REPORT.md of a codec DKM: the targets beside the baselines, every read, storage."""
+
+import os
+from typing import Mapping
+
+from kanerva_music import storage_tables
+
+READ_NAMES = {"encoder": "encoder read (a)", "attractor": "(a) + attractor iterations",
+              "optimised": "optimised address (b)",
+              "memory_off": "memory off (prior memory, a VAE)",
+              "autoencoder": "ceiling: decoder from the episode's own code (no memory)"}
+BASELINES = ("hold_last_chord", "nearest_stored", "nearest_train", "train_mean")
+
+
+def _pct(x: float) -> str:
+  return f"{100 * x:.1f}%"
+
+
+def _held(ok: bool) -> str:
+  return "**held**" if ok else "**not held**"
+
+
+def _final(metrics: Mapping, key: str = "acc_exact") -> float:
+  value = metrics[key]
+  return value[-1] if isinstance(value, list) else value
+
+
+def _reasons(report: Mapping) -> dict:
+  """What bounds each target, measured: the decoder's ceiling (its accuracy from the episode's
+  own code), the memory-off read (the decoder alone) and the rank bound at T > K."""
+  codec = report["codec"]
+  half, r50 = codec["complete"]["half"], codec["complete"]["random_50"]
+  ceiling = _final(half["autoencoder"]["recall"])
+  rows = codec["config_summary"]["num_rows"]
+  beyond = sorted((int(t), v) for t, v in codec["capacity"]["float32"].items() if int(t) > rows)
+  rank = (f"{rows} rows reproduce at most {rows} codes: T = {beyond[0][0]} recalled "
+          f"{_pct(beyond[0][1])}" if beyond else f"{rows} rows reproduce at most {rows} codes")
+
+  def memory_off(reads):
+    off, ours = _final(reads["memory_off"]["novel"]), _final(reads["encoder"]["novel"])
+    return (f"memory off (the decoder alone) {_pct(off)}: the memory adds "
+            f"{100 * (ours - off):+.1f} points on unseen episodes")
+
+  return {"stored": f"decoder from the episode's own code {_pct(ceiling)}: the memory returns "
+                    "codes as exactly as the decoder can use them",
+          "denoise": f"decoded from the read-out alone, iterations "
+                     f"{_pct(codec['denoise']['acc_exact'][0])} -> "
+                     f"{_pct(codec['denoise']['acc_exact'][-1])}; the decoder's ceiling (half "
+                     f"masked) {_pct(ceiling)}",
+          "budget": rank, "unseen_half": memory_off(half), "unseen_r50": memory_off(r50)}
+
+
+def targets(report: Mapping) -> list:
+  """Rows (target, ours, baseline, verdict, measured reason) of the codec DKM's targets."""
+  codec, base = report["codec"], report["baselines"]
+  half, r50 = codec["complete"]["half"], codec["complete"]["random_50"]
+  hold_half = base["half"]["hold_last_chord"]["novel"]["acc_exact"]
+  hold_r50 = base["random_50"]["hold_last_chord"]["novel"]["acc_exact"]
+  stored_half = _final(half["encoder"]["recall"])
+  unseen_half = _final(half["encoder"]["novel"])
+  unseen_r50 = _final(r50["encoder"]["novel"])
+  denoise = _final(codec["denoise"])
+  budget = report["budget"]["16384"].get("codec_dkm", {"largest_t": 0})
+  reasons = _reasons(report)
+  rows = [
+      ("stored, half masked, T = 32: >= 95% exact", _pct(stored_half),
+       f"nearest stored {_pct(base['half']['nearest_stored']['recall']['acc_exact'])}",
+       _held(stored_half >= 0.95)),
+      ("denoising stored episodes: >= 99% exact", _pct(denoise),
+       f"cue {_pct(base['denoise']['cue']['acc_exact'])}, nearest stored "
+       f"{_pct(base['denoise']['nearest_stored']['acc_exact'])}", _held(denoise >= 0.99)),
+      ("16 KB hold >= 90% half-masked recall of T = 256", f"largest T {budget['largest_t']}",
+       f"pitch bytes: {report['budget']['16384']['list_pitch_bytes']['largest_t']}, lzma: "
+       f"{report['budget']['16384']['list_lzma']['largest_t']}",
+       _held(budget["largest_t"] >= 256)),
+      ("unseen, half masked: >= 35% and >= hold the last chord + 10 points", _pct(unseen_half),
+       f"hold last chord {_pct(hold_half)}, nearest training window "
+       f"{_pct(base['half']['nearest_train']['novel']['acc_exact'])}",
+       _held(unseen_half >= 0.35 and unseen_half >= hold_half + 0.1)),
+      ("unseen, random 50% masks: >= hold the last chord + 10 points", _pct(unseen_r50),
+       f"hold last chord {_pct(hold_r50)}", _held(unseen_r50 >= hold_r50 + 0.1)),
+  ]
+  keys = ("stored", "denoise", "budget", "unseen_half", "unseen_r50")
+  return [row + (reasons[key] if "not" in row[-1] else "",) for row, key in zip(rows, keys)]
+
+
+def markdown(report: Mapping, media: Mapping, workdir: str, config) -> str:
+  codec, base = report["codec"], report["baselines"]
+  summary, elbo = codec["config_summary"], codec["elbo"]["test"]
+  rel = lambda p: os.path.relpath(p, workdir)
+  lines = [
+      "# Codec DKM on Bach chorales: report", "",
+      f"Data: {summary['data_source']}, test split. Encoder `{summary['encoder']}` (blocks of "
+      f"{summary['block_steps']} steps, {summary['block_features']} code values each: C' = "
+      f"{summary['code_size']}), memory K = {summary['num_rows']} rows over codes "
+      f"({summary['memory_bytes']:,} bytes at {summary['memory_precision']}), sigma_xi = "
+      f"{summary['sigma_xi']} in code units, categorical decoder over 46 pitches "
+      f"({summary['num_network_parameters']:,} network parameters, shared by every memory). "
+      f"Memories of T = {summary['episodes_per_memory']} test episodes, "
+      f"{summary['num_memories']} memories, drawn with the linear DKM report's seeds, masks and "
+      "noisy cues; the baselines are scored on the same episodes. Metrics on the masked notes "
+      "(denoising: every note); NLL in nats per note "
+      "under the final read.", "",
+      "## Targets", "", "| target | ours | baselines | verdict | measured reason |",
+      "| --- | --- | --- | --- | --- |"]
+  lines += ["| " + " | ".join(row) + " |" for row in targets(report)]
+  lines += ["", "## Likelihood", "",
+            "| what | value |", "| --- | --- |",
+            f"| bits per note, whole episode, -ELBO / ln 2 (a lossless code length, memory "
+            f"included) | {elbo['bits_per_note']:.3f} +- {elbo['stderr']:.3f} |",
+            f"| bits per note given the memory (the paper's conditional ELBO; paper: 0.76) | "
+            f"{elbo['conditional_bits_per_note']:.3f} +- {elbo['conditional_stderr']:.3f} |",
+            f"| memory KL, bits per note | {elbo['kl_memory_bits_per_note']:.3f} |"]
+  for name, value in codec["nll_nats_per_note"].items():
+    lines.append(f"| half masked, masked notes, {name.replace('_', ' ')}: nats per note | "
+                 f"{value:.3f} |")
+  rank = codec["rank"]
+  lines += ["", f"Rank of memory 0: its {summary['episodes_per_memory']} codes span "
+            f"{rank['codes']} dimensions, its posterior mean {rank['posterior_mean']} of K = "
+            f"{rank['rows']} (C' = {rank['code_size']}): a linear read reproduces at most K "
+            "episodes' codes exactly.", "",
+            "## Completion after the final iteration: every read and baseline", "",
+            "| mask | read | stored: exact | <=1 | <=2 | NLL | unseen: exact | <=1 | <=2 | NLL |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+  for mask_name, by_read in codec["complete"].items():
+    for read, by_query in by_read.items():
+      r, n = by_query["recall"], by_query["novel"]
+      lines.append(f"| {mask_name} | {READ_NAMES[read]} | " + " | ".join(
+          [_pct(_final(r, k)) for k in ("acc_exact", "acc_1", "acc_2")] + [f"{r['nll']:.3f}"]
+          + [_pct(_final(n, k)) for k in ("acc_exact", "acc_1", "acc_2")] + [f"{n['nll']:.3f}"])
+                   + " |")
+    for name in BASELINES:
+      r, n = base[mask_name][name]["recall"], base[mask_name][name]["novel"]
+      lines.append(f"| {mask_name} | baseline: {name} | " + " | ".join(
+          [_pct(r[k]) for k in ("acc_exact", "acc_1", "acc_2")] + ["-"]
+          + [_pct(n[k]) for k in ("acc_exact", "acc_1", "acc_2")] + ["-"]) + " |")
+  den = codec["denoise"]
+  lines += ["", "## Denoising stored episodes (cue + N(0, 0.01), every note)", "",
+            "| iteration | " + " | ".join(str(i + 1) for i in range(len(den["acc_exact"])))
+            + " |", "| --- " * (len(den["acc_exact"]) + 1) + "|",
+            "| exact | " + " | ".join(_pct(v) for v in den["acc_exact"]) + " |",
+            "| <= 2 | " + " | ".join(_pct(v) for v in den["acc_2"]) + " |", "",
+            "| baseline | exact | <=2 |", "| --- | --- | --- |"]
+  for name in ("cue", "median_filter", "nearest_stored", "nearest_train"):
+    lines.append(f"| {name} | {_pct(base['denoise'][name]['acc_exact'])} | "
+                 f"{_pct(base['denoise'][name]['acc_2'])} |")
+  lines += storage_tables.markdown(report)
+  timing = report["timing"]
+  train_s = "n/a" if timing["train_seconds"] is None else f"{timing['train_seconds']:.0f}s"
+  lines += ["", "## Figures and listening", "", f"![completion]({rel(media['completion'])})", "",
+            f"Audio ({media['synth']} synthesis; MIDI beside each WAV):"]
+  for query in ("recall", "novel"):
+    parts = [f"[{kind}]({rel(media[f'codec_{query}_{kind}'])}) "
+             f"([wav]({rel(media[f'codec_{query}_{kind}'])[:-4]}.wav))"
+             for kind in ("original", "cue", "output")]
+    lines.append(f"- {'stored' if query == 'recall' else 'unseen'}: " + ", ".join(parts))
+  variant = config.name[len("chorales_"):] if config.name.startswith("chorales_") else "codec"
+  lines += ["", f"Command: `python -m kanerva_music.main --config=configs/chorales.py:"
+            f"{variant}`. Timing: training {train_s}, evaluation "
+            f"{timing['eval_seconds']:.1f}s.", ""]
+  return "\n".join(lines)
