@@ -44,21 +44,19 @@ def _accuracy(target, estimate, scored):
   return metrics["acc_exact"][0]
 
 
-def _memory_reads(params, stored, cues, beta, *, model_config):
+def _memory_reads(params, stored, cues, beta, *, model_config, precisions=()):
   """{read: {task: exact accuracy}} of memories of `stored` [M, T, C]; cues: {task: [M, T, C]}.
 
   Reads of memories kept at float32 are scored on every task; `"<read>@<precision>"` entries
-  score the half-masked task on the same memories (and read-outs) kept at the lower precisions
-  of `storage.PRECISIONS`, one traced read mapped over the precisions."""
+  score the half-masked task on the same memories (and read-outs) kept at each lower precision
+  in `precisions` (of `storage.PRECISIONS`), one traced read mapped over them."""
   written = evaluate.write_memories(params, stored, model_config, precision="float32")
   # Both completion masks go through one traced read (lax.map), which halves compile time.
   masks = jnp.asarray(np.stack([_mask(name, 1, stored.shape[-1])[0] for name in TASKS[:2]]) != 0)
   kwargs = dict(num_iters=NUM_ITERS, obs_noise_std=model_config.obs_noise_std,
                 prior_std=model_config.prior_std, rcond=model_config.lstsq_rcond or None,
                 beta=beta, top_k=model_config.attention_top_k)
-  lower = [p for p in storage.PRECISIONS if p != "float32"]
-  kept = {"mean": jnp.stack([storage.quantize(written["memory"].mean, p) for p in lower]),
-          "values": jnp.stack([storage.quantize(written["values"], p) for p in lower])}
+  lower = [p for p in precisions if p != "float32"]
   half = masks[0]
   out = {}
   for read in ("lstsq", "attention"):
@@ -73,17 +71,20 @@ def _memory_reads(params, stored, cues, beta, *, model_config):
     out[read] = {"half": completion[0], "three_quarters": completion[1],
                  "denoise": _accuracy(stored, estimate(None, cues["denoise"]),
                                       jnp.ones((1, 1, 1), bool))}
-    at_precision = jax.lax.map(
-        lambda k: _accuracy(stored, estimate(half, cues["half"], k["mean"], k["values"]), ~half),
-        kept)
-    for i, precision in enumerate(lower):
-      out[f"{read}@{precision}"] = {"half": at_precision[i]}
+    if lower:
+      kept = {"mean": jnp.stack([storage.quantize(written["memory"].mean, p) for p in lower]),
+              "values": jnp.stack([storage.quantize(written["values"], p) for p in lower])}
+      at_precision = jax.lax.map(lambda k: _accuracy(
+          stored, estimate(half, cues["half"], k["mean"], k["values"]), ~half), kept)
+      for i, precision in enumerate(lower):
+        out[f"{read}@{precision}"] = {"half": at_precision[i]}
   readout = _accuracy(stored, written["values"], jnp.ones((1, 1, 1), bool))
   out["readout"] = {task: readout for task in TASKS}
   return out
 
 
-_jitted_memory_reads = sharding.quick_jit(_memory_reads, static_argnames=("model_config",))
+_jitted_memory_reads = sharding.quick_jit(_memory_reads,
+                                          static_argnames=("model_config", "precisions"))
 
 
 def make_cues(stored, noise_std, seed):
@@ -125,18 +126,20 @@ class Plan(NamedTuple):
   baselines: dict  # {T: {(name, task): K-independent read (beta: the Hopfield read's)}}
 
 
-def _read_call(params, stored, cues, model_config, beta):
+def _read_call(params, stored, cues, model_config, precisions, beta):
   return compile_ahead.call(_jitted_memory_reads(), params, stored, cues,
-                            jnp.asarray(beta, jnp.float32), model_config=model_config)
+                            jnp.asarray(beta, jnp.float32), model_config=model_config,
+                            precisions=precisions)
 
 
-def plan(params_by_rows, model_config_by_rows, sets, noise_std, seed):
-  """The Plan of curves over the sets {T: [M, T, C]}, for every K of params_by_rows."""
+def plan(params_by_rows, model_config_by_rows, sets, noise_std, seed, precisions=()):
+  """The Plan of curves over the sets {T: [M, T, C]}, for every K of params_by_rows; memories
+  are also read half masked at each of `precisions` (the storage frontier's)."""
   reads, baselines_by_size = {}, {}
   for size, stored in sorted(sets.items()):
     cues = {k: jnp.asarray(v) for k, v in make_cues(stored, noise_std, seed + size).items()}
     reads[size] = {rows: functools.partial(_read_call, params, jnp.asarray(stored), cues,
-                                           model_config_by_rows[rows])
+                                           model_config_by_rows[rows], tuple(precisions))
                    for rows, params in params_by_rows.items()}
     num_memories, _, num_cols = stored.shape
     baselines_by_size[size] = {

@@ -162,8 +162,10 @@ def capacity_plans(config, params, test_pool, train_windows):
                                                        config.eval.capacity_sizes),
           "capacity_curves_same_chorale": capacity.same_chorale_sets(
               test_pool, seed, s, [t for t in config.eval.capacity_sizes if t <= 128])}
+  # Only the independent sets feed the storage frontier, so only they are read at every precision.
   return {name: capacity.plan(params_by_rows, configs_by_rows, by_size,
-                              config.eval.denoise_noise_std, seed)
+                              config.eval.denoise_noise_std, seed,
+                              storage.PRECISIONS if name == "capacity_curves" else ())
           for name, by_size in sets.items()}, sets
 
 
