@@ -132,14 +132,17 @@ def _read_call(params, stored, cues, model_config, precisions, beta):
                             precisions=precisions)
 
 
-def plan(params_by_rows, model_config_by_rows, sets, noise_std, seed, precisions=()):
+def plan(params_by_rows, model_config_by_rows, sets, noise_std, seed, precisions_by_rows=None):
   """The Plan of curves over the sets {T: [M, T, C]}, for every K of params_by_rows; memories
-  are also read half masked at each of `precisions` (the storage frontier's)."""
+  of K rows are also read half masked at each of `precisions_by_rows[K]` (the storage
+  frontier's)."""
+  precisions_by_rows = precisions_by_rows or {}
   reads, baselines_by_size = {}, {}
   for size, stored in sorted(sets.items()):
     cues = {k: jnp.asarray(v) for k, v in make_cues(stored, noise_std, seed + size).items()}
     reads[size] = {rows: functools.partial(_read_call, params, jnp.asarray(stored), cues,
-                                           model_config_by_rows[rows], tuple(precisions))
+                                           model_config_by_rows[rows],
+                                           tuple(precisions_by_rows.get(rows, ())))
                    for rows, params in params_by_rows.items()}
     num_memories, _, num_cols = stored.shape
     baselines_by_size[size] = {

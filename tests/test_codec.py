@@ -3,13 +3,16 @@
 import json
 import math
 import os
+import sys
 
+from absl import flags
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from kanerva_music import ablation
+from kanerva_music import complete
 from kanerva_music import config_checks
 from kanerva_music import evaluate
 from kanerva_music.codec import evaluate as codec_evaluate
@@ -18,6 +21,8 @@ from kanerva_music.codec import objective
 from kanerva_music.codec import reads
 from kanerva_music.codec import train as codec_train
 from tests.conftest import tiny_codec_config
+from tests.test_evaluate import four_voices
+from tests.test_evaluate import write_score
 
 S, T = 8, 3
 
@@ -238,3 +243,31 @@ def test_main_trains_the_codec_and_writes_its_report(tiny_chorale_npz, tmp_path)
   assert row[9] == str(saved["budget"]["16384"]["codec_dkm"]["largest_t"])
   for name in ("codec_complete.png", "frontier.png", "audio/codec_recall_output.wav"):
     assert os.path.getsize(os.path.join(workdir, name)) > 100
+
+
+def test_completion_tool_reads_a_codec_workdir_and_says_which_model(tiny_chorale_npz, tmp_path,
+                                                                     capsys):
+  config = tiny_codec_config(tiny_chorale_npz)
+  config.data.episode_steps = 32  # 2 bars, as the completion tool expects
+  workdir = str(tmp_path / "wd")
+  codec_train.train_and_evaluate(config, workdir)
+  source, output = tmp_path / "mine.mid", tmp_path / "out.mid"
+  write_score(source, four_voices())
+  loaded, _ = complete.load_trained(workdir)
+  assert complete.best_read(workdir, loaded) == "encoder"  # no report yet: the encoder read
+  with pytest.raises(complete.CompletionInputError, match="codec DKM, whose reads are"):
+    complete.check_read(loaded, "lstsq")
+  # The binary's main, in this process (its flags parsed, then reset).
+  flags.FLAGS([sys.argv[0], f"--workdir={workdir}", f"--input={source}", f"--output={output}"])
+  try:
+    complete.main([sys.argv[0]])
+  finally:
+    flags.FLAGS.unparse_flags()
+  printed = capsys.readouterr().out.splitlines()
+  assert printed[0] == "Model: codec DKM (mlp encoder, C' = 32), encoder read"
+  grid, bars = complete.read_voices(str(source))
+  done, _ = complete.read_voices(str(output))
+  to_fill = complete.fill_mask(bars, 32)
+  np.testing.assert_array_equal(done[~to_fill], grid[~to_fill])
+  assert np.all((done[to_fill] >= 36) & (done[to_fill] <= 81))
+  assert output.with_suffix(".wav").exists()

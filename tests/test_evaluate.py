@@ -125,13 +125,14 @@ def test_report_has_every_section_and_files(trained_workdir):
   assert saved["attention"]["beta"] in evaluate.ATTENTION_BETAS
   for key in ("capacity_curves", "capacity_curves_same_chorale"):
     curves = saved[key]
-    # Only the independent sets feed the storage frontier, so only they have lower precisions.
+    # The trained K = 4 on the independent sets (the storage frontier's) is read at every
+    # precision; K = 8 and the same-chorale sets at float32 only.
     lower = [f"{r}@{p}" for r in ("lstsq", "attention") for p in ("bfloat16", "int8")
              if key == "capacity_curves"]
     assert set(curves) == {"lstsq", "attention", "readout", "nearest_stored",
                            "modern_hopfield", *lower}
     for read in ("lstsq", "attention", "readout", *lower):
-      assert set(curves[read]) == {"4", "8"}
+      assert set(curves[read]) == ({"4"} if "@" in read else {"4", "8"})
       for by_size in curves[read].values():
         for by_task in by_size.values():
           assert set(by_task) == ({"half"} if "@" in read else
