@@ -41,8 +41,9 @@ def _reasons(report: Mapping) -> dict:
     return (f"memory off (the decoder alone) {_pct(off)}: the memory adds "
             f"{100 * (ours - off):+.1f} points on unseen episodes")
 
-  return {"stored": f"decoder from the episode's own code {_pct(ceiling)}: the memory returns "
-                    "codes as exactly as the decoder can use them",
+  stored = _final(half["encoder"]["recall"])
+  return {"stored": f"decoder from the episode's own code {_pct(ceiling)} (its ceiling); the "
+                    f"memory read loses {100 * (ceiling - stored):.1f} points of it",
           "denoise": f"decoded from the read-out alone, iterations "
                      f"{_pct(codec['denoise']['acc_exact'][0])} -> "
                      f"{_pct(codec['denoise']['acc_exact'][-1])}; the decoder's ceiling (half "
