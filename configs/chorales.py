@@ -118,6 +118,7 @@ def get_config(variant=""):
     config.model.write_addresses = "sample"
     config.model.read_method = "svd"
   elif variant == "quick":
+    config.name += "_quick"  # its own default workdir: a short run never resumes the full one
     config.num_train_steps = 2000
     config.log_every_steps = 200
     config.eval_every_steps = 1000

@@ -66,6 +66,7 @@ def get_config(variant=""):
   config.generate.qpm = 100.0
 
   if variant == "quick":
+    config.name += "_quick"  # its own default workdir: a short run never resumes the full one
     config.num_train_steps = 500
     config.data.max_per_composer = 12
     config.model.k.decay_every = 100

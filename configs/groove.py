@@ -69,6 +69,7 @@ def get_config(variant=""):
   config.generate.quantize = False      # True: drop the learnt micro-timing (offsets)
 
   if variant == "quick":
+    config.name += "_quick"  # its own default workdir: a short run never resumes the full one
     config.num_train_steps = 600
     config.model.k.decay_every = 150
     config.log_every_steps = 100

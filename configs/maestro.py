@@ -74,6 +74,7 @@ def get_config(variant=""):
   config.generate.qpm = 120.0           # unused by events
 
   if variant == "quick":
+    config.name += "_quick"  # its own default workdir: a short run never resumes the full one
     config.num_train_steps = 500
     config.model.k.decay_every = 100
     config.log_every_steps = 100

@@ -12,9 +12,10 @@ ceiling (decoding each episode's own code), the largest T recalled at >= 90% wit
 bits per note (a code length for the codec; the linear DKM's Gaussian density is none).
 """
 
-import json
 import os
 import sys
+
+from music_runtime import workdir_utils
 
 READS = {"ridge": "svd", "lstsq": "lstsq"}
 
@@ -79,8 +80,7 @@ def _reports(workdirs):
     if not os.path.exists(path):
       raise FileNotFoundError(f"{path}: no report; run python -m kanerva_music.main "
                               f"--mode=eval --workdir={workdir} first")
-    with open(path) as f:
-      yield workdir, json.load(f)
+    yield workdir, workdir_utils.read_json(path, "report")
 
 
 def table(workdirs):
@@ -110,7 +110,7 @@ def main(argv):
   workdirs = argv[2:] if models else argv[1:]
   try:
     print(models_table(workdirs) if models else table(workdirs))
-  except FileNotFoundError as e:
+  except (FileNotFoundError, workdir_utils.WorkdirFileError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
   return 0

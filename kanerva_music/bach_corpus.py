@@ -25,7 +25,7 @@ def split_of(index):
   return {3: "valid", 4: "test"}.get(index % 5, "train")
 
 
-def _satb_parts(score):
+def satb_parts(score):
   parts = list(score.parts)
   if len(parts) == 4:
     return parts
@@ -40,7 +40,7 @@ def _satb_parts(score):
 
 def score_to_pitches(score):
   """(T, 4) float32 MIDI pitches on the 16th-note grid, or None if not four voices."""
-  parts = _satb_parts(score)
+  parts = satb_parts(score)
   if parts is None:
     return None
   num_steps = int(round(float(score.highestTime) * STEPS_PER_QUARTER))

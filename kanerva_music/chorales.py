@@ -15,6 +15,7 @@ import urllib.request
 from absl import logging
 import numpy as np
 
+from music_runtime import provenance
 from music_runtime import safe_npz
 
 FILENAME = "Jsb16thSeparated.npz"
@@ -55,6 +56,9 @@ def validate_splits(splits, source):
             "MIDI pitches (soprano, alto, tenor, bass) per 16th note")
       if not np.issubdtype(chorale.dtype, np.number):
         raise ChoraleDataError(f"{source}: {split}[{i}] has non-numeric dtype {chorale.dtype}")
+      if np.isinf(chorale).any():
+        raise ChoraleDataError(f"{source}: {split}[{i}] holds infinite values; expected MIDI "
+                               "pitches, NaN for a rest")
       pitches = chorale[np.isfinite(chorale)]
       if pitches.size and (pitches.min() < 0 or pitches.max() > 127):
         raise ChoraleDataError(f"{source}: {split}[{i}] holds values outside MIDI pitch 0..127")
@@ -104,10 +108,11 @@ def download(data_dir, url=OFFICIAL_URL, sha256=OFFICIAL_SHA256, timeout_s=30):
 
 
 def load_chorales(data_config):
-  """Returns ({split: [(T, 4) float32 pitch arrays]}, description of the source used)."""
+  """Returns ({split: [(T, 4) float32 pitch arrays]}, the `provenance.DataSource` used)."""
   if data_config.path:
     splits = load_npz_chorales(data_config.path)
     source = f"config.data.path {data_config.path}"
+    kind, path = "jsb_file", data_config.path
   else:
     data_dir = data_config.data_dir or default_data_dir()
     local = os.path.join(data_dir, FILENAME)
@@ -117,12 +122,16 @@ def load_chorales(data_config):
     if os.path.exists(local):
       splits = load_npz_chorales(local)
       source = f"data directory {local}"
+      kind, path = "jsb_file", local
     elif data_config.music21_fallback:
       from kanerva_music import bach_corpus  # pylint: disable=import-outside-toplevel
       splits = validate_splits(bach_corpus.load_cached(data_dir), "music21 corpus")
       source = "music21's bundled Bach chorales (offline fallback; not the paper's split)"
+      kind, path = "music21_fallback", os.path.join(data_dir, bach_corpus.CACHE_NAME)
     else:
       raise ChoraleDataError(f"No chorale data found in {data_dir}. {WHERE_TO_GET}")
   logging.info("Chorales from %s: %s", source,
                ", ".join(f"{s} {len(splits[s])}" for s in SPLITS))
-  return splits, source
+  digest = provenance.hash_arrays((f"{split}/{i}", chorale) for split in SPLITS
+                                  for i, chorale in enumerate(splits[split]))
+  return splits, provenance.DataSource(kind, os.path.abspath(path), digest, source)

@@ -12,7 +12,6 @@ episodes up to T. Each filled step is read from one episode-long window: with `-
 before or after), so every filled bar is read with observed context. Writes OUT.mid and OUT.wav.
 """
 
-import json
 import os
 from typing import NamedTuple
 
@@ -27,13 +26,16 @@ from kanerva_music import bach_corpus
 from kanerva_music import dkm
 from kanerva_music import episodes
 from kanerva_music import evaluate
-from kanerva_music import music_io
+from kanerva_music import given_notes
 from kanerva_music import train
 from kanerva_music.codec import completion as codec_completion
 from kanerva_music.codec import objective as codec_objective
 from kanerva_music.codec import train as codec_train
+from music_runtime import audio
 from music_runtime import checkpointing
 from music_runtime import cli
+from music_runtime import workdir_lock
+from music_runtime import workdir_utils
 
 STEPS_PER_QUARTER = bach_corpus.STEPS_PER_QUARTER
 
@@ -97,13 +99,12 @@ class Bars(NamedTuple):
 
 def load_trained(workdir):
   """(config, params) from a workdir written by kanerva_music.main."""
-  config_path = os.path.join(workdir, "config.json")
-  if not os.path.exists(config_path):
+  saved = workdir_utils.read_config_json(workdir)
+  if not saved:
     raise CompletionInputError(f"{workdir}: no config.json; is this a kanerva_music workdir? "
                                "Train one with python -m kanerva_music.main "
                                "--config=configs/chorales.py --workdir=...")
-  with open(config_path) as f:
-    config = ml_collections.ConfigDict(json.load(f))
+  config = ml_collections.ConfigDict(saved)
   target = (codec_train.create_state(config, codec_objective.make_codec(config))
             if is_codec(config) else train.create_state(config))
   try:
@@ -142,8 +143,7 @@ def _saved_report(workdir):
   path = os.path.join(workdir, "report.json")
   if not os.path.exists(path):
     return {}
-  with open(path) as f:
-    return json.load(f)
+  return workdir_utils.read_json(path, "report")
 
 
 def best_read(workdir, config):
@@ -191,11 +191,17 @@ def _bars_of_score(score, num_steps):
 def read_voices(path):
   """([steps, 4] MIDI pitches, NaN = rest; Bars) of a four-voice file, checked against the
   model's range."""
-  from music21 import converter  # pylint: disable=import-outside-toplevel
+  grid, bars, _ = read_score(path)
+  return grid, bars
+
+
+def read_score(path):
+  """([steps, 4] MIDI pitches, NaN = rest; Bars; the score's notes as given,
+  `given_notes.GivenScore`) of a four-voice file, checked against the model's range."""
   if not os.path.exists(path):
     raise CompletionInputError(f"{path}: no such file")
   try:
-    score = converter.parse(path)
+    score = given_notes.parse(path)
   except Exception as e:  # pylint: disable=broad-except  # music21 raises many types
     raise CompletionInputError(f"{path}: music21 cannot read it ({e})") from e
   parts = list(getattr(score, "parts", []))
@@ -217,7 +223,7 @@ def read_voices(path):
     raise CompletionInputError(
         f"{path}: {len(notes)} note(s) outside the model's range MIDI {episodes.PITCH_LOW}-"
         f"{episodes.PITCH_HIGH} (C2-A5): {listed}{' ...' if len(notes) > 12 else ''}")
-  return grid, bars
+  return grid, bars, given_notes.given_score(score, bach_corpus.satb_parts(score), path)
 
 
 def _parse_fill_steps(fill_steps, window_steps):
@@ -296,6 +302,7 @@ def _windows(array, starts, window_steps, pad_value):
 class Completion(NamedTuple):
   pitches: np.ndarray   # [num_steps, 4] the input with the filled steps replaced
   summary: list         # lines saying what was stored and what each read filled
+  fill: np.ndarray      # [num_steps] bool, the filled steps
 
 
 def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, train_pool=None,
@@ -344,7 +351,7 @@ def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, t
     summary.append(f"Filled {bars.describe(rows[0], rows[-1] + 1)} from the window of "
                    f"{bars.describe(start, start + window)}; {agree:.0%} of its filled notes "
                    f"equal the nearest stored episode ({source})")
-  return Completion(out, summary)
+  return Completion(out, summary, fill)
 
 
 def _read(config, params, stored, cues, masks, read, beta):
@@ -383,8 +390,15 @@ def main(argv):
   for name in ("workdir", "input", "output"):
     if not getattr(FLAGS, name):
       raise app.UsageError(f"--{name} is required")
+  if os.path.abspath(FLAGS.output) == os.path.abspath(FLAGS.input):
+    raise CompletionInputError(f"--output={FLAGS.output} is the input file: it would be "
+                               "overwritten; write the completion elsewhere")
+  if os.path.splitext(FLAGS.output)[1].lower() not in (".mid", ".midi"):
+    raise CompletionInputError(f"--output={FLAGS.output}: expected a .mid path (a WAV is "
+                               "written beside it)")
+  workdir_lock.check_unlocked(FLAGS.output, "--output")
   config, params = load_trained(FLAGS.workdir)
-  grid, bars = read_voices(FLAGS.input)
+  grid, bars, given = read_score(FLAGS.input)
   # Checked before the data load so that a bad flag fails at once.
   plan_reads(bars, config.data.episode_steps, np.ones(bars.num_steps), FLAGS.fill_steps,
              FLAGS.fill_bars)
@@ -395,11 +409,30 @@ def main(argv):
   completion = complete_grid(config, params, grid, bars, FLAGS.fill_steps, FLAGS.fill_bars,
                              pools["train"], FLAGS.seed, read, beta, FLAGS.allow_unobserved)
   print(f"Model: {model_name(config, read)}")
-  print("\n".join(completion.summary))
-  music_io.write_midi(completion.pitches, FLAGS.output)
+  print("\n".join(completion.summary + chord_lines(given, bars)))
+  sequence = given_notes.completed_sequence(given, completion.fill, completion.pitches)
   wav = os.path.splitext(FLAGS.output)[0] + ".wav"
-  synth = music_io.write_wav(completion.pitches, wav)
-  print(f"Wrote {FLAGS.output} and {wav} ({synth} synthesis)")
+  if os.path.abspath(wav) == os.path.abspath(FLAGS.input):
+    raise CompletionInputError(f"--output={FLAGS.output}: its WAV {wav} is the input file")
+  import note_seq  # pylint: disable=import-outside-toplevel
+  note_seq.sequence_proto_to_midi_file(sequence, FLAGS.output)
+  synth = audio.write_sequence_wav(sequence, wav, audio.SAMPLE_RATE)
+  print(f"Wrote {FLAGS.output} and {wav} ({synth} synthesis); every given note outside the "
+        "filled steps is kept as given")
+
+
+def chord_lines(given, bars):
+  """A line per chord inside one voice: the read sees its top note, the output keeps it."""
+  from music21 import pitch as m21pitch  # pylint: disable=import-outside-toplevel
+  lines = []
+  for voice, offset, pitches in given.chords[:8]:
+    step = int(round(offset * STEPS_PER_QUARTER))
+    names = " ".join(m21pitch.Pitch(midi=p).nameWithOctave for p in pitches)
+    lines.append(f"Note: {bach_corpus.VOICE_NAMES[voice]} bar {int(bars.bar_of(step))} holds a "
+                 f"chord ({names}); the read sees its top note, the output keeps the chord")
+  if len(given.chords) > 8:
+    lines.append(f"Note: {len(given.chords) - 8} more chord(s) inside a voice")
+  return lines
 
 
 if __name__ == "__main__":

@@ -11,11 +11,14 @@ from music_runtime import config_checks
 ConfigError = config_checks.ConfigError
 freeze = config_checks.freeze
 
-SAFE_TO_CHANGE = ("program", "num_train_steps", "log_every_steps", "eval_every_steps",
+# Where the data is may change (its content may not: config.json records its hash).
+SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps", "eval_every_steps",
                   "checkpoint_every_steps", "checkpoints_to_keep", "watchdog_seconds",
-                  "mesh_devices", "eval.", "data.path", "data.data_dir", "data.download",
-                  "data.music21_fallback", "model.linalg", "model.memory_precision",
-                  "codec.read_method")
+                  "mesh_devices", "data.path", "data.data_dir", "data.download",
+                  "data.music21_fallback", "model.linalg", "eval.report")
+# How the report reads a trained memory: --mode=eval may change these.
+SAFE_TO_EVALUATE = ("eval.", "model.memory_precision", "model.read_method",
+                    "model.attention_beta", "model.attention_top_k", "codec.read_method")
 # Fields added after runs were trained: a saved config without them ran as these values.
 ADDED_DEFAULTS = {"model.kind": "linear", "model.memory_precision": "float32"}
 KINDS = ("linear", "codec")
@@ -23,6 +26,7 @@ KINDS = ("linear", "codec")
 
 def validate(config):
   """Raises ConfigError naming the first field that cannot run."""
+  config_checks.check_finite(config)
   if config.get("program", "kanerva_music.main") != "kanerva_music.main":
     raise ConfigError(f"config.program = {config.program!r}: this config is for "
                       f"python -m {config.program}, not kanerva_music.main")
@@ -80,5 +84,8 @@ def differing_keys(config, saved):
   return config_checks.differing_keys(config, saved, SAFE_TO_CHANGE, ADDED_DEFAULTS)
 
 
-def check_resume(config, workdir):
-  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE, ADDED_DEFAULTS)
+def check_resume(config, workdir, provenance=None, evaluating=False):
+  """Refuses a resumed (or evaluated) run whose config or data differ from `workdir`'s."""
+  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE, ADDED_DEFAULTS,
+                             provenance=provenance, evaluating=evaluating,
+                             safe_to_evaluate=SAFE_TO_EVALUATE)

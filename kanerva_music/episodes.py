@@ -56,6 +56,10 @@ def _hold_rests(chorale):
   return filled
 
 
+class EpisodeDataError(ValueError):
+  """A split with no usable window (all rests, or chorales shorter than an episode)."""
+
+
 def make_pool(chorales, episode_steps, rests="skip", name=""):
   """Indexes every window of `episode_steps` steps; rests="skip" drops windows with a rest."""
   if rests not in RESTS_POLICIES:
@@ -78,7 +82,11 @@ def make_pool(chorales, episode_steps, rests="skip", name=""):
     steps.append(normalise(chorale))
     row += len(chorale)
   if len(offsets) == 1:
-    raise ValueError(f"split {name!r}: no rest-free window of {episode_steps} steps")
+    longest = max((len(c) for c in chorales), default=0)
+    raise EpisodeDataError(
+        f"split {name!r} has no window of config.data.episode_steps = {episode_steps} steps "
+        f"without a rest (its longest chorale has {longest} steps; config.data.rests = "
+        f"{rests!r}): use shorter episodes, config.data.rests=hold, or other data")
   logging.info("Split %s: %d windows of %d steps from %d chorales; %d dropped for rests (%s)",
                name, offsets[-1], episode_steps, len(offsets) - 1, dropped, rests)
   return EpisodePool(

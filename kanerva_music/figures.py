@@ -9,6 +9,7 @@ import numpy as np
 
 VOICE_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd")
 VOICE_NAMES = ("S", "A", "T", "B")
+PITCH_TICKS = (36, 48, 60, 72)  # C2-C5: the chorales' range, MIDI 36-81
 
 
 def draw_notes(ax, grid):
@@ -36,6 +37,8 @@ def draw_roll(ax, grid, title="", masked_steps=None):
     ax.axvline(bar, color="0.5", lw=0.6)
   ax.set_xlim(0, len(grid))
   ax.set_ylim(35, 83)
+  ax.set_yticks(PITCH_TICKS)
+  ax.set_yticklabels([f"C{p // 12 - 1}" for p in PITCH_TICKS])
   ax.set_title(title, fontsize=9)
   ax.tick_params(labelsize=7)
 
@@ -45,6 +48,7 @@ def save_rows(path, rows, suptitle=""):
   fig, axes = plt.subplots(len(rows), 1, figsize=(8, 1.6 * len(rows)), sharex=True, squeeze=False)
   for ax, (title, grid, masked) in zip(axes[:, 0], rows):
     draw_roll(ax, grid, title, masked)
+    ax.set_ylabel("pitch", fontsize=7)
   axes[-1, 0].set_xlabel("16th-note step")
   _legend(fig)
   fig.suptitle(suptitle, fontsize=10)
@@ -61,6 +65,9 @@ def save_grid(path, cells, column_titles, suptitle=""):
   for r, row in enumerate(cells):
     for c, (grid, masked) in enumerate(row):
       draw_roll(axes[r, c], grid, column_titles[c] if r == 0 else "", masked)
+    axes[r, 0].set_ylabel("pitch", fontsize=7)
+  for ax in axes[-1]:
+    ax.set_xlabel("16th-note step", fontsize=7)
   _legend(fig)
   fig.suptitle(suptitle, fontsize=10)
   fig.tight_layout()

@@ -6,20 +6,22 @@ r"""Trains and evaluates the DKM on Bach chorales.
 Training resumes automatically from the latest checkpoint in --workdir.
 """
 
+import contextlib
 
 from absl import flags
 from ml_collections import config_flags
 
 from kanerva_music import chorales
 from kanerva_music import config_checks
+from kanerva_music import episodes
 from kanerva_music import report
 from kanerva_music import train
 from kanerva_music.codec import report as codec_report
 from kanerva_music.codec import train as codec_train
 from music_runtime import cli
 from music_runtime import safe_npz
-from music_runtime import sharding
 from music_runtime import watchdog
+from music_runtime import workdir_lock
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Where checkpoints, metrics and config.json go "
@@ -32,8 +34,8 @@ flags.mark_flags_as_required(["config"])
 
 
 # Errors a user can fix: one line and exit status 2 (--verbosity=1 shows the traceback).
-USER_ERRORS = (config_checks.ConfigError, sharding.IndivisibleBatchError,
-               chorales.ChoraleDataError, safe_npz.UnsafeNpzError, FileNotFoundError)
+USER_ERRORS = (config_checks.ConfigError, chorales.ChoraleDataError, episodes.EpisodeDataError,
+               safe_npz.UnsafeNpzError, FileNotFoundError)
 
 
 def main(argv):
@@ -41,7 +43,11 @@ def main(argv):
   workdir = cli.start_job(argv, config, FLAGS.workdir)
   codec = config.model.get("kind", "linear") == "codec"
   trainer, reporter = (codec_train, codec_report) if codec else (train, report)
-  with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
+  # Training and reports write into the workdir: one writer at a time (an evaluation without a
+  # report only reads).
+  writes = FLAGS.mode == "train" or config.eval.report
+  lock = workdir_lock.hold(workdir) if writes else contextlib.nullcontext()
+  with lock, watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
     if FLAGS.mode == "train":
       result = trainer.train_and_evaluate(config, workdir, heartbeat=dog.beat)
     else:

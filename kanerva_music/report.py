@@ -1,6 +1,5 @@
 """report.json, REPORT.md, figures and listening files for a trained DKM (paper section 4)."""
 
-import json
 import os
 import time
 from typing import Optional
@@ -21,6 +20,8 @@ from kanerva_music import storage
 from kanerva_music import storage_tables
 from music_runtime import compile_ahead
 from music_runtime import config_checks
+from music_runtime import html_report
+from music_runtime import workdir_utils
 
 TIMING_FILE = "timing.json"
 
@@ -30,10 +31,9 @@ def recorded_train_seconds(workdir: str, train_seconds: Optional[float]) -> Opti
   (None) reads back the recorded one, if any."""
   timing_path = os.path.join(workdir, TIMING_FILE)
   if train_seconds is not None:
-    with open(timing_path, "w") as f:
-      json.dump({"train_seconds": train_seconds}, f)
+    workdir_utils.write_json(timing_path, {"train_seconds": train_seconds})
   elif os.path.exists(timing_path):
-    train_seconds = json.load(open(timing_path))["train_seconds"]
+    train_seconds = workdir_utils.read_json(timing_path, "timing record").get("train_seconds")
   return train_seconds
 
 
@@ -188,7 +188,7 @@ def config_summary(config, data_source):
           "sigma_xi": model_config.obs_noise_std, "num_rows": model_config.num_rows,
           "write_addresses": model_config.write_addresses,
           "sequential_write": model_config.sequential_write,
-          "read_address": model_config.read_address, "data_source": data_source,
+          "read_address": model_config.read_address, "data_source": data_source.line(),
           "split": "test", "episodes_per_memory": config.episodes_per_memory,
           "num_memories": config.eval.num_memories,
           "num_cols": 4 * config.data.episode_steps,
@@ -268,12 +268,13 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
                                                    - half["novel"]["acc_exact"][-1])},
             **capacity_report,
             "config_summary": config_summary(config, data_source),
+            "data_provenance": data_source.record(),
             "timing": {"train_seconds": train_seconds, "eval_seconds": time.time() - start,
                        "eval_stage_seconds": stage_seconds}}
-  with open(os.path.join(workdir, "report.json"), "w") as f:
-    json.dump(report, f, indent=1)
-  with open(os.path.join(workdir, "REPORT.md"), "w") as f:
-    f.write(markdown(report, media, workdir, config))
+  workdir_utils.write_json(os.path.join(workdir, "report.json"), report, indent=1)
+  text = markdown(report, media, workdir, config)
+  workdir_utils.write_text(os.path.join(workdir, "REPORT.md"), text)
+  html_report.write(text, workdir)
   logging.info("Report written to %s (evaluation took %.1fs: %s)",
                os.path.join(workdir, "REPORT.md"), report["timing"]["eval_seconds"],
                ", ".join(f"{k} {v:.1f}s" for k, v in stage_seconds.items()))

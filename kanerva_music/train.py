@@ -33,13 +33,13 @@ class TrainedMemory(NamedTuple):
   pools: dict              # {split: episodes.EpisodePool}, replicated over the mesh
   eval_sets: dict          # {split: [M, T, C]} the fixed evaluation episodes (`evaluation_sets`)
   elbo_bits_per_dim: dict  # {split: {mean, stderr, kl_memory_per_dim}}
-  data_source: str         # where the chorales came from
+  data_source: Any         # provenance.DataSource: where the chorales came from
   mesh: Any
   train_seconds: Optional[float] = None  # None when restored without training
 
 
 def load_pools(config):
-  """{split: EpisodePool} for train, validation and test, and the data source description."""
+  """({split: EpisodePool} for train, validation and test, the `provenance.DataSource`)."""
   splits, source = chorales.load_chorales(config.data)
   pools = {chorales.SPLIT_NAMES[name]: episodes.make_pool(
       splits[name], config.data.episode_steps, config.data.rests, name=chorales.SPLIT_NAMES[name])
@@ -167,8 +167,8 @@ def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
   mesh = sharding.make_mesh(config.mesh_devices)
   sharding.check_divisible(config.batch_size, mesh, "batch_size")
   pools, source = load_pools(config)
-  config_checks.check_resume(config, workdir)
-  workdir_utils.write_config_json(config, workdir)
+  config_checks.check_resume(config, workdir, source.record())
+  workdir_utils.write_config_json(config, workdir, source.record())
   pools = sharding.put_replicated(pools, mesh)
   writer = metric_writing.MetricWriter(workdir)
   eval_sets = evaluation_sets(config, pools)
@@ -189,7 +189,7 @@ def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
   elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
   writer.write_scalars(config.num_train_steps, elbo_scalars(elbo))
   writer.close()
-  logging.info("Data: %s", source)
+  logging.info("Data: %s", source.line())
   logging.info("Final test negative conditional ELBO: %.4f +- %.4f bits per time step per voice "
                "(paper: 0.76 +- 0.002); validation %.4f +- %.4f. Training took %.1fs.",
                elbo["test"]["mean"], elbo["test"]["stderr"], elbo["validation"]["mean"],
@@ -198,16 +198,19 @@ def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
 
 
 def evaluate_checkpoint(config, workdir):
-  """Evaluates the latest checkpoint in `workdir` without training."""
+  """Evaluates the latest checkpoint in `workdir` without training (and without writing
+  config.json: a config or data that differ from the run's are refused)."""
+  config_checks.validate(config)
   mesh = sharding.make_mesh(config.mesh_devices)
+  pools, source = load_pools(config)
+  config_checks.check_resume(config, workdir, source.record(), evaluating=True)
   state, step = checkpointing.restore_trained(
       workdir, sharding.put_replicated(create_state(config), mesh),
       keep=config.checkpoints_to_keep)
-  pools, source = load_pools(config)
   pools = sharding.put_replicated(pools, mesh)
   eval_sets = evaluation_sets(config, pools)
   elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
   logging.info("Step %d: test %.4f +- %.4f bits, validation %.4f +- %.4f bits (data: %s)", step,
                elbo["test"]["mean"], elbo["test"]["stderr"], elbo["validation"]["mean"],
-               elbo["validation"]["stderr"], source)
+               elbo["validation"]["stderr"], source.line())
   return TrainedMemory(state, pools, eval_sets, elbo, source, mesh)

@@ -9,6 +9,7 @@ import csv
 import functools
 import multiprocessing
 import os
+import tempfile
 import time
 from typing import Callable, Iterable, NamedTuple
 
@@ -90,10 +91,19 @@ def save(pieces, path):
     arrays[f"{split}/lengths"] = np.array([len(p.array) for p in chosen], np.int64)
     for name in chosen[0].labels:
       arrays[f"{split}/label/{name}"] = np.array([str(p.labels[name]) for p in chosen])
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  tmp = path + ".partial.npz"
-  np.savez(tmp, **arrays)
-  os.replace(tmp, path)
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  # A temporary file of this process's own, renamed over `path`: concurrent builders of one
+  # cache each write whole files, and the last rename wins.
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=os.path.basename(path) + ".",
+                             suffix=".partial.npz")
+  os.close(fd)
+  try:
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+  finally:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
 
 
 def load(path):
@@ -110,14 +120,37 @@ def load(path):
   return {s: Pieces(e["data"], e["lengths"], e["labels"]) for s, e in splits.items()}
 
 
-def cached(path, build):
-  """Loads `path`, or builds the [Piece] list with `build()`, saves it and loads it."""
-  if not os.path.exists(path):
-    logging.info("No cache at %s; converting (once)", path)
-    pieces, _ = build()
-    if not pieces:
-      raise ValueError(f"No readable files to build {path}")
-    save(pieces, path)
-  else:
+class DatasetError(ValueError):
+  """Data that cannot be used (no readable files): named with what to do."""
+
+
+def _checked_load(path):
+  splits = load(path)
+  for split, pieces in splits.items():
+    if int(np.sum(pieces.lengths)) != len(pieces.data):
+      raise ValueError(f"split {split!r}: piece lengths do not add up to its data")
+  if not splits:
+    raise ValueError("no splits")
+  return splits
+
+
+def cached(path, build, where="the data folder"):
+  """Loads `path`, or builds the [Piece] list with `build()`, saves it and loads it. A cache
+  that cannot be read (truncated, corrupt) is named, moved aside to `<path>.corrupt` and
+  rebuilt."""
+  if os.path.exists(path):
     logging.info("Loading cached dataset %s", path)
+    try:
+      return _checked_load(path)
+    except Exception as e:  # pylint: disable=broad-except  # zipfile/numpy raise many types
+      aside = path + ".corrupt"
+      os.replace(path, aside)
+      logging.warning("Cache %s is unreadable (%s: %s); moved it to %s and rebuilding it.",
+                      path, type(e).__name__, e, aside)
+  logging.info("No cache at %s; converting (once)", path)
+  pieces, _ = build()
+  if not pieces:
+    raise DatasetError(f"{path}: no readable files to build it from {where}; check the path "
+                       "and that it holds the dataset's files")
+  save(pieces, path)
   return load(path)

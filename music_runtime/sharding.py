@@ -24,7 +24,7 @@ def make_mesh(num_devices=0):
   devices = jax.devices()
   if num_devices:
     if num_devices > len(devices):
-      raise ValueError(f"mesh_devices = {num_devices}, but JAX sees only {len(devices)} devices "
+      raise MeshDevicesError(f"config.mesh_devices = {num_devices}, but JAX sees only {len(devices)} devices "
                        f"({devices[0].platform}). Set --config.mesh_devices=0 to use them all.")
     devices = devices[:num_devices]
   return jax.make_mesh((len(devices),), (DATA,), (jax.sharding.AxisType.Auto,),
@@ -45,6 +45,10 @@ def step_barrier(mesh):
   if num_shards(mesh) > 1 and devices[0].platform == "cpu":
     return jax.block_until_ready
   return lambda tree: tree
+
+
+class MeshDevicesError(ValueError):
+  """More mesh devices asked for than JAX sees (a user error: change the config)."""
 
 
 class IndivisibleBatchError(ValueError):

@@ -12,7 +12,6 @@ Each run resumes like any training run; ablations.json and ablations.png hold th
 `--mode=analyze` puts them in REPORT.md.
 """
 
-import json
 import os
 import time
 
@@ -20,6 +19,7 @@ from absl import logging
 import ml_collections
 
 from music_runtime import metric_writing
+from music_runtime import workdir_utils
 from tcn_wta import analysis
 from tcn_wta import cleaning
 from tcn_wta import data
@@ -127,8 +127,7 @@ def run(config, workdir, heartbeat=lambda what: None):
   results["seconds"] = time.time() - start
   results["figure"] = os.path.join(workdir, "ablations.png")
   figures.save_ablations(results["figure"], results, list(a.ks))
-  with open(os.path.join(workdir, RESULTS), "w") as f:
-    json.dump(results, f, indent=1)
+  workdir_utils.write_json(os.path.join(workdir, RESULTS), results, indent=1)
   logging.info("Ablations written to %s in %.0fs", os.path.join(workdir, RESULTS),
                results["seconds"])
   return results
@@ -139,5 +138,4 @@ def load(workdir):
   path = os.path.join(workdir, RESULTS)
   if not os.path.exists(path):
     return None
-  with open(path) as f:
-    return json.load(f)
+  return workdir_utils.read_json(path, "ablation record")

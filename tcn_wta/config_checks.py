@@ -13,10 +13,12 @@ ConfigError = config_checks.ConfigError
 REPRESENTATIONS_OF_DATASET = {"groove": ("drums",), "maestro": ("events", "event_ids", "roll"),
                               "corpus": ("roll",)}
 
-SAFE_TO_CHANGE = ("program", "num_train_steps", "log_every_steps", "checkpoint_every_steps",
-                  "checkpoints_to_keep", "watchdog_seconds", "mesh_devices", "eval.",
-                  "analysis.", "ablation.", "generate.", "data.root", "data.cache_dir",
-                  "data.workers")
+# Where the data is may change (its content may not: config.json records its hash).
+SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps",
+                  "checkpoint_every_steps", "checkpoints_to_keep", "watchdog_seconds",
+                  "mesh_devices", "data.root", "data.cache_dir", "data.workers")
+# What the other modes (ablate, analyze, generate) measure of a trained model.
+SAFE_TO_EVALUATE = ("eval.", "analysis.", "ablation.", "generate.")
 # Fields added after runs were trained: their defaults are what those runs did.
 ADDED_DEFAULTS = {"data.phase": "beat", "train.corruption.drop": 0.0, "train.corruption.add": 0.0}
 PHASES = ("beat", "any")
@@ -24,6 +26,7 @@ PHASES = ("beat", "any")
 
 def validate(config):
   """Raises ConfigError naming the first field that cannot run."""
+  config_checks.check_finite(config)
   if config.get("program", "tcn_wta.main") != "tcn_wta.main":
     raise ConfigError(f"config.program = {config.program!r}: this config is for "
                       f"python -m {config.program}, not tcn_wta.main")
@@ -56,5 +59,9 @@ def validate(config):
                       f"config.model.patch = {config.model.patch}")
 
 
-def check_resume(config, workdir):
-  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE, ADDED_DEFAULTS)
+def check_resume(config, workdir, provenance=None, evaluating=False):
+  """Refuses a resumed run (or another mode's reading) whose config or data differ from
+  `workdir`'s."""
+  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE, ADDED_DEFAULTS,
+                             provenance=provenance, evaluating=evaluating,
+                             safe_to_evaluate=SAFE_TO_EVALUATE)

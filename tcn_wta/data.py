@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from music_runtime import dataset_cache
+from music_runtime import provenance
 from tcn_wta import corpus
 from tcn_wta import groove
 from tcn_wta import maestro
@@ -111,10 +112,23 @@ def cache_path(data_config):
 def load_dataset(data_config):
   """({split: Pieces}, channels) for config.data.dataset, converted once and cached."""
   build, channels, _ = _converter(data_config)
-  splits = dataset_cache.cached(cache_path(data_config), build)
+  where = (f"config.data.root = {data_config.root!r}" if data_config.dataset != "corpus"
+           else "music21's corpus")
+  splits = dataset_cache.cached(cache_path(data_config), build, where)
   logging.info("Dataset %s: %s", data_config.dataset,
                ", ".join(f"{s} {len(p)} pieces" for s, p in sorted(splits.items())))
   return splits, channels
+
+
+def data_source(data_config, splits) -> provenance.DataSource:
+  """The provenance of a loaded dataset: its kind, source folder and the hash of its arrays."""
+  digest = provenance.hash_arrays(
+      (f"{split}/{name}", array) for split in sorted(splits)
+      for name, array in (("data", splits[split].data), ("lengths", splits[split].lengths)))
+  path = (os.path.abspath(data_config.root) if data_config.dataset != "corpus"
+          else cache_path(data_config))
+  return provenance.DataSource(data_config.dataset, path, digest,
+                               f"{data_config.dataset} {data_config.representation} from {path}")
 
 
 class WindowPool(NamedTuple):
@@ -137,7 +151,10 @@ def make_pool(pieces, window, hop, shift_seed=None):
     offset += int(length)
   starts = np.concatenate(starts).astype(np.int32)
   if starts.size == 0:
-    raise ValueError(f"No piece is {window} steps long")
+    longest = int(np.max(pieces.lengths)) if len(pieces.lengths) else 0
+    raise dataset_cache.DatasetError(
+        f"config.data.window = {window}: no piece is that long (the longest has {longest} "
+        "steps); use a shorter window")
   return WindowPool(jnp.asarray(pieces.data), jnp.asarray(starts))
 
 

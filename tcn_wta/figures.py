@@ -18,15 +18,35 @@ def _save(fig, path):
   plt.close(fig)
 
 
-def save_rolls(path, panels, title, ylabel):
+DRUM_NAMES = ("kick", "snare", "closed hi-hat", "open hi-hat", "low tom", "mid tom", "high tom",
+              "crash", "ride")  # groove.DRUM_CLASSES, in order
+LOWEST_KEY = 21  # row 0 of an 88-key roll is A0
+
+
+def label_rows(ax, ylabel, num_rows):
+  """Names a roll's rows: drum classes by name, piano keys by their Cs (note name and MIDI)."""
+  ax.set_ylabel(ylabel, fontsize=8)
+  if ylabel == "drum class" and num_rows == len(DRUM_NAMES):
+    ax.set_yticks(range(num_rows))
+    ax.set_yticklabels(DRUM_NAMES, fontsize=6)
+  elif ylabel == "key" and num_rows == 88:
+    rows = [r for r in range(num_rows) if (r + LOWEST_KEY) % 12 == 0]
+    ax.set_yticks(rows)
+    ax.set_yticklabels([f"C{(r + LOWEST_KEY) // 12 - 1} ({r + LOWEST_KEY})" for r in rows],
+                       fontsize=6)
+
+
+def save_rolls(path, panels, title, ylabel, xlabel="16th-note step"):
   """One image row per (name, [steps, rows]) panel, time left to right."""
   fig, axes = plt.subplots(len(panels), 1, figsize=(10, 1.6 * len(panels)), squeeze=False)
   for ax, (name, roll) in zip(axes[:, 0], panels):
-    ax.imshow(np.asarray(roll).T, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
+    roll = np.asarray(roll)
+    ax.imshow(roll.T, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
               interpolation="nearest")
     ax.set_title(name, fontsize=9)
-    ax.set_ylabel(ylabel, fontsize=8)
-    ax.tick_params(labelsize=7)
+    label_rows(ax, ylabel, roll.shape[1])
+    ax.tick_params(axis="x", labelsize=7)
+  axes[-1, 0].set_xlabel(xlabel, fontsize=8)
   fig.suptitle(title)
   _save(fig, path)
 
@@ -150,5 +170,6 @@ def save_atoms(path, atoms, usage, ylabel, columns=8):
     ax.imshow(np.asarray(atom).T, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-limit,
               vmax=limit, interpolation="nearest")
     ax.set_title(f"{100 * share:.1f}%", fontsize=7)
-  fig.suptitle(f"Most used atoms (share of code entries); rows: {ylabel}", fontsize=9)
+  fig.suptitle(f"Most used atoms (share of code entries); each: step within the atom (x) by "
+               f"{ylabel} (y)", fontsize=9)
   _save(fig, path)

@@ -14,6 +14,7 @@ from tcn_wta import analysis
 from tcn_wta import cleaning
 from tcn_wta import code_blending
 from tcn_wta import codes
+from tcn_wta import config_checks
 from tcn_wta import data
 from tcn_wta import figures
 from tcn_wta import groove
@@ -90,7 +91,8 @@ def piano(config, trained, bank, out_dir, reference_windows):
   synth = write_music(seq, stem)
   shown = representations.of(config.data).display(output, config.data)
   figures.save_rolls(stem + ".png", [("generated", shown)],
-                     "Piano from sampled codes", "key")
+                     "Piano from sampled codes", "key",
+                     representations.display_time_label(config.data))
   pitches = [note.pitch for note in seq.notes]
   held_out = [density(representations.of(config.data).to_sequence(w, config.data, qpm=g.qpm))
               for w in reference_windows[:config.analysis.midi_size_windows]]
@@ -147,7 +149,10 @@ def run(config, trained, splits, out_dir, reference_windows):
 
 def from_checkpoint(config, workdir):
   """`--mode=generate`: music from the latest checkpoint in `workdir` into workdir/generated."""
+  config_checks.validate(config)
   splits, channels = data.load_dataset(config.data)
+  config_checks.check_resume(config, workdir, data.data_source(config.data, splits).record(),
+                             evaluating=True)
   trained = analysis.Trained(config, workdir, channels)
   windows, _ = analysis.evaluation_windows(config, splits["test"],
                                            config.analysis.midi_size_windows)

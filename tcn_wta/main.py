@@ -22,8 +22,8 @@ from ml_collections import config_flags
 
 from music_runtime import cli
 from music_runtime import safe_npz
-from music_runtime import sharding
 from music_runtime import watchdog
+from music_runtime import workdir_lock
 from tcn_wta import ablations
 from tcn_wta import config_checks
 from tcn_wta import generation
@@ -32,8 +32,7 @@ from tcn_wta import train
 
 FLAGS = flags.FLAGS
 # Errors a user can fix: one line and exit status 2 (--verbosity=1 shows the traceback).
-USER_ERRORS = (config_checks.ConfigError, sharding.IndivisibleBatchError, FileNotFoundError,
-               safe_npz.UnsafeNpzError)
+USER_ERRORS = (config_checks.ConfigError, FileNotFoundError, safe_npz.UnsafeNpzError)
 flags.DEFINE_string("workdir", None, "Checkpoints, metrics and config.json "
                     "(default: runs/<config.name>).")
 flags.DEFINE_enum("mode", "train", ["train", "ablate", "analyze", "generate"],
@@ -49,6 +48,11 @@ flags.mark_flags_as_required(["config"])
 def main(argv):
   config = FLAGS.config
   workdir = cli.start_job(argv, config, FLAGS.workdir)
+  with workdir_lock.hold(workdir):  # every mode writes into the workdir: one writer at a time
+    _run_mode(config, workdir)
+
+
+def _run_mode(config, workdir):
   if FLAGS.mode == "train":
     with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
       result = train.train_and_evaluate(config, workdir, heartbeat=dog.beat)

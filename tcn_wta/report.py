@@ -1,7 +1,6 @@
 """`--mode=analyze`: report.json, REPORT.md, figures and listening files for a trained TCN k-WTA
 (docs/tcn_wta.md, "Applications")."""
 
-import json
 import os
 import time
 
@@ -11,11 +10,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from music_runtime import batching
+from music_runtime import html_report
 from music_runtime import metric_writing
+from music_runtime import workdir_utils
 from tcn_wta import ablations
 from tcn_wta import analysis
 from tcn_wta import cleaning
 from tcn_wta import codes
+from tcn_wta import config_checks
 from tcn_wta import data
 from tcn_wta import figures
 from tcn_wta import generation
@@ -46,7 +48,7 @@ def listening_examples(config, trained, windows, corrupted, top_n_entries, out_d
   figures.save_rolls(figure, [(name, rep.display(a, config.data))
                               for name, a in clips.items()],
                      f"Held-out {config.name} window (k = {trained.k})",
-                     rep.display_rows)
+                     rep.display_rows, representations.display_time_label(config.data))
   media["figure"] = figure
   return media, synth
 
@@ -130,7 +132,10 @@ def analyze(config, workdir):
   if jax.process_index() != 0:
     return None
   start = time.time()
+  config_checks.validate(config)
   splits, channels = data.load_dataset(config.data)
+  source = data.data_source(config.data, splits)
+  config_checks.check_resume(config, workdir, source.record(), evaluating=True)
   trained = analysis.Trained(config, workdir, channels)
   logging.info("Analysing %s at step %d (k = %d)", workdir, trained.step, trained.k)
   windows, batch = analysis.evaluation_windows(config, splits["test"], config.eval.max_windows)
@@ -187,12 +192,14 @@ def analyze(config, workdir):
       "media": {**media, "synth": synth, "top_n": curve, "training_curve": training_curve,
                 "atoms": atoms_figure,
                 "style_maps": style_maps(config, features, raw, labels, workdir)},
+      "data_provenance": source.record(),
       "analysis_seconds": time.time() - start,
   }
-  with open(os.path.join(workdir, "report.json"), "w") as f:
-    json.dump(report, f, indent=1, default=_json_default)
-  with open(os.path.join(workdir, "REPORT.md"), "w") as f:
-    f.write(report_text.markdown(config, report, workdir))
+  workdir_utils.write_json(os.path.join(workdir, "report.json"), report, indent=1,
+                           default=_json_default)
+  text = report_text.markdown(config, report, workdir)
+  workdir_utils.write_text(os.path.join(workdir, "REPORT.md"), text)
+  html_report.write(text, workdir)
   logging.info("Report written to %s in %.1fs", os.path.join(workdir, "REPORT.md"),
                report["analysis_seconds"])
   return report

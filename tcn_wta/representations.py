@@ -180,3 +180,12 @@ def corrupt(windows, representation, seed, drop=0.2, add=0.2, channels=None):
   corrupt_batch = jax.jit(rep.corrupt_batch, static_argnames="channels")
   return np.asarray(corrupt_batch(jnp.asarray(windows), jax.random.PRNGKey(seed), drop, add,
                                   channels=channels))
+
+
+def display_time_label(data_config) -> str:
+  """The time axis of a figure of `display(...)` rows: 16th-note steps or frames."""
+  if data_config.dataset == "maestro":
+    fps = 16 if data_config.representation in ("events", "event_ids") else (
+        data_config.frames_per_second)
+    return f"frame (1/{fps:g} s)"
+  return "16th-note step"

@@ -115,13 +115,15 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None):
   mesh = sharding.make_mesh(config.mesh_devices)
   sharding.check_divisible(config.batch_size, mesh, "batch_size")
   splits, channels = data.load_dataset(config.data)
-  config_checks.check_resume(config, workdir)
-  workdir_utils.write_config_json(config, workdir)
-  net = build_model(config, channels)
   pools = {"train": data.training_pool(config.data, splits["train"])}
   for split in ("validation", "test"):
     if split in splits:
       pools[split] = data.evaluation_pool(config.data, splits[split])
+  source = data.data_source(config.data, splits)
+  config_checks.check_resume(config, workdir, source.record())
+  workdir_utils.write_config_json(config, workdir, source.record())
+  logging.info("Data: %s", source.line())
+  net = build_model(config, channels)
   pools = sharding.put_replicated(pools, mesh)
   writer = metric_writing.MetricWriter(workdir)
   train_step = make_train_step(config, net, mesh)

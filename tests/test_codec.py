@@ -21,6 +21,7 @@ from kanerva_music.codec import objective
 from kanerva_music.codec import reads
 from kanerva_music.codec import train as codec_train
 from tests.conftest import tiny_codec_config
+from tests.test_evaluate import _check_html_report as check_html_report
 from tests.test_evaluate import four_voices
 from tests.test_evaluate import write_score
 
@@ -235,6 +236,7 @@ def test_main_trains_the_codec_and_writes_its_report(tiny_chorale_npz, tmp_path)
   assert "codec_dkm" in saved["budget"]["4096"]
   text = open(os.path.join(workdir, "REPORT.md")).read()
   assert "## Targets" in text and "nan" not in text.lower()
+  check_html_report(workdir, ("stored", "unseen"))
   row = ablation.model_row(saved)
   half = codec["complete"]["half"]
   assert row[:3] == ("codec (mlp)", "8 x 4", "128")

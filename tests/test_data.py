@@ -66,7 +66,7 @@ def test_safe_loader_equals_numpy_pickle_loader(tmp_path):
 def test_real_jsb_file_loads_with_paper_split_sizes():
   splits, source = chorales.load_chorales(data_config(path=SHARED_JSB))
   assert {s: len(v) for s, v in splits.items()} == {"train": 229, "valid": 76, "test": 77}
-  assert "config.data.path" in source
+  assert "config.data.path" in source.description and source.kind == "jsb_file"
   pitches = np.concatenate([c for v in splits.values() for c in v])
   assert np.nanmin(pitches) == 36 and np.nanmax(pitches) == 81
 
@@ -104,7 +104,7 @@ def test_data_dir_is_used_before_fallbacks(tmp_path, monkeypatch):
   write_object_npz(tmp_path / chorales.FILENAME, random_splits(np.random.default_rng(2)))
   monkeypatch.setenv("KANERVA_MUSIC_DATA", str(tmp_path))
   splits, source = chorales.load_chorales(data_config())
-  assert source.startswith("data directory") and len(splits["train"]) == 3
+  assert source.description.startswith("data directory") and len(splits["train"]) == 3
 
 
 def test_normalisation_round_trips_every_pitch():
@@ -200,3 +200,17 @@ def test_a_byte_corrupted_member_names_the_file_and_member(tmp_path):
   path.write_bytes(bytes(raw))
   with pytest.raises(safe_npz.UnsafeNpzError, match=r"damaged.npz\[train.npy\]: corrupt archive"):
     safe_npz.load_npz(path)
+
+
+def test_infinite_pitches_and_splits_without_a_window_are_named(tmp_path):
+  bad = {s: [np.full((20, 4), 60.0)] for s in chorales.SPLITS}
+  bad["test"] = [np.array([[60.0, np.inf, 55.0, 48.0]] * 20)]
+  with pytest.raises(chorales.ChoraleDataError, match=r"test\[0\] holds infinite values"):
+    chorales.validate_splits(bad, "x.npz")
+  all_rests = [np.full((40, 4), np.nan)]
+  with pytest.raises(episodes.EpisodeDataError, match="config.data.episode_steps = 8 steps "
+                                                      "without a rest"):
+    episodes.make_pool(all_rests, 8, name="train")
+  with pytest.raises(episodes.EpisodeDataError, match=r"episode_steps = 1000 .*longest chorale "
+                                                      "has 20 steps"):
+    episodes.make_pool([np.full((20, 4), 60.0)], 1000, name="train")

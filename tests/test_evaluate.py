@@ -121,7 +121,8 @@ def test_report_has_every_section_and_files(trained_workdir):
   assert saved["config_summary"]["prior_cov"] == config.model.prior_cov
   assert saved["config_summary"]["read"] == config.model.read_method
   assert saved["config_summary"]["sigma_xi"] == config.model.obs_noise_std
-  assert saved["config_summary"]["data_source"] == result.data_source
+  assert saved["config_summary"]["data_source"] == result.data_source.line()
+  assert saved["data_provenance"] == result.data_source.record()
   assert saved["attention"]["beta"] in evaluate.ATTENTION_BETAS
   for key in ("capacity_curves", "capacity_curves_same_chorale"):
     curves = saved[key]
@@ -167,6 +168,7 @@ def test_report_has_every_section_and_files(trained_workdir):
   text = open(os.path.join(workdir, "REPORT.md")).read()
   assert "0.76 +- 0.002" in text and "nan" not in text.lower()
   assert "baseline: hold_last_chord" in text and "baseline: modern_hopfield" in text
+  _check_html_report(workdir, ("denoise", "complete"))
   # The completion tool reads with the report's best half-masked read of stored episodes.
   half_all = saved["complete"]["half"]
   best = max(dkm.READ_METHODS, key=lambda r: half_all[r]["recall"]["acc_exact"][-1])
@@ -335,3 +337,14 @@ def test_a_tiny_trained_memory_recalls_stored_episodes_better_than_unseen(traine
   for by_query in saved["complete"]["half"].values():
     for lists in by_query.values():
       assert all(np.isfinite(lists[m]).all() for m in evaluate.METRICS)
+
+
+def _check_html_report(workdir, listening):
+  """REPORT.html: every file it references exists, and a player per listening WAV."""
+  from music_runtime import html_report  # pylint: disable=import-outside-toplevel
+  page = open(os.path.join(workdir, "REPORT.html")).read()
+  refs = html_report.referenced_files(page)
+  assert all(os.path.exists(os.path.join(workdir, r)) for r in refs), refs
+  for name in listening:
+    assert f'<h4>{name}</h4>' in page
+  assert page.count("<audio ") == sum(r.endswith(".wav") for r in refs) > 0

@@ -47,7 +47,7 @@ def test_slurm_sweep_is_an_array_job_whose_tasks_run_the_commands(tmp_path):
   lines = out.stdout.strip().splitlines()
   assert len(lines) == 11  # 3 U0 x 2 sigma_xi (the ablation), 2 K x 2 sigma_xi, then sbatch
   assert lines[-1].startswith("sbatch --array=0-9 --partition=gpu ")
-  assert lines[-1].endswith(f"launch/slurm_array.sbatch {tmp_path}/chorales/commands.txt")
+  assert lines[-1].endswith(f"launch/slurm_array.sbatch {tmp_path}/chorales_quick/commands.txt")
   assert "kanerva_music.main --config=configs/chorales.py:quick" in lines[0]
   assert "--config.model.prior_cov=full --config.model.obs_noise_std=0.03" in lines[0]
   assert "--config.model.num_rows=64 --config.model.obs_noise_std=0.2" in lines[9]

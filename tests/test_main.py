@@ -19,10 +19,36 @@ def test_main_trains_resumes_and_prints_the_final_elbo(tiny_chorale_npz, tmp_pat
   assert "Final test negative conditional ELBO:" in done.stdout
   assert "steps_per_sec" in done.stderr and "eta_sec" in done.stderr
   assert sorted(os.listdir(tmp_path / "checkpoints")) == ["3"]
+  saved_config = open(tmp_path / "config.json", "rb").read()
+  again = subprocess.run(command + ["--mode=eval", "--config.eval.num_memories=4"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert open(tmp_path / "config.json", "rb").read() == saved_config  # evaluation never writes it
   again = subprocess.run(command + ["--mode=eval"], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
-  assert again.returncode == 0, again.stderr[-3000:]
   assert done.stdout.splitlines()[-1] == again.stdout.splitlines()[-1]
+
+
+def test_a_second_trainer_on_a_running_workdir_is_refused_within_seconds(tiny_chorale_npz,
+                                                                         tmp_path):
+  import time  # pylint: disable=import-outside-toplevel
+  first = subprocess.Popen(_tiny_flags(tiny_chorale_npz, tmp_path / "run")
+                           + ["--config.num_train_steps=1000000"], cwd=ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  try:
+    deadline = time.monotonic() + 120
+    while not os.path.exists(tmp_path / "run" / ".lock") and time.monotonic() < deadline:
+      time.sleep(0.2)
+    start = time.monotonic()
+    second = subprocess.run(_tiny_flags(tiny_chorale_npz, tmp_path / "run")
+                            + ["--config.seed=1"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    elapsed = time.monotonic() - start
+  finally:
+    first.kill()
+    first.wait()
+  assert second.returncode == 2, second.stderr[-2000:]
+  assert f"is in use by pid {first.pid} on " in second.stderr and elapsed < 60
 
 
 def test_main_rejects_an_unknown_config_key(tmp_path):
@@ -37,7 +63,9 @@ def _tiny_flags(npz, workdir):
   return [sys.executable, "-m", "kanerva_music.main", "--config=configs/chorales.py",
           f"--workdir={workdir}", f"--config.data.path={npz}", "--config.model.num_rows=4",
           "--config.episodes_per_memory=4", "--config.batch_size=2", "--config.num_train_steps=2",
-          "--config.eval.num_memories=3", "--config.eval.report=False"]
+          "--config.data.episode_steps=8", "--config.eval.num_memories=3",
+          "--config.eval.capacity_rows=(4,8)", "--config.eval.capacity_sizes=(2,4,8)",
+          "--config.eval.report=False"]
 
 
 def _snapshot(workdir):
@@ -55,24 +83,52 @@ def test_user_errors_are_one_line_exit_2_and_leave_the_workdir_untouched(tiny_ch
   from kanerva_music import config_checks  # pylint: disable=import-outside-toplevel
   from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
   from kanerva_music import train  # pylint: disable=import-outside-toplevel
+  from music_runtime import workdir_lock  # pylint: disable=import-outside-toplevel
+  from tests.conftest import random_splits, write_object_npz  # pylint: disable=import-outside-toplevel
+  import numpy as np  # pylint: disable=import-outside-toplevel
   config = tiny_config(tiny_chorale_npz, 2)
-  train.train_and_evaluate(config, str(tmp_path))
-  before = _snapshot(tmp_path)
+  train.train_and_evaluate(config, str(tmp_path / "run"))
+  workdir = tmp_path / "run"
+  other_npz = str(tmp_path / "other.npz")
+  write_object_npz(other_npz, random_splits(np.random.default_rng(1), num=4, length=72))
+  before = _snapshot(workdir)
   cases = [("--config.num_train_steps=-5", "config.num_train_steps = -5: expected int >= 1"),
            ("--config.batch_size=0", "config.batch_size = 0: expected int >= 1"),
+           ("--config.learning_rate=nan", "config.learning_rate = nan: expected a finite"),
            ("--config.model.obs_noise_std=0.2", "model.obs_noise_std: 0.03 -> 0.2"),
-           ("--config.data.path=/nonexistent/jsb.npz", "/nonexistent/jsb.npz: no such file")]
+           ("--config.eval.num_memories=4", "eval.num_memories: 3 -> 4"),
+           ("--config.num_train_steps=1", "config.num_train_steps = 1 is below step 2"),
+           (f"--config.data.path={other_npz}", "not on jsb_file " + other_npz),
+           ("--config.data.path=/nonexistent/jsb.npz", "/nonexistent/jsb.npz: no such file"),
+           ("--config.mesh_devices=2", "config.mesh_devices = 2, but JAX sees only 1"),
+           ("--workdir=", "--workdir is empty"),
+           ("--mode=eval --config.model.prior_std=2.0", "cannot be evaluated with this one"),
+           ("locked", "is in use by pid")]
   for flag, message in cases:
-    done = subprocess.run(_tiny_flags(tiny_chorale_npz, tmp_path) + [flag], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    command = _tiny_flags(tiny_chorale_npz, workdir) + [a for a in flag.split() if a != "locked"]
+    if flag == "locked":  # a trainer running in this workdir
+      with workdir_lock.hold(str(workdir)):
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    else:
+      done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, (flag, done.stderr[-2000:])
     errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and message in errors[0], (flag, done.stderr[-2000:])
     assert "Traceback" not in done.stderr
-    assert _snapshot(tmp_path) == before, flag
+    assert _snapshot(workdir) == before, flag
+  assert sorted(os.listdir(tmp_path)) == ["other.npz", "run", "tiny_chorales.npz"]
+  # A damaged config.json is named in one line by the trainer and the completion tool.
+  (workdir / "config.json").write_text(open(workdir / "config.json").read()[:40])
+  for command in (_tiny_flags(tiny_chorale_npz, workdir),
+                  [sys.executable, "-m", "kanerva_music.complete", f"--workdir={workdir}",
+                   "--input=in.mid", f"--output={tmp_path / 'out.mid'}"]):
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert f"error: {workdir / 'config.json'}: this run's config is damaged" in done.stderr
   # Fields that are safe to change resume the same run.
-  assert not config_checks.differing_keys(tiny_config(tiny_chorale_npz, 50),
-                                          json.load(open(tmp_path / "config.json")))
+  saved = json.loads(before["config.json"])
+  assert saved.pop("data_provenance")["path"] == os.path.abspath(tiny_chorale_npz)
+  assert not config_checks.differing_keys(tiny_config(tiny_chorale_npz, 50), saved)
 
 
 def test_other_binaries_report_user_errors_in_one_line(tmp_path):
@@ -93,7 +149,12 @@ def test_other_binaries_report_user_errors_in_one_line(tmp_path):
            ([sys.executable, "-m", "kanerva_music.complete", f"--workdir={tmp_path / 'none'}",
              "--input=x.mid", "--output=y.mid"], "no config.json"),
            ([sys.executable, "-m", "kanerva_music.complete", "--input=x.mid", "--output=y.mid"],
-            "--workdir is required")]
+            "--workdir is required"),
+           ([sys.executable, "-m", "kanerva_music.complete", f"--workdir={tmp_path / 'none'}",
+             "--input=x.mid", "--output=./x.mid"], "--output=./x.mid is the input file"),
+           ([sys.executable, "-m", "kanerva_music.main", "--config=configs/chorales.py",
+             f"--workdir={tmp_path / 'run'}", "--config=configs/nonexistent.py"],
+            "--config: [Errno 2] No such file or directory: 'configs/nonexistent.py'")]
   for command, message in cases:
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stderr[-2000:]

@@ -29,6 +29,8 @@ def test_ablation_table_has_a_row_per_workdir_and_read(tmp_path):
   assert "| full | lstsq |" in lines[5]
   with pytest.raises(FileNotFoundError, match="--mode=eval"):
     ablation.table([str(tmp_path / "missing")])
+  (tmp_path / "a" / "report.json").write_text('{"config_summary": {"pri')  # truncated
+  assert ablation.main(["ablation", str(tmp_path / "a")]) == 2
 
 
 def test_step_rate_windows_find_a_stall():

@@ -6,7 +6,6 @@ capacity sets drawn the same way (`report.storage_sections`).
 """
 
 import functools
-import json
 import os
 import time
 
@@ -29,6 +28,8 @@ from kanerva_music.codec import reads
 from kanerva_music.codec import report_text
 from kanerva_music.codec import train as codec_train
 from music_runtime import config_checks
+from music_runtime import html_report
+from music_runtime import workdir_utils
 
 NUM_EXAMPLES = 4
 
@@ -50,7 +51,7 @@ def config_summary(config, data_source, codec, num_parameters):
           "memory_bytes": storage.matrix_bytes(config.model.num_rows, codec.code_size,
                                                config.model.memory_precision),
           "num_network_parameters": num_parameters,
-          "data_source": data_source, "split": "test",
+          "data_source": data_source.line(), "split": "test",
           "episodes_per_memory": config.episodes_per_memory,
           "num_memories": config.eval.num_memories}
 
@@ -160,19 +161,17 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
                     sum(np.size(p) for name in ("encoder", "decoder")
                         for p in jax.tree_util.tree_leaves(trained.state["params"][name])))},
       "baselines": baseline_report, **storage_report,
+      "data_provenance": trained.data_source.record(),
       "timing": {"train_seconds": dkm_report.recorded_train_seconds(workdir,
                                                                    trained.train_seconds),
                  "eval_seconds": time.time() - start,
                  "eval_stage_seconds": stage_seconds}}
-  _write_json(os.path.join(workdir, "report.json"), report)
-  with open(os.path.join(workdir, "REPORT.md"), "w") as f:
-    f.write(report_text.markdown(report, media, workdir, config))
+  workdir_utils.write_json(os.path.join(workdir, "report.json"), report, indent=1)
+  text = report_text.markdown(report, media, workdir, config)
+  workdir_utils.write_text(os.path.join(workdir, "REPORT.md"), text)
+  html_report.write(text, workdir)
   logging.info("Report written to %s (evaluation took %.1fs: %s)",
                os.path.join(workdir, "REPORT.md"), report["timing"]["eval_seconds"],
                ", ".join(f"{k} {v:.1f}s" for k, v in stage_seconds.items()))
   return report
 
-
-def _write_json(path, data):
-  with open(path, "w") as f:
-    json.dump(data, f, indent=1)

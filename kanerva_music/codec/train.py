@@ -36,7 +36,7 @@ class TrainedCodec(NamedTuple):
   pools: dict              # {split: episodes.EpisodePool}
   eval_sets: dict          # {split: [M, T, C]} the linear DKM's fixed evaluation episodes
   elbo: dict               # {split: {bits_per_note, conditional_bits_per_note, stderr, ...}}
-  data_source: str
+  data_source: Any  # provenance.DataSource
   mesh: Any
   train_seconds: Optional[float] = None
 
@@ -143,8 +143,8 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedC
   mesh = sharding.make_mesh(config.mesh_devices)
   sharding.check_divisible(config.batch_size, mesh, "batch_size")
   pools, source = dkm_train.load_pools(config)
-  config_checks.check_resume(config, workdir)
-  workdir_utils.write_config_json(config, workdir)
+  config_checks.check_resume(config, workdir, source.record())
+  workdir_utils.write_config_json(config, workdir, source.record())
   pools = sharding.put_replicated(pools, mesh)
   codec = objective.make_codec(config)
   writer = metric_writing.MetricWriter(workdir)
@@ -164,7 +164,7 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedC
   writer.write_scalars(config.num_train_steps,
                        {f"{s}/bits_per_note": r["bits_per_note"] for s, r in elbo.items()})
   writer.close()
-  logging.info("Data: %s", source)
+  logging.info("Data: %s", source.line())
   logging.info("Codec DKM: test %.3f +- %.3f bits per note (conditional on the memory: %.3f; "
                "paper's linear DKM: 0.76). Training took %.1fs.", elbo["test"]["bits_per_note"],
                elbo["test"]["stderr"], elbo["test"]["conditional_bits_per_note"],
@@ -174,16 +174,19 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedC
 
 
 def evaluate_checkpoint(config, workdir) -> TrainedCodec:
-  """The latest checkpoint in `workdir`, evaluated without training."""
+  """The latest checkpoint in `workdir`, evaluated without training (and without writing
+  config.json: a config or data that differ from the run's are refused)."""
+  config_checks.validate(config)
   mesh = sharding.make_mesh(config.mesh_devices)
   codec = objective.make_codec(config)
+  pools, source = dkm_train.load_pools(config)
+  config_checks.check_resume(config, workdir, source.record(), evaluating=True)
   state, step = checkpointing.restore_trained(
       workdir, sharding.put_replicated(create_state(config, codec), mesh),
       keep=config.checkpoints_to_keep)
-  pools, source = dkm_train.load_pools(config)
   pools = sharding.put_replicated(pools, mesh)
   eval_sets = dkm_train.evaluation_sets(config, pools)
   elbo = evaluate_elbo(config, codec, state["params"], eval_sets)
   logging.info("Step %d: test %.3f +- %.3f bits per note (data: %s)", step,
-               elbo["test"]["bits_per_note"], elbo["test"]["stderr"], source)
+               elbo["test"]["bits_per_note"], elbo["test"]["stderr"], source.line())
   return TrainedCodec(state, codec, pools, eval_sets, elbo, source, mesh)

@@ -1,0 +1,43 @@
+"""music_runtime.cli: a user error is one line and exit status 2; a bug keeps its traceback."""
+
+import errno
+
+import pytest
+
+from music_runtime import cli
+from music_runtime import workdir_lock
+
+
+def _exit_line(capsys, error):
+  def main(argv):
+    del argv
+    raise error
+  with pytest.raises(SystemExit) as exited:
+    cli.call_main(main, ["prog"])
+  lines = capsys.readouterr().err.splitlines()
+  assert exited.value.code == 2 and len(lines) == 1
+  return lines[0]
+
+
+def test_a_full_disk_is_one_line_naming_the_file(capsys):
+  line = _exit_line(capsys, OSError(errno.ENOSPC, "No space left on device", "/w/report.json"))
+  assert line == ("error: /w/report.json: No space left on device; nothing after this point was "
+                  "written")
+
+
+def test_runtime_user_errors_are_one_line_and_long_values_are_cut(capsys):
+  assert _exit_line(capsys, workdir_lock.WorkdirLockedError("runs/x is in use by pid 7")) == (
+      "error: runs/x is in use by pid 7")
+  line = _exit_line(capsys,
+                    workdir_lock.WorkdirAccessError("--fill_bars=" + ",".join(["1"] * 20000)))
+  assert len(line) <= len("error: ") + 1000 and line.endswith(" ...")
+
+
+def test_a_bug_keeps_its_traceback():
+  def main(argv):
+    del argv
+    raise KeyError("a bug")
+  with pytest.raises(KeyError):
+    cli.call_main(main, ["prog"])
+  with pytest.raises(OSError):  # an OS error that says nothing about the user's files
+    cli.call_main(lambda argv: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")), ["prog"])

@@ -1,0 +1,101 @@
+"""music_runtime.html_report: REPORT.html holds the report's tables, its figures inline and a
+player per listening file; opened in a real headless browser where one is installed."""
+
+import os
+import shutil
+
+import matplotlib
+import numpy as np
+import pytest
+
+from kanerva_music import music_io
+from music_runtime import html_report
+
+matplotlib.use("Agg")
+
+REPORT_MD = """# Test report
+
+| claim | ours | held |
+| --- | --- | --- |
+| memory recalls | 92.8% | yes |
+
+![completion](figure.png)
+
+- complete: [original](audio/a_original.mid) ([wav](audio/a_original.wav)), [cue](audio/a_cue.mid) ([wav](audio/a_cue.wav)), [output](audio/a_output.mid) ([wav](audio/a_output.wav))
+- generated piece: [midi](audio/g.mid), [wav](audio/g.wav), [figure](audio/g.png)
+"""
+
+
+def _workdir(path):
+  import matplotlib.pyplot as plt  # pylint: disable=import-outside-toplevel
+  (path / "audio").mkdir(parents=True)
+  rng = np.random.default_rng(0)
+  for name in ("a_original", "a_cue", "a_output", "g"):
+    grid = (60 + rng.integers(-5, 6, size=(32, 4)) + np.array([12, 4, -4, -12])).astype(float)
+    music_io.write_midi(grid, str(path / "audio" / f"{name}.mid"))
+    music_io.write_wav(grid, str(path / "audio" / f"{name}.wav"))
+  for name in ("figure.png", "audio/g.png"):
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1], [0, 1])
+    ax.set_xlabel("x")
+    fig.savefig(path / name)
+    plt.close(fig)
+  return html_report.write(REPORT_MD, str(path))
+
+
+def test_the_page_holds_tables_figures_and_a_player_per_listening_file(tmp_path):
+  page = open(_workdir(tmp_path)).read()
+  assert "<table>" in page and "<td>92.8%</td>" in page
+  assert '<img alt="completion" src="figure.png"' in page
+  assert page.count("<audio ") == 4
+  # Each take shows its piano roll: drawn from its MIDI, or the figure its line links.
+  for name in ("a_original", "a_cue", "a_output"):
+    assert f'src="audio/{name}.roll.png"' in page
+  assert 'src="audio/g.png"' in page and not (tmp_path / "audio" / "g.roll.png").exists()
+  assert "<script" not in page and "http" not in page  # self-contained, no fetch
+  refs = html_report.referenced_files(page)
+  assert refs and all((tmp_path / r).exists() for r in refs), refs
+
+
+def _browser():
+  chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+  driver = shutil.which("chromedriver")
+  if not (chromium and driver):
+    pytest.skip("no chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
+  webdriver = pytest.importorskip("selenium.webdriver")
+  options = webdriver.ChromeOptions()
+  options.binary_location = chromium
+  for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio",
+                   "--allow-file-access-from-files", "--window-size=1200,900"):
+    options.add_argument(argument)
+  options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+  from selenium.webdriver.chrome.service import Service  # pylint: disable=import-outside-toplevel
+  return webdriver.Chrome(options=options, service=Service(driver))
+
+
+def test_a_browser_loads_every_image_and_decodes_every_audio_file(tmp_path):
+  path = _workdir(tmp_path)
+  browser = _browser()
+  try:
+    browser.get("file://" + os.path.abspath(path))
+    from selenium.webdriver.support.ui import WebDriverWait  # pylint: disable=import-outside-toplevel
+    for audio in browser.find_elements("tag name", "audio"):
+      browser.execute_script("arguments[0].load();", audio)
+    WebDriverWait(browser, 20).until(lambda b: b.execute_script(
+        "return [...document.querySelectorAll('audio')].every("
+        "a => a.error !== null || a.readyState >= 1);"))
+    images = browser.execute_script(
+        "return [...document.images].map(i => [i.getAttribute('src'), i.complete, "
+        "i.naturalWidth]);")
+    assert len(images) == 5 and all(ok and width > 0 for _, ok, width in images), images
+    audio = browser.execute_script(
+        "return [...document.querySelectorAll('audio')].map(a => [a.getAttribute('src'), "
+        "a.error && a.error.code, a.duration]);")
+    assert len(audio) == 4 and all(error is None and duration > 1.0
+                                   for _, error, duration in audio), audio
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not errors, errors
+    browser.save_screenshot(str(tmp_path / "page.png"))
+  finally:
+    browser.quit()
+  assert not html_report.is_blank(str(tmp_path / "page.png"))
