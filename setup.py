@@ -37,9 +37,9 @@ setuptools.setup(
     name="kanerva-music",
     version="0.1.0",
     description=__doc__,
+    # configs/ is not installed: configs are files passed by path (--config=configs/...).
     packages=setuptools.find_packages(include=["kanerva_music", "kanerva_music.*", "music_runtime",
-                                               "music_runtime.*", "tcn_wta",
-                                               "tcn_wta.*", "configs"]),
+                                               "music_runtime.*", "tcn_wta", "tcn_wta.*"]),
     python_requires=">=3.11",
     install_requires=INSTALL_REQUIRES,
     extras_require={

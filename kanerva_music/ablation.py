@@ -15,6 +15,7 @@ bits per note (a code length for the codec; the linear DKM's Gaussian density is
 import os
 import sys
 
+from music_runtime import report_format as fmt
 from music_runtime import workdir_utils
 
 READS = {"ridge": "svd", "lstsq": "lstsq"}
@@ -36,10 +37,6 @@ def rows(report):
   return out
 
 
-def _pct(x):
-  return f"{100 * x:.1f}%"
-
-
 def _budget_t(report, num_bytes="16384"):
   """The largest T the report's memory family recalls at >= 90% within num_bytes ('-' if the
   report has no budget table)."""
@@ -57,11 +54,13 @@ def model_row(report):
     summary, complete = codec["config_summary"], codec["complete"]
     final = lambda mask, read, query: complete[mask][read][query]["acc_exact"][-1]
     ceiling = ("-" if "autoencoder" not in complete["half"]
-               else _pct(final("half", "autoencoder", "recall")))
+               else fmt.pct(final("half", "autoencoder", "recall")))
     return (f"codec ({summary['encoder']})", f"{summary['code_size']} x {summary['num_rows']}",
-            f"{summary['memory_bytes']:,}", _pct(final("half", "encoder", "recall")),
-            _pct(final("half", "encoder", "novel")), _pct(final("random_50", "encoder", "novel")),
-            _pct(codec["denoise"]["acc_exact"][-1]), _pct(final("half", "memory_off", "recall")),
+            f"{summary['memory_bytes']:,}", fmt.pct(final("half", "encoder", "recall")),
+            fmt.pct(final("half", "encoder", "novel")),
+            fmt.pct(final("random_50", "encoder", "novel")),
+            fmt.pct(codec["denoise"]["acc_exact"][-1]),
+            fmt.pct(final("half", "memory_off", "recall")),
             ceiling, _budget_t(report), f"{codec['elbo']['test']['bits_per_note']:.3f}")
   summary = report["config_summary"]
   read = summary["read"]
@@ -69,8 +68,9 @@ def model_row(report):
   num_cols = summary.get("num_cols", 128)
   memory_bytes = summary.get("memory_bytes", summary["num_rows"] * num_cols * 4)
   return (f"linear ({read})", f"{num_cols} x {summary['num_rows']}", f"{memory_bytes:,}",
-          _pct(final("half", "recall")), _pct(final("half", "novel")),
-          _pct(final("random_50", "novel")), _pct(report["denoise"]["acc_exact"][-1]), "-", "-",
+          fmt.pct(final("half", "recall")), fmt.pct(final("half", "novel")),
+          fmt.pct(final("random_50", "novel")), fmt.pct(report["denoise"]["acc_exact"][-1]),
+          "-", "-",
           _budget_t(report), "-")
 
 

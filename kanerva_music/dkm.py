@@ -11,11 +11,12 @@ Every function works on one memory; `jax.vmap` maps it over many. All functions 
 (float32 by default, float64 under `jax_enable_x64`).
 """
 
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 from jax.scipy import linalg as jsl
+from jax.typing import ArrayLike
 import numpy as np
 
 from kanerva_music import spd
@@ -178,14 +179,26 @@ def _per_cue_ridge_address(mean, x, mask, obs_noise_std, prior_std):
   return _spd_system(gram, "xla").solve(rhs[..., None])[..., 0]
 
 
-def solve_address(mean, x, mask=None, *, obs_noise_std, prior_std=1.0, method="svd",
-                  rcond=None, linalg="xla"):
+def solve_address(mean: ArrayLike, x: ArrayLike, mask: Optional[ArrayLike] = None, *,
+                  obs_noise_std: float, prior_std: float = 1.0, method: str = "svd",
+                  rcond: Optional[float] = None, linalg: str = "xla") -> jax.Array:
   """Masked address w [..., K] of cues x [..., C] against memory mean [K, C] (paper eq. 6).
 
   Ridge methods: mu = argmin_w ||m * (x - mean^T w)||^2 / sigma_xi^2 + ||w||^2 / sigma_p^2;
-  `lstsq` and `dm_cholesky` as in `_solve_operator`. `mask` (1 = observed, None = all)
-  broadcasts against x; its leading dimensions decide how many factorisations are made: a mask
-  shared by a batch of cues is factorised once.
+  `lstsq` and `dm_cholesky` as in `_solve_operator`.
+
+  Args:
+    mean: the memory mean R, [K, C].
+    x: cues, [..., C]; masked entries may hold anything, NaN included.
+    mask: 1 where observed, [..., C] broadcasting against x (None: all observed). Its leading
+      dimensions decide how many factorisations are made: a mask shared by a batch of cues is
+      factorised once.
+    obs_noise_std: sigma_xi. prior_std: sigma_p of p(w).
+    method: one of SOLVE_METHODS. rcond: the lstsq cut-off (None: NumPy's).
+    linalg: "xla" (Cholesky systems in matrix products) or "lapack".
+
+  Returns:
+    The addresses mu, [..., K].
   """
   mean = jnp.asarray(mean)
   x = jnp.asarray(x, mean.dtype)
@@ -224,11 +237,20 @@ def _write_factors(memory, z, w, obs_noise_std, linalg):
   return posterior, delta, system
 
 
-def write(memory, z, w, *, obs_noise_std, linalg="xla"):
+def write(memory: Memory, z: ArrayLike, w: ArrayLike, *, obs_noise_std: float,
+          linalg: str = "xla") -> Memory:
   """Bayesian update of q(M) after observing episodes z [T, C] at addresses w [T, K].
 
   Kalman form of the DKM write: Delta = Z - W R, Sc = W U, Sz = W U W^T + sigma_xi^2 I,
   R' = R + Sc^T Sz^{-1} Delta, U' = U - Sc^T Sz^{-1} Sc. Equals T sequential rank-one updates.
+
+  Args:
+    memory: the prior q(M) = MN(R [K, C], U [K, K]).
+    z: episodes, [T, C]. w: their addresses, [T, K].
+    obs_noise_std: sigma_xi. linalg: "xla" or "lapack" for the T x T system Sz.
+
+  Returns:
+    The posterior memory MN(R', U').
   """
   return _write_factors(memory, z, w, obs_noise_std, linalg)[0]
 
@@ -251,7 +273,7 @@ def write_with_kl(memory, z, w, *, obs_noise_std, linalg="xla"):
   return posterior, kl
 
 
-def read(memory, w):
+def read(memory: Memory, w: ArrayLike) -> jax.Array:
   """Mean read-out z = R^T w [..., C] for addresses w [..., K] (eq. 1 without noise)."""
   mean = jnp.asarray(memory.mean)
   return jnp.asarray(w, mean.dtype) @ mean
@@ -321,16 +343,28 @@ def attention_read(values, x, mask=None, *, beta, top_k=0):
   return jax.nn.softmax(scores, axis=-1) @ values
 
 
-def iterate_read(memory, x, mask=None, *, num_iters, obs_noise_std, prior_std=1.0, method="svd",
-                 clamp_observed=True, rcond=None, values=None, beta=None, top_k=0):
+def iterate_read(memory: Memory, x: ArrayLike, mask: Optional[ArrayLike] = None, *,
+                 num_iters: int, obs_noise_std: float, prior_std: float = 1.0,
+                 method: str = "svd", clamp_observed: bool = True, rcond: Optional[float] = None,
+                 values: Optional[ArrayLike] = None, beta: Optional[float] = None,
+                 top_k: int = 0) -> jax.Array:
   """Iterative reads x_n = R^T mu(x_{n-1}; R), n = 1..num_iters (paper eqs. 4-5, 6).
 
   The first read solves with `mask` (None = all observed: denoising a noisy cue). Later reads
   re-read the current estimate with nothing masked. With `clamp_observed` and a mask, every
   iterate keeps the cue's observed entries (those are known); without a mask nothing is clamped,
-  as the whole cue is noisy. Two factorisations in all, shared by every cue: returns
-  [num_iters, ..., C]. method="attention" reads by `attention_read` over `values` (the stored
-  read-outs W R') with `beta` and `top_k` instead of a linear solve.
+  as the whole cue is noisy. Two factorisations in all, shared by every cue.
+
+  Args:
+    memory: the written memory (its mean R [K, C] is read).
+    x: cues, [..., C]. mask: 1 where observed, broadcasting against x (None: all).
+    num_iters: reads to take. obs_noise_std, prior_std, method, rcond: as in `solve_address`.
+    clamp_observed: keep the cue's observed entries in every iterate.
+    values, beta, top_k: method="attention" reads by `attention_read` over `values` (the stored
+      read-outs W R', [T, C]) with inverse temperature `beta` and the `top_k` best (0: all).
+
+  Returns:
+    Every iterate, [num_iters, ..., C].
   """
   memory = Memory(jnp.asarray(memory.mean), jnp.asarray(memory.cov))
   mean = memory.mean

@@ -21,6 +21,7 @@ from kanerva_music import storage_tables
 from music_runtime import compile_ahead
 from music_runtime import config_checks
 from music_runtime import html_report
+from music_runtime import report_format as fmt
 from music_runtime import workdir_utils
 
 TIMING_FILE = "timing.json"
@@ -281,22 +282,14 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
   return report
 
 
-def _pct(x):
-  return f"{100 * x:.1f}%"
-
-
 def _rel(path, workdir):
   return os.path.relpath(path, workdir)
-
-
-def _held(ok):
-  return "**held**" if ok else "**not held**"
 
 
 def _ex2(metrics, index=-1):
   """'exact / within a whole step' of a DKM metric dict (lists) or a baseline's (floats)."""
   pick = lambda v: v[index] if isinstance(v, list) else v
-  return f"{_pct(pick(metrics['acc_exact']))} / {_pct(pick(metrics['acc_2']))}"
+  return f"{fmt.pct(pick(metrics['acc_exact']))} / {fmt.pct(pick(metrics['acc_2']))}"
 
 
 def claims_table(report, config):
@@ -317,46 +310,46 @@ def claims_table(report, config):
   rows = [
       ("test negative conditional ELBO, bits per step per voice (4.2)", "0.76 +- 0.002",
        f"{elbo['mean']:.3f} +- {elbo['stderr']:.3f}", "-",
-       _held(abs(elbo["mean"] - 0.76) <= 0.1) + " (within 0.1)"),
+       fmt.held(abs(elbo["mean"] - 0.76) <= 0.1) + " (within 0.1)"),
       ("denoising converges after about 3 iterations (4.3)", "yes",
-       "exact " + ", ".join(f"it {i}: {_pct(exact[i])}" for i in (0, 1, 3, iters)),
-       f"median filter {_pct(den_base['median_filter']['acc_exact'])}",
-       _held(no_decay and converged) + " (no decay: it 10 >= it 1 - 1 point; it 3 within 1 "
+       "exact " + ", ".join(f"it {i}: {fmt.pct(exact[i])}" for i in (0, 1, 3, iters)),
+       f"median filter {fmt.pct(den_base['median_filter']['acc_exact'])}",
+       fmt.held(no_decay and converged) + " (no decay: it 10 >= it 1 - 1 point; it 3 within 1 "
        "point of it 10)"),
       ("denoised output almost the original (4.3)", "yes", _ex2(den),
        f"cue {_ex2(den_base['cue'])}; nearest stored {_ex2(den_base['nearest_stored'])}",
-       _held(den["acc_exact"][-1] >= 0.9)),
+       fmt.held(den["acc_exact"][-1] >= 0.9)),
       ("half masked: notes off by at most a whole step (4.4)", "mostly",
        f"stored {_ex2(half['recall'])}; unseen {_ex2(half['novel'])}",
        f"hold last chord {_ex2(hold['recall'])}; nearest stored "
        f"{_ex2(base['half']['nearest_stored']['recall'])}",
-       _held(half["recall"]["acc_2"][-1] > 0.5)),
+       fmt.held(half["recall"]["acc_2"][-1] > 0.5)),
       ("the memory remembers: stored beats holding the last chord and unseen by >= 20 points",
        "(perfect recall, 5)",
        f"stored - unseen {100 * stored_minus_unseen:+.1f} points; memory KL "
        f"{report['memory_use']['kl_memory_per_dim']:.3g} nats/dim",
-       f"hold last chord {_pct(hold['recall']['acc_exact'])}",
-       _held(stored_minus_unseen >= 0.2
+       f"hold last chord {fmt.pct(hold['recall']['acc_exact'])}",
+       fmt.held(stored_minus_unseen >= 0.2
              and half["recall"]["acc_exact"][-1] > hold["recall"]["acc_exact"])),
       ("three quarters masked: no longer similar (4.4)", "yes",
        f"stored {_ex2(tq['recall'])}",
        f"hold last chord {_ex2(base['three_quarters']['hold_last_chord']['recall'])}",
-       _held(tq["recall"]["acc_exact"][-1] < half["recall"]["acc_exact"][-1])),
+       fmt.held(tq["recall"]["acc_exact"][-1] < half["recall"]["acc_exact"][-1])),
       ("unmasked (original DKM) read fails at completion (4.4)", "yes",
        f"half, stored: unmasked {_ex2(comp['half']['unmasked']['recall'])} vs masked "
        f"{_ex2(half['recall'])}", "-",
-       _held(comp["half"]["unmasked"]["recall"]["acc_exact"][-1]
+       fmt.held(comp["half"]["unmasked"]["recall"]["acc_exact"][-1]
              < half["recall"]["acc_exact"][-1])),
       ("QR (lstsq) better than Cholesky for completion (3.1)", "yes",
        f"half, stored: lstsq {_ex2(comp['half']['lstsq']['recall'])}, dm_cholesky "
        f"{_ex2(comp['half']['dm_cholesky']['recall'])}", "-",
-       _held(comp["half"]["lstsq"]["recall"]["acc_exact"][-1]
+       fmt.held(comp["half"]["lstsq"]["recall"]["acc_exact"][-1]
              > comp["half"]["dm_cholesky"]["recall"]["acc_exact"][-1])),
   ]
   if "capacity" in report:
     cap = report["capacity"]
     rows.append(("capacity: no more than 32 episodes (5)", "-",
-                 "half, stored, exact: " + ", ".join(f"T={t}: {_pct(v['acc_exact'])}"
+                 "half, stored, exact: " + ", ".join(f"T={t}: {fmt.pct(v['acc_exact'])}"
                                                      for t, v in cap.items()), "-", "-"))
   budget = report.get("budget", {}).get("16384")
   if budget and "dkm_lstsq" in budget:
@@ -368,7 +361,7 @@ def claims_table(report, config):
         f"largest T recalled >= 90% (half, stored): lstsq {largest('dkm_lstsq')}, attention "
         f"{largest('dkm_attention')}",
         f"list of pitch bytes {largest('list_pitch_bytes')}, lzma {largest('list_lzma')}",
-        _held(memory > largest("list_pitch_bytes"))))
+        fmt.held(memory > largest("list_pitch_bytes"))))
   return rows
 
 
@@ -398,7 +391,7 @@ def capacity_markdown(report, config):
         tasks = [t for t in capacity.TASKS if t in next(iter(by_size.values()))]
         star = "*" if rows != "all" and storage.full_rank(int(rows), num_cols) else ""
         for task in tasks:
-          cells = [_pct(by_size[t][task]["acc_exact"]) if t in by_size else "-" for t in sizes]
+          cells = [fmt.pct(by_size[t][task]["acc_exact"]) if t in by_size else "-" for t in sizes]
           lines.append(f"| {read} | {rows}{star} | {task} | " + " | ".join(cells)
                        + f" | {capacity.largest_size(by_size, task)} |")
   return lines + ["", "![capacity](capacity.png)"]
@@ -433,10 +426,10 @@ def markdown(report, media, workdir, config):
     for method, by_query in rows:
       r, n = by_query["recall"], by_query["novel"]
       lines.append(f"| {mask_name} | {method} | {final(r['mse']):.4f} | "
-                   f"{_pct(final(r['acc_exact']))} | {_pct(final(r['acc_1']))} | "
-                   f"{_pct(final(r['acc_2']))} | {final(n['mse']):.4f} | "
-                   f"{_pct(final(n['acc_exact']))} | {_pct(final(n['acc_1']))} | "
-                   f"{_pct(final(n['acc_2']))} |")
+                   f"{fmt.pct(final(r['acc_exact']))} | {fmt.pct(final(r['acc_1']))} | "
+                   f"{fmt.pct(final(r['acc_2']))} | {final(n['mse']):.4f} | "
+                   f"{fmt.pct(final(n['acc_exact']))} | {fmt.pct(final(n['acc_1']))} | "
+                   f"{fmt.pct(final(n['acc_2']))} |")
   lines += ["", f"Modern Hopfield beta = {report['baseline_settings']['modern_hopfield_beta']:g}, "
             "chosen on validation memories (best mean of stored and unseen exact accuracy, half "
             f"masked); nearest training window over {report['baseline_settings']['num_train_windows']}"
@@ -449,7 +442,8 @@ def markdown(report, media, workdir, config):
                  + " |")
   lines += ["", "| baseline | exact | <=1 | <=2 | MSE |", "| --- | --- | --- | --- | --- |"]
   for name, m in base["denoise"].items():
-    lines.append(f"| {name} | {_pct(m['acc_exact'])} | {_pct(m['acc_1'])} | {_pct(m['acc_2'])} "
+    lines.append(f"| {name} | {fmt.pct(m['acc_exact'])} | {fmt.pct(m['acc_1'])} | "
+                 f"{fmt.pct(m['acc_2'])} "
                  f"| {m['mse']:.5f} |")
   if "capacity_curves" in report:
     lines += capacity_markdown(report, config)

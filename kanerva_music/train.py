@@ -162,13 +162,9 @@ def run_loop(config, workdir, initial_state, step_fn, mesh, writer, evaluate, na
 def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
   """Trains to `config.num_train_steps`, resuming from `workdir`; returns the final ELBO dict.
   `heartbeat(what)` is called after every step (see watchdog.py)."""
-  # Nothing is written until the config is valid, the data loads and the workdir agrees.
-  config_checks.validate(config)
-  mesh = sharding.make_mesh(config.mesh_devices)
-  sharding.check_divisible(config.batch_size, mesh, "batch_size")
-  pools, source = load_pools(config)
-  config_checks.check_resume(config, workdir, source.record())
-  workdir_utils.write_config_json(config, workdir, source.record())
+  mesh, pools, source = training_loop.prepare(config, workdir, validate=config_checks.validate,
+                                              load_data=load_pools,
+                                              check_resume=config_checks.check_resume)
   pools = sharding.put_replicated(pools, mesh)
   writer = metric_writing.MetricWriter(workdir)
   eval_sets = evaluation_sets(config, pools)
@@ -189,7 +185,6 @@ def train_and_evaluate(config, workdir, heartbeat=_no_heartbeat):
   elbo = evaluate_elbo(config, state["params"], eval_sets, mesh)
   writer.write_scalars(config.num_train_steps, elbo_scalars(elbo))
   writer.close()
-  logging.info("Data: %s", source.line())
   logging.info("Final test negative conditional ELBO: %.4f +- %.4f bits per time step per voice "
                "(paper: 0.76 +- 0.002); validation %.4f +- %.4f. Training took %.1fs.",
                elbo["test"]["mean"], elbo["test"]["stderr"], elbo["validation"]["mean"],

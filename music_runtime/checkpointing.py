@@ -1,6 +1,7 @@
 """Orbax checkpointing shared by both trainers: periodic saves and automatic resume."""
 
 import os
+from typing import Any, Optional, Tuple
 
 from absl import logging
 import jax
@@ -8,7 +9,8 @@ import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
 
-def manager(workdir, *, keep=3, save_interval_steps=1):
+def manager(workdir: str, *, keep: int = 3,
+            save_interval_steps: int = 1) -> ocp.CheckpointManager:
   """A CheckpointManager over `workdir/checkpoints` that keeps the latest `keep` steps."""
   options = ocp.CheckpointManagerOptions(
       save_interval_steps=save_interval_steps,
@@ -22,10 +24,22 @@ class CorruptCheckpointError(FileNotFoundError):
   """Checkpoints exist but none of them can be read."""
 
 
-def restore_latest(mngr, state):
-  """Returns (state restored from the latest readable checkpoint, its step), or (state, None)
-  if there is none. An unreadable checkpoint (truncated, corrupt) is reported by path, moved
-  aside to `<step>.corrupt` so later saves can reuse its step, and the one before it is used."""
+def restore_latest(mngr: ocp.CheckpointManager, state: Any) -> Tuple[Any, Optional[int]]:
+  """The latest readable checkpoint of `mngr`, restored into the structure of `state`.
+
+  An unreadable checkpoint (truncated, corrupt) is reported by path, moved aside to
+  `<step>.corrupt` so later saves can reuse its step, and the one before it is used.
+
+  Args:
+    mngr: the workdir's manager (`manager`).
+    state: a pytree of the arrays to restore (their shapes, dtypes and shardings are used).
+
+  Returns:
+    (restored state, its step), or (state, None) when there is no checkpoint.
+
+  Raises:
+    CorruptCheckpointError: checkpoints exist but none can be read.
+  """
   steps = sorted(mngr.all_steps(), reverse=True)
   if not steps:
     return state, None
@@ -45,8 +59,8 @@ def restore_latest(mngr, state):
   raise CorruptCheckpointError("No readable checkpoint: " + "; ".join(unreadable))
 
 
-def restore_trained(workdir, state, *, keep=3):
-  """(state, step) of the latest checkpoint in `workdir`; a clear error if there is none."""
+def restore_trained(workdir: str, state: Any, *, keep: int = 3) -> Tuple[Any, int]:
+  """(state, step) of the latest checkpoint in `workdir`; FileNotFoundError if there is none."""
   mngr = manager(workdir, keep=keep)
   try:
     restored, step = restore_latest(mngr, state)
@@ -58,6 +72,6 @@ def restore_trained(workdir, state, *, keep=3):
   return restored, step
 
 
-def save(mngr, step, state, *, force=False):
+def save(mngr: ocp.CheckpointManager, step: int, state: Any, *, force: bool = False) -> bool:
   """Saves `state` at `step` (asynchronously); `force` ignores the save interval."""
   return mngr.save(step, args=ocp.args.StandardSave(state), force=force)

@@ -19,6 +19,28 @@ from music_runtime import sharding
 from music_runtime import workdir_utils
 
 
+def prepare(config, workdir: str, *, validate: Callable, load_data: Callable,
+            check_resume: Callable):
+  """The start both trainers share; nothing is written until every check has passed.
+
+  Validates `config`, builds the mesh of `config.mesh_devices` and checks that it splits
+  `config.batch_size`, loads the data (`load_data(config) -> (data, provenance.DataSource)`),
+  refuses a workdir trained under another config or data (`check_resume(config, workdir,
+  provenance_record)`), then writes `config.json` with the data's provenance.
+
+  Returns:
+    (mesh, data, source): the device mesh, what `load_data` returned, and its DataSource.
+  """
+  validate(config)
+  mesh = sharding.make_mesh(config.mesh_devices)
+  sharding.check_divisible(config.batch_size, mesh, "batch_size")
+  data, source = load_data(config)
+  check_resume(config, workdir, source.record())
+  workdir_utils.write_config_json(config, workdir, source.record())
+  logging.info("Data: %s", source.line())
+  return mesh, data, source
+
+
 class Trained(NamedTuple):
   state: Any             # the final train state
   start_step: int        # the step training resumed from (0 for a fresh run)

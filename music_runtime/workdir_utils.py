@@ -99,6 +99,8 @@ def check_finite(loss, step, mngr, hint=""):
   """Raises NonFiniteLossError naming the step and the latest finite checkpoint."""
   loss = float(loss)
   if not math.isfinite(loss):
-    raise NonFiniteLossError(
-        f"Loss is {loss} at step {step}. Training stopped; the latest finite checkpoint is step "
-        f"{mngr.latest_step()}. {hint}".strip())
+    latest = mngr.latest_step()
+    kept = ("no checkpoint was written" if latest is None
+            else f"the latest finite checkpoint is step {latest}")
+    raise NonFiniteLossError(f"Loss is {loss} at step {step}. Training stopped; {kept}. "
+                             f"{hint}".strip())

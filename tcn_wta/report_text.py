@@ -3,24 +3,13 @@
 
 import os
 
+from music_runtime import report_format as fmt
 from tcn_wta import compression
 from tcn_wta import representations
 
 
 def _rel(path, workdir):
   return os.path.relpath(path, workdir)
-
-
-def _held(ok):
-  return "yes" if ok else "no"
-
-
-def _num(value, digits=3):
-  return "n/a" if value is None else f"{value:.{digits}f}"
-
-
-def _pct(value):
-  return "n/a" if value is None else f"{100 * value:.0f}%"
 
 
 def _metrics_text(values):
@@ -50,8 +39,8 @@ def header(config, report):
       + (f", grouped by {config.analysis.group_label} (no piece in both training and test folds)"
          if config.analysis.get("group_label") else "") + "."
       + (" **Beyond the paper**: this model was trained as a denoising autoencoder ("
-         f"{_pct(report['training']['denoising']['drop'])} of the notes removed, "
-         f"{_pct(report['training']['denoising']['add'])} added, clean target)."
+         f"{fmt.pct(report['training']['denoising']['drop'])} of the notes removed, "
+         f"{fmt.pct(report['training']['denoising']['add'])} added, clean target)."
          if any(report["training"]["denoising"].values()) else ""), ""]
 
 
@@ -75,18 +64,18 @@ def cleaning_claims(config, report, metric):
     return [_row("cleaning of musical sections (3)",
                  f"{metric} of the model's output {clean['cleaned'][metric]:.3f} ({text})",
                  f"the corrupted input {clean['corrupted'][metric]:.3f}",
-                 _held(clean["cleaned"][metric] > clean["corrupted"][metric]))]
+                 fmt.held(clean["cleaned"][metric] > clean["corrupted"][metric]))]
   if cells.get("tokens"):
     r = cells["conditions"]["replaced 20%"]
     return [
         _row("cleaning (3): the output supports true tokens more than replaced ones",
-             f"AUROC {_num(r['auroc true vs replaced'])} with 20% of the tokens replaced",
-             "chance 0.5; target >= 0.8", _held((r["auroc true vs replaced"] or 0) >= 0.8)),
+             f"AUROC {fmt.num(r['auroc true vs replaced'])} with 20% of the tokens replaced",
+             "chance 0.5; target >= 0.8", fmt.held((r["auroc true vs replaced"] or 0) >= 0.8)),
         _row("cleaning (3): editing the input with the model repairs it",
              f"accuracy with 20% of the tokens replaced: edited {r['model-guided edit']:.3f}",
              f"the corrupted input {r['corrupted input']:.3f}; the model's output "
              f"{r['model output']:.3f}",
-             _held(r["model-guided edit"] > r["corrupted input"]))]
+             fmt.held(r["model-guided edit"] > r["corrupted input"]))]
   c, conditions = cells["clean"], cells["conditions"]
   both, added = conditions["both 20%"], conditions["added 20%"]
   rows = []
@@ -94,21 +83,21 @@ def cleaning_claims(config, report, metric):
     rows.append(_row(
         "cleaning (3): the dictionary keeps what recurs, drops what does not",
         f"recall of clean notes recurring in >= {cells['min_bars']} of the window's bars "
-        f"{_pct(c['recall recurring'])}; loud notes {_pct(c['recall loud'])}",
-        f"one-off notes {_pct(c['recall one-off'])}; soft notes {_pct(c['recall soft'])}",
-        _held((c["recall recurring"] or 0) > (c["recall one-off"] or 0))))
+        f"{fmt.pct(c['recall recurring'])}; loud notes {fmt.pct(c['recall loud'])}",
+        f"one-off notes {fmt.pct(c['recall one-off'])}; soft notes {fmt.pct(c['recall soft'])}",
+        fmt.held((c["recall recurring"] or 0) > (c["recall one-off"] or 0))))
   rows.append(_row(
       "cleaning (3): the output scores added notes lower than true ones",
-      f"AUROC {_num(both['auroc true vs added'])} at 20% removed + 20% added (removed vs silent "
-      f"cells {_num(both['auroc removed vs silent'])})", "chance 0.5; target >= 0.8",
-      _held((both["auroc true vs added"] or 0) >= 0.8)))
+      f"AUROC {fmt.num(both['auroc true vs added'])} at 20% removed + 20% added (removed vs silent "
+      f"cells {fmt.num(both['auroc removed vs silent'])})", "chance 0.5; target >= 0.8",
+      fmt.held((both["auroc true vs added"] or 0) >= 0.8)))
   baseline = f"the corrupted input {added['corrupted input']:.3f}" + (
       f"; bar-repetition filter {added['bar-repetition filter']:.3f}"
       if "bar-repetition filter" in added else "")
   rows.append(_row(
       "cleaning (3): editing the input with the model removes spurious notes",
       f"F1 with 20% notes added: edited {added['model-guided edit']:.3f}", baseline,
-      _held(added["model-guided edit"] > added["corrupted input"])))
+      fmt.held(added["model-guided edit"] > added["corrupted input"])))
   return rows
 
 
@@ -123,7 +112,7 @@ def top_n_claims(report, metric):
       f"N = {atoms['n'][a]} atoms reach {metric} {atoms['quality'][a][metric]:.3f} (all "
       f"{atoms['n'][-1]}: {atoms['quality'][-1][metric]:.3f})",
       f"the N largest entries instead: N = {top['n'][e]} reach {top['quality'][e][metric]:.3f}",
-      _held(atoms["quality"][a][metric] > 0.5 * atoms["quality"][-1][metric]))]
+      fmt.held(atoms["quality"][a][metric] > 0.5 * atoms["quality"][-1][metric]))]
   code_bytes = top["code_bytes_per_unit"][-1]
   baseline = (f"lossless ({top['lossless']}) {top['lossless_bytes_per_unit']:.1f}; MIDI file "
               f"{top['midi_bytes_per_unit']:.1f}")
@@ -131,9 +120,9 @@ def top_n_claims(report, metric):
     grid = compression.bytes_at_quality(top["grid_baseline"], full, "bytes_per_unit")
     baseline = ("the grid of the most played rows at equal F1: "
                 + ("never reaches it" if grid is None else f"{grid:.1f}") + "; " + baseline)
-    held = _held(grid is None or code_bytes < grid)
+    held = fmt.held(grid is None or code_bytes < grid)
   else:
-    held = _held(code_bytes < top["lossless_bytes_per_unit"]) + " (vs lossless)"
+    held = fmt.held(code_bytes < top["lossless_bytes_per_unit"]) + " (vs lossless)"
   rows.append(_row("the code compresses music (3.4)",
                    f"all N: {metric} {full:.3f} in {code_bytes:.1f} bytes per {top['unit']}",
                    baseline, held))
@@ -147,16 +136,17 @@ def generation_claims(report):
     return [_row(
         "structured drums from stitched beats (3.5)",
         f"{d['structure']}, {d['bars']} bars at {d['qpm']:g} bpm: {d['hits']} hits "
-        f"({d['hits_per_bar']:.1f} per bar), on the grid: {_held(d['hits_on_grid'])}, repeated "
-        f"sections equal: {_held(d['repeated_sections_equal'])}, distinct sections differ: "
-        f"{_held(d['distinct_sections_differ'])}", "-",
-        _held(d["hits_on_grid"] and d["repeated_sections_equal"] and d["hits"] > 0))]
+        f"({d['hits_per_bar']:.1f} per bar), on the grid: {fmt.yes_no(d['hits_on_grid'])}, "
+        "repeated "
+        f"sections equal: {fmt.yes_no(d['repeated_sections_equal'])}, distinct sections differ: "
+        f"{fmt.yes_no(d['distinct_sections_differ'])}", "-",
+        fmt.held(d["hits_on_grid"] and d["repeated_sections_equal"] and d["hits"] > 0))]
   p = gen["piano"]
   return [_row("piano generation from codes (3.6)",
                f"{p['notes']} notes in {p['seconds']:.1f} s ({p['notes_per_second']:.1f}/s), "
                f"pitches {p['pitch_range']}",
                f"held-out windows {p['held_out_notes_per_second']:.1f} notes/s",
-               _held(p["notes"] > 0))]
+               fmt.held(p["notes"] > 0))]
 
 
 def generator_claims(report):
@@ -171,14 +161,14 @@ def generator_claims(report):
     rows.append(_row(
         f"generation by {section} (3.5-3.6): new (>= 50% of bars no near-copy) and like the "
         "data (notes over rows within 0.2 total variation)",
-        f"{_pct(r['novelty'])} of bars new; {r['notes_per_bar']:.1f} notes per bar; distance "
+        f"{fmt.pct(r['novelty'])} of bars new; {r['notes_per_bar']:.1f} notes per bar; distance "
         f"{r['row_share_distance']:.2f}",
-        f"held-out music {_pct(g['held-out windows (reference)']['novelty'])} new, "
+        f"held-out music {fmt.pct(g['held-out windows (reference)']['novelty'])} new, "
         f"{r['held_out_notes_per_bar']:.1f} per bar; reconstruction control "
-        f"{_pct(g['reconstruction (control)']['novelty'])} new; Markov sampler "
-        f"{_pct(g['markov']['novelty'])}, {g['markov']['notes_per_bar']:.1f} per bar, "
+        f"{fmt.pct(g['reconstruction (control)']['novelty'])} new; Markov sampler "
+        f"{fmt.pct(g['markov']['novelty'])}, {g['markov']['notes_per_bar']:.1f} per bar, "
         f"{g['markov']['row_share_distance']:.2f}",
-        _held((r["novelty"] or 0) >= 0.5 and r["row_share_distance"] <= 0.2)))
+        fmt.held((r["novelty"] or 0) >= 0.5 and r["row_share_distance"] <= 0.2)))
   return rows
 
 
@@ -191,7 +181,7 @@ def detection_claims(config, report):
           "composers/players use different patterns: style map (3.7)",
           f"by {name}: nearest centroid on the mean code {_acc(d, 'centroid/code')}",
           f"raw {_acc(d, 'centroid/raw')}; majority {_acc(d, 'majority')}",
-          _held(d["centroid/code"]["mean"] > d["majority"]["mean"])))
+          fmt.held(d["centroid/code"]["mean"] > d["majority"]["mean"])))
   for name, d in report["detection"].items():
     if d is None:
       rows.append(_row(f"{name} detection (abstract)", f"fewer than two classes with "
@@ -201,7 +191,7 @@ def detection_claims(config, report):
         f"{name} detection (abstract)",
         f"linear probe on the mean code {_acc(d, 'probe/code')} ({d['classes']} classes, "
         f"{d['pieces']} pieces)", f"raw {_acc(d, 'probe/raw')}; majority {_acc(d, 'majority')}",
-        _held(d["probe/code"]["mean"] > d["majority"]["mean"] + d["probe/code"]["std"])))
+        fmt.held(d["probe/code"]["mean"] > d["majority"]["mean"] + d["probe/code"]["std"])))
   return rows
 
 
@@ -223,7 +213,7 @@ def style_order_claim(report):
                                              f"{_acc(d, 'majority')}")
   return [_row(f"the style map orders {', '.join(names)} (3.7): {names[1]} between the others",
                f"centroid distances of the standardised mean code: {pairs('code')}{detection}",
-               baseline, _held(order["code"].get("middle_between", False)))]
+               baseline, fmt.held(order["code"].get("middle_between", False)))]
 
 
 def size_claim(report):
@@ -241,7 +231,7 @@ def size_claim(report):
       f"{paper['authors_maestro_parameters']:,} float64 parameters = "
       f"{paper['authors_maestro_bytes']:,} bytes; its 750 KB drum figure matches nothing in the "
       "authors' code and is not reproduced",
-      _held(size["parameter_bytes"] < paper["performance_rnn_bytes"]))]
+      fmt.held(size["parameter_bytes"] < paper["performance_rnn_bytes"]))]
 
 
 def ablation_claims(report, metric):
@@ -250,7 +240,7 @@ def ablation_claims(report, metric):
     return []
   runs, noise = results["runs"], results["noise"]
   rows = []
-  noise_text = f"{_pct(noise['drop'])} removed + {_pct(noise['add'])} added"
+  noise_text = f"{fmt.pct(noise['drop'])} removed + {fmt.pct(noise['add'])} added"
   denoising = [name for name in runs if name.endswith("_denoising")]
   if denoising:
     best = max(denoising, key=lambda name: runs[name]["noisy output"])
@@ -263,7 +253,7 @@ def ablation_claims(report, metric):
         f"the corrupted input {r['noisy input']:.3f}"
         + (f"; bar-repetition filter {r['bar-repetition filter']:.3f}"
            if "bar-repetition filter" in r else ""),
-        _held(r["noisy output"] > max(beaten))))
+        fmt.held(r["noisy output"] > max(beaten))))
   for name, run in runs.items():
     if name.endswith("_any_phase"):
       aligned = runs.get(name[:-len("_any_phase")])
@@ -272,7 +262,7 @@ def ablation_claims(report, metric):
             f"the beat-length prior helps (3.5), k = {run['k']}",
             f"windows on the beat: {metric} {aligned['clean']:.3f}",
             f"windows starting at any step {run['clean']:.3f}",
-            _held(aligned["clean"] > run["clean"])))
+            fmt.held(aligned["clean"] > run["clean"])))
   return rows
 
 
@@ -286,7 +276,7 @@ def token_cleaning_table(cells):
        "AUROC true vs replaced", "replaced tokens restored"),
       [(name, f"{row['corrupted input']:.3f}", f"{row['model output']:.3f}",
         f"{row['model-guided edit']:.3f} ({row['thresholds']['low']:.3g})",
-        _num(row["auroc true vs replaced"]), _pct(row["replaced restored"]))
+        fmt.num(row["auroc true vs replaced"]), fmt.pct(row["replaced restored"]))
        for name, row in cells["conditions"].items()])
 
 
@@ -309,17 +299,18 @@ def cleaning_table(report):
        "added silenced", "removed restored"),
       [(name, f"{row['corrupted input']:.3f}", f"{row['model output']:.3f}",
         f"{row['model-guided edit']:.3f} ({row['thresholds']['low']:g}, "
-        f"{row['thresholds']['high']:g})", _num(row.get("bar-repetition filter")),
-        _num(row["auroc true vs added"]), _num(row["auroc removed vs silent"]),
-        _pct(row["added silenced"]), _pct(row["removed restored"]))
+        f"{row['thresholds']['high']:g})", fmt.num(row.get("bar-repetition filter")),
+        fmt.num(row["auroc true vs added"]), fmt.num(row["auroc removed vs silent"]),
+        fmt.pct(row["added silenced"]), fmt.pct(row["removed restored"]))
        for name, row in cells["conditions"].items()])
   c = cells["clean"]
-  lines += ["", f"On clean windows the output plays {_pct(c['recall'])} of the notes"
-            + (f"; {_pct(c['recall recurring'])} of those recurring in >= {cells['min_bars']} "
-               f"bars ({_pct(c['recurring share'])} of all notes) and {_pct(c['recall one-off'])} "
+  lines += ["", f"On clean windows the output plays {fmt.pct(c['recall'])} of the notes"
+            + (f"; {fmt.pct(c['recall recurring'])} of those recurring in >= {cells['min_bars']} "
+               f"bars ({fmt.pct(c['recurring share'])} of all notes) and "
+               f"{fmt.pct(c['recall one-off'])} "
                "of one-off notes" if "recall recurring" in c else "")
-            + (f"; {_pct(c['recall loud'])} of notes at least as loud as the median velocity "
-               f"({c['median velocity']:.2f}) and {_pct(c['recall soft'])} of the others"
+            + (f"; {fmt.pct(c['recall loud'])} of notes at least as loud as the median velocity "
+               f"({c['median velocity']:.2f}) and {fmt.pct(c['recall soft'])} of the others"
                if "recall loud" in c else "") + "."]
   return lines
 
@@ -332,16 +323,16 @@ def ablation_table(report, metric, workdir):
   noise = results["noise"]
   lines = ["", "## Ablations (`--mode=ablate`)", "",
            f"Each model trained like this one but for the row's change; noisy = "
-           f"{_pct(noise['drop'])} of the notes removed and {_pct(noise['add'])} added. "
+           f"{fmt.pct(noise['drop'])} of the notes removed and {fmt.pct(noise['add'])} added. "
            f"{results['seconds']:.0f} s for all runs.", ""]
   lines += _table(
       ("run", "k", f"{metric}: clean input", "noisy input itself", "model on noisy input",
        "bar-repetition filter", "spurious notes silenced", "AUROC true vs added",
        "final training loss"),
       [(name, str(r["k"]), f"{r['clean']:.3f}", f"{r['noisy input']:.3f}",
-        f"{r['noisy output']:.3f}", _num(r.get("bar-repetition filter")),
-        _pct(r.get("added silenced")), _num(r.get("auroc true vs added")),
-        _num(r["final_training_loss"], 4)) for name, r in results["runs"].items()])
+        f"{r['noisy output']:.3f}", fmt.num(r.get("bar-repetition filter")),
+        fmt.pct(r.get("added silenced")), fmt.num(r.get("auroc true vs added")),
+        fmt.num(r["final_training_loss"], 4)) for name, r in results["runs"].items()])
   lines += ["", f"![ablations]({_rel(results['figure'], workdir)})"]
   return lines
 
@@ -357,7 +348,8 @@ def generator_table(report):
   return lines + _table(
       ("generator", "bars new", "mean F1 with the nearest training bar", "notes per bar",
        "held-out notes per bar", "distance of the notes' distribution over rows"),
-      [(name, _pct(r["novelty"]), _num(r["nearest_training_bar_f1"]), f"{r['notes_per_bar']:.1f}",
+      [(name, fmt.pct(r["novelty"]), fmt.num(r["nearest_training_bar_f1"]),
+        f"{r['notes_per_bar']:.1f}",
         f"{r['held_out_notes_per_bar']:.1f}", f"{r['row_share_distance']:.3f}")
        for name, r in comparison["generators"].items()])
 
@@ -443,7 +435,7 @@ def markdown(config, report, workdir):
       "## The paper's claims and our measurements", "",
       "| claim (paper section) | ours | baseline | held |", "| --- | --- | --- | --- |",
       _row("the sparse code reconstructs music (3.3)", f"held-out {_metrics_text(rec)}",
-           f"held if {metric} > 0.5", _held(rec[metric] > 0.5))]
+           f"held if {metric} > 0.5", fmt.held(rec[metric] > 0.5))]
   lines += cleaning_claims(config, report, metric)
   lines += top_n_claims(report, metric)
   lines += generation_claims(report)

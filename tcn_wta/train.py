@@ -14,7 +14,6 @@ from music_runtime import batching
 from music_runtime import metric_writing
 from music_runtime import sharding
 from music_runtime import training_loop
-from music_runtime import workdir_utils
 from tcn_wta import config_checks
 from tcn_wta import data
 from tcn_wta import model as model_lib
@@ -108,21 +107,22 @@ def evaluate(config, net, params, pool, k, mesh, max_windows=None):
       [np.arange(num, dtype=np.int32)], config.batch_size)
 
 
-def train_and_evaluate(config, workdir, heartbeat=lambda what: None):
-  """Trains to config.num_train_steps (resuming from workdir); returns held-out metrics."""
-  # Nothing is written until the config is valid, the data loads and the workdir agrees.
-  config_checks.validate(config)
-  mesh = sharding.make_mesh(config.mesh_devices)
-  sharding.check_divisible(config.batch_size, mesh, "batch_size")
+def load_pools(config):
+  """(({split: WindowPool}, channels), provenance.DataSource): the windows every split trains
+  or is evaluated on (a window longer than every piece is refused here, before any write)."""
   splits, channels = data.load_dataset(config.data)
   pools = {"train": data.training_pool(config.data, splits["train"])}
   for split in ("validation", "test"):
     if split in splits:
       pools[split] = data.evaluation_pool(config.data, splits[split])
-  source = data.data_source(config.data, splits)
-  config_checks.check_resume(config, workdir, source.record())
-  workdir_utils.write_config_json(config, workdir, source.record())
-  logging.info("Data: %s", source.line())
+  return (pools, channels), data.data_source(config.data, splits)
+
+
+def train_and_evaluate(config, workdir, heartbeat=lambda what: None):
+  """Trains to config.num_train_steps (resuming from workdir); returns held-out metrics."""
+  mesh, (pools, channels), _ = training_loop.prepare(
+      config, workdir, validate=config_checks.validate, load_data=load_pools,
+      check_resume=config_checks.check_resume)
   net = build_model(config, channels)
   pools = sharding.put_replicated(pools, mesh)
   writer = metric_writing.MetricWriter(workdir)

@@ -78,10 +78,10 @@ def test_a_browser_loads_every_image_and_decodes_every_audio_file(tmp_path):
   browser = _browser()
   try:
     browser.get("file://" + os.path.abspath(path))
-    from selenium.webdriver.support.ui import WebDriverWait  # pylint: disable=import-outside-toplevel
+    from selenium.webdriver.support import ui  # pylint: disable=import-outside-toplevel
     for audio in browser.find_elements("tag name", "audio"):
       browser.execute_script("arguments[0].load();", audio)
-    WebDriverWait(browser, 20).until(lambda b: b.execute_script(
+    ui.WebDriverWait(browser, 20).until(lambda b: b.execute_script(
         "return [...document.querySelectorAll('audio')].every("
         "a => a.error !== null || a.readyState >= 1);"))
     images = browser.execute_script(

@@ -4,6 +4,13 @@ import json
 import os
 import subprocess
 import sys
+import time
+
+import numpy as np
+
+from music_runtime import workdir_lock
+from tests.conftest import random_splits
+from tests.conftest import write_object_npz
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 
@@ -31,7 +38,6 @@ def test_main_trains_resumes_and_prints_the_final_elbo(tiny_chorale_npz, tmp_pat
 
 def test_a_second_trainer_on_a_running_workdir_is_refused_within_seconds(tiny_chorale_npz,
                                                                          tmp_path):
-  import time  # pylint: disable=import-outside-toplevel
   first = subprocess.Popen(_tiny_flags(tiny_chorale_npz, tmp_path / "run")
                            + ["--config.num_train_steps=1000000"], cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -83,9 +89,6 @@ def test_user_errors_are_one_line_exit_2_and_leave_the_workdir_untouched(tiny_ch
   from kanerva_music import config_checks  # pylint: disable=import-outside-toplevel
   from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
   from kanerva_music import train  # pylint: disable=import-outside-toplevel
-  from music_runtime import workdir_lock  # pylint: disable=import-outside-toplevel
-  from tests.conftest import random_splits, write_object_npz  # pylint: disable=import-outside-toplevel
-  import numpy as np  # pylint: disable=import-outside-toplevel
   config = tiny_config(tiny_chorale_npz, 2)
   train.train_and_evaluate(config, str(tmp_path / "run"))
   workdir = tmp_path / "run"

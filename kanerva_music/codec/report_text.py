@@ -4,20 +4,13 @@ import os
 from typing import Mapping
 
 from kanerva_music import storage_tables
+from music_runtime import report_format as fmt
 
 READ_NAMES = {"encoder": "encoder read (a)", "attractor": "(a) + attractor iterations",
               "optimised": "optimised address (b)",
               "memory_off": "memory off (prior memory, a VAE)",
               "autoencoder": "ceiling: decoder from the episode's own code (no memory)"}
 BASELINES = ("hold_last_chord", "nearest_stored", "nearest_train", "train_mean")
-
-
-def _pct(x: float) -> str:
-  return f"{100 * x:.1f}%"
-
-
-def _held(ok: bool) -> str:
-  return "**held**" if ok else "**not held**"
 
 
 def _final(metrics: Mapping, key: str = "acc_exact") -> float:
@@ -34,20 +27,20 @@ def _reasons(report: Mapping) -> dict:
   rows = codec["config_summary"]["num_rows"]
   beyond = sorted((int(t), v) for t, v in codec["capacity"]["float32"].items() if int(t) > rows)
   rank = (f"{rows} rows reproduce at most {rows} codes: T = {beyond[0][0]} recalled "
-          f"{_pct(beyond[0][1])}" if beyond else f"{rows} rows reproduce at most {rows} codes")
+          f"{fmt.pct(beyond[0][1])}" if beyond else f"{rows} rows reproduce at most {rows} codes")
 
   def memory_off(reads):
     off, ours = _final(reads["memory_off"]["novel"]), _final(reads["encoder"]["novel"])
-    return (f"memory off (the decoder alone) {_pct(off)}: the memory adds "
+    return (f"memory off (the decoder alone) {fmt.pct(off)}: the memory adds "
             f"{100 * (ours - off):+.1f} points on unseen episodes")
 
   stored = _final(half["encoder"]["recall"])
-  return {"stored": f"decoder from the episode's own code {_pct(ceiling)} (its ceiling); the "
+  return {"stored": f"decoder from the episode's own code {fmt.pct(ceiling)} (its ceiling); the "
                     f"memory read loses {100 * (ceiling - stored):.1f} points of it",
           "denoise": f"decoded from the read-out alone, iterations "
-                     f"{_pct(codec['denoise']['acc_exact'][0])} -> "
-                     f"{_pct(codec['denoise']['acc_exact'][-1])}; the decoder's ceiling (half "
-                     f"masked) {_pct(ceiling)}",
+                     f"{fmt.pct(codec['denoise']['acc_exact'][0])} -> "
+                     f"{fmt.pct(codec['denoise']['acc_exact'][-1])}; the decoder's ceiling (half "
+                     f"masked) {fmt.pct(ceiling)}",
           "budget": rank, "unseen_half": memory_off(half), "unseen_r50": memory_off(r50)}
 
 
@@ -64,22 +57,22 @@ def targets(report: Mapping) -> list:
   budget = report["budget"]["16384"].get("codec_dkm", {"largest_t": 0})
   reasons = _reasons(report)
   rows = [
-      ("stored, half masked, T = 32: >= 95% exact", _pct(stored_half),
-       f"nearest stored {_pct(base['half']['nearest_stored']['recall']['acc_exact'])}",
-       _held(stored_half >= 0.95)),
-      ("denoising stored episodes: >= 99% exact", _pct(denoise),
-       f"cue {_pct(base['denoise']['cue']['acc_exact'])}, nearest stored "
-       f"{_pct(base['denoise']['nearest_stored']['acc_exact'])}", _held(denoise >= 0.99)),
+      ("stored, half masked, T = 32: >= 95% exact", fmt.pct(stored_half),
+       f"nearest stored {fmt.pct(base['half']['nearest_stored']['recall']['acc_exact'])}",
+       fmt.held(stored_half >= 0.95)),
+      ("denoising stored episodes: >= 99% exact", fmt.pct(denoise),
+       f"cue {fmt.pct(base['denoise']['cue']['acc_exact'])}, nearest stored "
+       f"{fmt.pct(base['denoise']['nearest_stored']['acc_exact'])}", fmt.held(denoise >= 0.99)),
       ("16 KB hold >= 90% half-masked recall of T = 256", f"largest T {budget['largest_t']}",
        f"pitch bytes: {report['budget']['16384']['list_pitch_bytes']['largest_t']}, lzma: "
        f"{report['budget']['16384']['list_lzma']['largest_t']}",
-       _held(budget["largest_t"] >= 256)),
-      ("unseen, half masked: >= 35% and >= hold the last chord + 10 points", _pct(unseen_half),
-       f"hold last chord {_pct(hold_half)}, nearest training window "
-       f"{_pct(base['half']['nearest_train']['novel']['acc_exact'])}",
-       _held(unseen_half >= 0.35 and unseen_half >= hold_half + 0.1)),
-      ("unseen, random 50% masks: >= hold the last chord + 10 points", _pct(unseen_r50),
-       f"hold last chord {_pct(hold_r50)}", _held(unseen_r50 >= hold_r50 + 0.1)),
+       fmt.held(budget["largest_t"] >= 256)),
+      ("unseen, half masked: >= 35% and >= hold the last chord + 10 points", fmt.pct(unseen_half),
+       f"hold last chord {fmt.pct(hold_half)}, nearest training window "
+       f"{fmt.pct(base['half']['nearest_train']['novel']['acc_exact'])}",
+       fmt.held(unseen_half >= 0.35 and unseen_half >= hold_half + 0.1)),
+      ("unseen, random 50% masks: >= hold the last chord + 10 points", fmt.pct(unseen_r50),
+       f"hold last chord {fmt.pct(hold_r50)}", fmt.held(unseen_r50 >= hold_r50 + 0.1)),
   ]
   keys = ("stored", "denoise", "budget", "unseen_half", "unseen_r50")
   return [row + (reasons[key] if "not" in row[-1] else "",) for row, key in zip(rows, keys)]
@@ -127,24 +120,24 @@ def markdown(report: Mapping, media: Mapping, workdir: str, config) -> str:
     for read, by_query in by_read.items():
       r, n = by_query["recall"], by_query["novel"]
       lines.append(f"| {mask_name} | {READ_NAMES[read]} | " + " | ".join(
-          [_pct(_final(r, k)) for k in ("acc_exact", "acc_1", "acc_2")] + [f"{r['nll']:.3f}"]
-          + [_pct(_final(n, k)) for k in ("acc_exact", "acc_1", "acc_2")] + [f"{n['nll']:.3f}"])
+          [fmt.pct(_final(r, k)) for k in ("acc_exact", "acc_1", "acc_2")] + [f"{r['nll']:.3f}"]
+          + [fmt.pct(_final(n, k)) for k in ("acc_exact", "acc_1", "acc_2")] + [f"{n['nll']:.3f}"])
                    + " |")
     for name in BASELINES:
       r, n = base[mask_name][name]["recall"], base[mask_name][name]["novel"]
       lines.append(f"| {mask_name} | baseline: {name} | " + " | ".join(
-          [_pct(r[k]) for k in ("acc_exact", "acc_1", "acc_2")] + ["-"]
-          + [_pct(n[k]) for k in ("acc_exact", "acc_1", "acc_2")] + ["-"]) + " |")
+          [fmt.pct(r[k]) for k in ("acc_exact", "acc_1", "acc_2")] + ["-"]
+          + [fmt.pct(n[k]) for k in ("acc_exact", "acc_1", "acc_2")] + ["-"]) + " |")
   den = codec["denoise"]
   lines += ["", "## Denoising stored episodes (cue + N(0, 0.01), every note)", "",
             "| iteration | " + " | ".join(str(i + 1) for i in range(len(den["acc_exact"])))
             + " |", "| --- " * (len(den["acc_exact"]) + 1) + "|",
-            "| exact | " + " | ".join(_pct(v) for v in den["acc_exact"]) + " |",
-            "| <= 2 | " + " | ".join(_pct(v) for v in den["acc_2"]) + " |", "",
+            "| exact | " + " | ".join(fmt.pct(v) for v in den["acc_exact"]) + " |",
+            "| <= 2 | " + " | ".join(fmt.pct(v) for v in den["acc_2"]) + " |", "",
             "| baseline | exact | <=2 |", "| --- | --- | --- |"]
   for name in ("cue", "median_filter", "nearest_stored", "nearest_train"):
-    lines.append(f"| {name} | {_pct(base['denoise'][name]['acc_exact'])} | "
-                 f"{_pct(base['denoise'][name]['acc_2'])} |")
+    lines.append(f"| {name} | {fmt.pct(base['denoise'][name]['acc_exact'])} | "
+                 f"{fmt.pct(base['denoise'][name]['acc_2'])} |")
   lines += storage_tables.markdown(report)
   timing = report["timing"]
   train_s = "n/a" if timing["train_seconds"] is None else f"{timing['train_seconds']:.0f}s"

@@ -22,7 +22,7 @@ from kanerva_music.codec import objective
 from music_runtime import checkpointing
 from music_runtime import metric_writing
 from music_runtime import sharding
-from music_runtime import workdir_utils
+from music_runtime import training_loop
 
 DATA = sharding.DATA
 ELBO_SAMPLES = 4  # reparameterised samples per memory in the reported ELBO
@@ -139,12 +139,9 @@ def evaluate_elbo(config, codec, params, eval_sets):
 
 def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedCodec:
   """Trains to `config.num_train_steps`, resuming from `workdir`; returns a TrainedCodec."""
-  config_checks.validate(config)
-  mesh = sharding.make_mesh(config.mesh_devices)
-  sharding.check_divisible(config.batch_size, mesh, "batch_size")
-  pools, source = dkm_train.load_pools(config)
-  config_checks.check_resume(config, workdir, source.record())
-  workdir_utils.write_config_json(config, workdir, source.record())
+  mesh, pools, source = training_loop.prepare(config, workdir, validate=config_checks.validate,
+                                              load_data=dkm_train.load_pools,
+                                              check_resume=config_checks.check_resume)
   pools = sharding.put_replicated(pools, mesh)
   codec = objective.make_codec(config)
   writer = metric_writing.MetricWriter(workdir)
@@ -164,7 +161,6 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedC
   writer.write_scalars(config.num_train_steps,
                        {f"{s}/bits_per_note": r["bits_per_note"] for s, r in elbo.items()})
   writer.close()
-  logging.info("Data: %s", source.line())
   logging.info("Codec DKM: test %.3f +- %.3f bits per note (conditional on the memory: %.3f; "
                "paper's linear DKM: 0.76). Training took %.1fs.", elbo["test"]["bits_per_note"],
                elbo["test"]["stderr"], elbo["test"]["conditional_bits_per_note"],
