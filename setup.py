@@ -3,12 +3,12 @@
 import setuptools
 
 # Lower bounds: the releases the test suite has passed with (older ones are untested, not known
-# broken). jax/jaxlib 0.10.x are excluded for a measured hang: on jaxlib 0.10.2 (Python 3.11, 2-core
-# CPU) `python -m kanerva_music.benchmark` deadlocks in the DKM training step when hundreds of steps
-# are dispatched before blocking (every thread in a futex wait, CPU time frozen for minutes; the
-# test suite and a 2,000-step training run pass there), which 0.9.2 runs in 40 s. No other upper
-# bound: none has a measured break, and Python >= 3.12 users get jax 0.11 and later. The exact set
-# CI tests is constraints.txt:
+# broken). jax/jaxlib 0.10.x are excluded for a measured hang: on jaxlib 0.10.2 (Python 3.11,
+# 2-core CPU) `python -m kanerva_music.tools.benchmark` deadlocks in the DKM training step when
+# hundreds of steps are dispatched before blocking (every thread in a futex wait, CPU time frozen
+# for minutes; the test suite and a 2,000-step training run pass there), which 0.9.2 runs in
+# 40 s. No other upper bound: none has a measured break, and Python >= 3.12 users get jax 0.11
+# and later. The exact set CI tests is constraints.txt:
 #   pip install -c constraints.txt -e '.[test]'
 INSTALL_REQUIRES = [
     "jax>=0.9.2,!=0.10.*",
@@ -20,8 +20,8 @@ INSTALL_REQUIRES = [
     "absl-py>=2.5",
     "ml-collections>=1.1",
     "note-seq>=0.0.5",
-    # music_runtime/midi_reader.py builds mido's message objects itself (its tests compare them
-    # with mido's reader) and hands them to pretty_midi.
+    # music_runtime/files/midi_reader.py builds mido's message objects itself (its tests compare
+    # them with mido's reader) and hands them to pretty_midi.
     "mido>=1.3.3",
     "pretty_midi>=0.2.11",
     "music21>=10.5",

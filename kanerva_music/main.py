@@ -11,17 +11,17 @@ import contextlib
 from absl import flags
 from ml_collections import config_flags
 
-from kanerva_music import chorales
-from kanerva_music import config_checks
-from kanerva_music import episodes
-from kanerva_music import report
-from kanerva_music import train
 from kanerva_music.codec import report as codec_report
 from kanerva_music.codec import train as codec_train
-from music_runtime import cli
-from music_runtime import safe_npz
-from music_runtime import watchdog
-from music_runtime import workdir_lock
+from kanerva_music.data import chorales
+from kanerva_music.data import episodes
+from kanerva_music.reporting import report
+from kanerva_music.training import config_checks
+from kanerva_music.training import train
+from music_runtime.files import safe_npz
+from music_runtime.files import workdir_lock
+from music_runtime.running import cli
+from music_runtime.running import watchdog
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Where checkpoints, metrics and config.json go "

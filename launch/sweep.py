@@ -18,7 +18,7 @@ import shlex
 import subprocess
 import sys
 
-from music_runtime import config_files
+from music_runtime.running import config_files
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -20,15 +20,15 @@ from absl import flags
 import jax
 from ml_collections import config_flags
 
-from music_runtime import cli
-from music_runtime import safe_npz
-from music_runtime import watchdog
-from music_runtime import workdir_lock
-from tcn_wta import ablations
-from tcn_wta import config_checks
-from tcn_wta import generation
-from tcn_wta import report
-from tcn_wta import train
+from music_runtime.files import safe_npz
+from music_runtime.files import workdir_lock
+from music_runtime.running import cli
+from music_runtime.running import watchdog
+from tcn_wta.applications import ablations
+from tcn_wta.applications import generation
+from tcn_wta.reporting import report
+from tcn_wta.training import config_checks
+from tcn_wta.training import train
 
 FLAGS = flags.FLAGS
 # Errors a user can fix: one line and exit status 2 (--verbosity=1 shows the traceback).

@@ -11,7 +11,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
-from music_runtime import layers
+from music_runtime.training import layers
 
 
 class CausalResidualBlock(nn.Module):

@@ -10,9 +10,9 @@ import pytest
 
 from configs import chorales as chorales_config
 from configs import groove as groove_config
-from kanerva_music import chorales
-from tcn_wta import groove
+from kanerva_music.data import chorales
 from tcn_wta import model as model_lib
+from tcn_wta.datasets import groove
 
 jax.config.update("jax_disable_most_optimizations", True)
 

@@ -1,11 +1,11 @@
-"""kanerva_music.baselines against NumPy oracles written from their definitions."""
+"""kanerva_music.evaluation.baselines against NumPy oracles written from their definitions."""
 
 import numpy as np
 import pytest
 
-from kanerva_music import baselines
-from kanerva_music import episodes
-from kanerva_music import evaluate
+from kanerva_music.data import episodes
+from kanerva_music.evaluation import baselines
+from kanerva_music.evaluation import evaluate
 
 M, T, S = 3, 5, 8
 C = 4 * S

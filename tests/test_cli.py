@@ -1,11 +1,11 @@
-"""music_runtime.cli: a user error is one line and exit status 2; a bug keeps its traceback."""
+"""music_runtime.running.cli: a user error is one line and exit 2; a bug keeps its traceback."""
 
 import errno
 
 import pytest
 
-from music_runtime import cli
-from music_runtime import workdir_lock
+from music_runtime.files import workdir_lock
+from music_runtime.running import cli
 
 
 def _exit_line(capsys, error):

@@ -11,15 +11,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from kanerva_music import ablation
-from kanerva_music import complete
-from kanerva_music import config_checks
-from kanerva_music import evaluate
 from kanerva_music.codec import evaluate as codec_evaluate
 from kanerva_music.codec import networks
 from kanerva_music.codec import objective
 from kanerva_music.codec import reads
 from kanerva_music.codec import train as codec_train
+from kanerva_music.evaluation import evaluate
+from kanerva_music.tools import ablation
+from kanerva_music.tools import complete
+from kanerva_music.training import config_checks
 from tests.conftest import tiny_codec_config
 from tests.test_evaluate import _check_html_report as check_html_report
 from tests.test_evaluate import four_voices

@@ -1,4 +1,4 @@
-"""music_runtime.config_checks: finite fields, and refusing a resume that would change a run."""
+"""music_runtime.running.config_checks: finite fields; refusing a resume that would change a run."""
 
 import math
 import os
@@ -6,8 +6,8 @@ import os
 import ml_collections
 import pytest
 
-from music_runtime import config_checks
-from music_runtime import workdir_utils
+from music_runtime.files import workdir_utils
+from music_runtime.running import config_checks
 
 SAFE = ("num_train_steps", "data.path")
 EVAL = ("eval.",)

@@ -10,9 +10,9 @@ import ml_collections
 import numpy as np
 import pytest
 
-from kanerva_music import chorales
-from kanerva_music import episodes
-from music_runtime import safe_npz
+from kanerva_music.data import chorales
+from kanerva_music.data import episodes
+from music_runtime.files import safe_npz
 from tests.conftest import random_splits, write_object_npz
 
 SHARED_JSB = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "jsb_chorales",
@@ -165,7 +165,7 @@ def test_evaluation_set_is_fixed_by_seed():
 
 def test_music21_score_becomes_a_16th_note_grid():
   from music21 import chord, note, stream  # pylint: disable=import-outside-toplevel
-  from kanerva_music import bach_corpus  # pylint: disable=import-outside-toplevel
+  from kanerva_music.data import bach_corpus  # pylint: disable=import-outside-toplevel
   score = stream.Score()
   for name, pitches in [("Soprano", ["C5", "D5"]), ("Alto", ["E4", "F4"]),
                         ("Tenor", ["G3", None]), ("Bass", ["C3", ["C3", "G3"]])]:

@@ -1,9 +1,9 @@
-"""music_runtime.dataset_cache: a damaged cache is named, moved aside and rebuilt."""
+"""music_runtime.files.dataset_cache: a damaged cache is named, moved aside and rebuilt."""
 
 import numpy as np
 import pytest
 
-from music_runtime import dataset_cache
+from music_runtime.files import dataset_cache
 
 
 def _build(calls):

@@ -1,11 +1,12 @@
-"""kanerva_music.dkm against float64 NumPy oracles written from the design page's formulas."""
+"""kanerva_music.memory.dkm against float64 NumPy oracles written from the design page's
+formulas."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from kanerva_music import dkm
+from kanerva_music.memory import dkm
 
 K, C = 6, 20
 SIGMA_XI = 0.3
@@ -418,7 +419,7 @@ def test_attention_iterate_read_recalls_more_stored_episodes_than_rows():
 
 @pytest.mark.parametrize("method", ["lstsq", "cholesky"])
 def test_benchmark_numpy_baselines_compute_the_jitted_read(method):
-  from kanerva_music import benchmark  # pylint: disable=import-outside-toplevel
+  from kanerva_music.tools import benchmark  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(5)
   means = rng.normal(size=(3, K, C))
   cues = rng.normal(size=(3, 4, C))

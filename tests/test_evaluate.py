@@ -8,16 +8,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from kanerva_music import baselines
-from kanerva_music import complete
-from kanerva_music import dkm
-from kanerva_music import episodes
-from kanerva_music import evaluate
-from kanerva_music import music_io
-from kanerva_music import report
-from kanerva_music import train
-from music_runtime import config_checks
-from music_runtime import workdir_utils
+from kanerva_music.data import episodes
+from kanerva_music.evaluation import baselines
+from kanerva_music.evaluation import evaluate
+from kanerva_music.memory import dkm
+from kanerva_music.reporting import music_io
+from kanerva_music.reporting import report
+from kanerva_music.tools import complete
+from kanerva_music.training import train
+from music_runtime.files import workdir_utils
+from music_runtime.running import config_checks
 from tests.conftest import tiny_config
 
 
@@ -341,7 +341,7 @@ def test_a_tiny_trained_memory_recalls_stored_episodes_better_than_unseen(traine
 
 def _check_html_report(workdir, listening):
   """REPORT.html: every file it references exists, and a player per listening WAV."""
-  from music_runtime import html_report  # pylint: disable=import-outside-toplevel
+  from music_runtime.files import html_report  # pylint: disable=import-outside-toplevel
   page = open(os.path.join(workdir, "REPORT.html")).read()
   refs = html_report.referenced_files(page)
   assert all(os.path.exists(os.path.join(workdir, r)) for r in refs), refs

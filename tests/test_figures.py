@@ -1,10 +1,11 @@
-"""kanerva_music.figures: the piano rolls are the pictures of the straightforward drawing."""
+"""kanerva_music.reporting.figures: the piano rolls are the pictures of the straightforward
+drawing."""
 
 import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 import numpy as np
 
-from kanerva_music import figures
+from kanerva_music.reporting import figures
 
 
 def draw_notes_one_by_one(ax, grid):

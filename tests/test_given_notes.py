@@ -1,10 +1,10 @@
-"""kanerva_music.given_notes: a completion keeps every given note as given."""
+"""kanerva_music.tools.given_notes: a completion keeps every given note as given."""
 
 import numpy as np
 import pretty_midi
 
-from kanerva_music import complete
-from kanerva_music import given_notes
+from kanerva_music.tools import complete
+from kanerva_music.tools import given_notes
 
 QUARTER_SECONDS = 0.5  # 120 qpm, not the grid writer's 100
 

@@ -1,4 +1,4 @@
-"""music_runtime.html_report: REPORT.html holds the report's tables, its figures inline and a
+"""music_runtime.files.html_report: REPORT.html holds the report's tables, its figures inline and a
 player per listening file; opened in a real headless browser where one is installed."""
 
 import os
@@ -8,8 +8,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from kanerva_music import music_io
-from music_runtime import html_report
+from kanerva_music.reporting import music_io
+from music_runtime.files import html_report
 
 matplotlib.use("Agg")
 

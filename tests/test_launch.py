@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from music_runtime import distributed
+from music_runtime.training import distributed
 
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 LAUNCH = os.path.join(ROOT, "launch")

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from music_runtime import workdir_lock
+from music_runtime.files import workdir_lock
 from tests.conftest import random_splits
 from tests.conftest import write_object_npz
 
@@ -86,9 +86,9 @@ def _snapshot(workdir):
 
 def test_user_errors_are_one_line_exit_2_and_leave_the_workdir_untouched(tiny_chorale_npz,
                                                                          tmp_path):
-  from kanerva_music import config_checks  # pylint: disable=import-outside-toplevel
+  from kanerva_music.training import config_checks  # pylint: disable=import-outside-toplevel
   from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
-  from kanerva_music import train  # pylint: disable=import-outside-toplevel
+  from kanerva_music.training import train  # pylint: disable=import-outside-toplevel
   config = tiny_config(tiny_chorale_npz, 2)
   train.train_and_evaluate(config, str(tmp_path / "run"))
   workdir = tmp_path / "run"
@@ -123,7 +123,7 @@ def test_user_errors_are_one_line_exit_2_and_leave_the_workdir_untouched(tiny_ch
   # A damaged config.json is named in one line by the trainer and the completion tool.
   (workdir / "config.json").write_text(open(workdir / "config.json").read()[:40])
   for command in (_tiny_flags(tiny_chorale_npz, workdir),
-                  [sys.executable, "-m", "kanerva_music.complete", f"--workdir={workdir}",
+                  [sys.executable, "-m", "kanerva_music.tools.complete", f"--workdir={workdir}",
                    "--input=in.mid", f"--output={tmp_path / 'out.mid'}"]):
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
@@ -149,11 +149,12 @@ def test_other_binaries_report_user_errors_in_one_line(tmp_path):
             "--config.modle.read_method: unknown config key 'modle'; Did you mean \"model\""),
            ([sys.executable, "-m", "kanerva_music.main", "--config=configs/chorales.py:nope",
              f"--workdir={tmp_path / 'run'}"], "Unknown config variant 'nope'"),
-           ([sys.executable, "-m", "kanerva_music.complete", f"--workdir={tmp_path / 'none'}",
+           ([sys.executable, "-m", "kanerva_music.tools.complete", f"--workdir={tmp_path / 'none'}",
              "--input=x.mid", "--output=y.mid"], "no config.json"),
-           ([sys.executable, "-m", "kanerva_music.complete", "--input=x.mid", "--output=y.mid"],
+           ([sys.executable, "-m", "kanerva_music.tools.complete", "--input=x.mid",
+             "--output=y.mid"],
             "--workdir is required"),
-           ([sys.executable, "-m", "kanerva_music.complete", f"--workdir={tmp_path / 'none'}",
+           ([sys.executable, "-m", "kanerva_music.tools.complete", f"--workdir={tmp_path / 'none'}",
              "--input=x.mid", "--output=./x.mid"], "--output=./x.mid is the input file"),
            ([sys.executable, "-m", "kanerva_music.main", "--config=configs/chorales.py",
              f"--workdir={tmp_path / 'run'}", "--config=configs/nonexistent.py"],

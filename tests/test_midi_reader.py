@@ -1,4 +1,4 @@
-"""music_runtime.midi_reader against mido's own reader (and note_seq on real files)."""
+"""music_runtime.files.midi_reader against mido's own reader (and note_seq on real files)."""
 
 import glob
 import os
@@ -7,7 +7,7 @@ import struct
 import mido
 import pytest
 
-from music_runtime import midi_reader
+from music_runtime.files import midi_reader
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 

@@ -1,4 +1,4 @@
-"""kanerva_music.model: the prior covariance options and the ways of writing and reading."""
+"""kanerva_music.memory.model: the prior covariance options and the ways of writing and reading."""
 
 import jax
 import jax.numpy as jnp
@@ -6,8 +6,8 @@ import ml_collections
 import numpy as np
 import pytest
 
-from kanerva_music import dkm
-from kanerva_music import model
+from kanerva_music.memory import dkm
+from kanerva_music.memory import model
 
 K, C, T = 5, 12, 4
 

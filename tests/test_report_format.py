@@ -1,6 +1,6 @@
-"""music_runtime.report_format: one percent, number and verdict format for every report."""
+"""music_runtime.files.report_format: one percent, number and verdict format for every report."""
 
-from music_runtime import report_format as fmt
+from music_runtime.files import report_format as fmt
 
 
 def test_formats():

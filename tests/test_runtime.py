@@ -1,8 +1,8 @@
-"""music_runtime.batching and compilation_cache."""
+"""music_runtime.training.batching and compilation_cache."""
 
 import numpy as np
 
-from music_runtime import batching
+from music_runtime.training import batching
 
 
 def test_map_in_batches_equals_one_call_and_compiles_one_shape():
@@ -29,7 +29,7 @@ def test_mean_in_batches_weights_each_batch_by_its_real_rows():
 
 def test_compilation_cache_is_off_unless_asked_and_a_user_dir_wins(tmp_path):
   import jax  # pylint: disable=import-outside-toplevel
-  from music_runtime import compilation_cache  # pylint: disable=import-outside-toplevel
+  from music_runtime.running import compilation_cache  # pylint: disable=import-outside-toplevel
   before = jax.config.jax_compilation_cache_dir
   try:
     assert compilation_cache.enable({}) is None
@@ -46,7 +46,7 @@ def test_compilation_cache_writes_entries_and_reads_them_back(tmp_path):
   import os  # pylint: disable=import-outside-toplevel
   import subprocess  # pylint: disable=import-outside-toplevel
   import sys  # pylint: disable=import-outside-toplevel
-  program = ("from music_runtime import compilation_cache; compilation_cache.enable(); "
+  program = ("from music_runtime.running import compilation_cache; compilation_cache.enable(); "
              "import jax, jax.numpy as jnp; print(jax.jit(lambda x: jnp.sin(x) * 2)(1.0))")
   env = dict(os.environ, MUSIC_RUNTIME_JAX_CACHE=str(tmp_path / "cache"), JAX_PLATFORMS="cpu")
   runs = [subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
@@ -60,7 +60,7 @@ def test_compilation_cache_writes_entries_and_reads_them_back(tmp_path):
 def test_compile_ahead_compiles_each_program_once_and_calls_then_compile_nothing():
   import functools  # pylint: disable=import-outside-toplevel
   import jax  # pylint: disable=import-outside-toplevel
-  from music_runtime import compile_ahead  # pylint: disable=import-outside-toplevel
+  from music_runtime.running import compile_ahead  # pylint: disable=import-outside-toplevel
 
   @functools.partial(jax.jit, static_argnames="power")
   def program(x, power):

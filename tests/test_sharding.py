@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import pytest
 
-from music_runtime import sharding
+from music_runtime.training import sharding
 
 EIGHT = pytest.mark.skipif(jax.device_count() < 8, reason="needs 8 devices")
 
@@ -38,7 +38,7 @@ def _assert_trees_close(a, b, rtol=1e-4, atol=1e-5):
 
 @EIGHT
 def test_eight_device_dkm_steps_equal_one_device(tiny_chorale_npz):
-  from kanerva_music import train  # pylint: disable=import-outside-toplevel
+  from kanerva_music.training import train  # pylint: disable=import-outside-toplevel
   from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
   config = tiny_config(tiny_chorale_npz)
   config.batch_size = 8
@@ -60,7 +60,8 @@ def test_eight_device_dkm_steps_equal_one_device(tiny_chorale_npz):
 @EIGHT
 def test_eight_device_tcn_steps_equal_one_device():
   from configs import corpus as corpus_config  # pylint: disable=import-outside-toplevel
-  from tcn_wta import benchmark, train  # pylint: disable=import-outside-toplevel
+  from tcn_wta.tools import benchmark  # pylint: disable=import-outside-toplevel
+  from tcn_wta.training import train  # pylint: disable=import-outside-toplevel
   config = corpus_config.get_config()
   config.model.num_atoms, config.model.tcn_features = 12, (4, 6)
   config.model.k.k_start = config.model.k.k_end = 3
@@ -83,7 +84,8 @@ def test_eight_device_tcn_steps_equal_one_device():
 
 @EIGHT
 def test_eight_device_dkm_evaluation_equals_one_device(tiny_chorale_npz):
-  from kanerva_music import evaluate, train  # pylint: disable=import-outside-toplevel
+  from kanerva_music.evaluation import evaluate  # pylint: disable=import-outside-toplevel
+  from kanerva_music.training import train  # pylint: disable=import-outside-toplevel
   from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
   config = tiny_config(tiny_chorale_npz)
   config.eval.num_iters = 2
@@ -105,7 +107,7 @@ def test_eight_device_dkm_evaluation_equals_one_device(tiny_chorale_npz):
 
 @EIGHT
 def test_eight_device_training_run_resumes_and_matches_one_device(tiny_chorale_npz, tmp_path):
-  from kanerva_music import train  # pylint: disable=import-outside-toplevel
+  from kanerva_music.training import train  # pylint: disable=import-outside-toplevel
   from tests.conftest import tiny_config  # pylint: disable=import-outside-toplevel
   results = {}
   for devices, steps in ((1, 4), (8, 2), (8, 4)):  # the second 8-device run resumes at step 2

@@ -1,11 +1,11 @@
-"""kanerva_music.spd: the XLA-native SPD inverse against float64 NumPy."""
+"""kanerva_music.memory.spd: the XLA-native SPD inverse against float64 NumPy."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from kanerva_music import spd
+from kanerva_music.memory import spd
 
 
 def _inverse_and_logdet(matrix):
@@ -68,7 +68,7 @@ def test_float32_write_of_a_near_singular_system_is_as_accurate_as_lapack():
   # 32 similar episodes (6 directions plus noise) at their ridge addresses, sigma = 0.03:
   # Sz = W W^T + sigma^2 I is near singular. Two products with L^{-1} keep the accuracy of
   # LAPACK's triangular solves; forming Sz^{-1} first doubled the posterior covariance's error.
-  from kanerva_music import dkm  # pylint: disable=import-outside-toplevel
+  from kanerva_music.memory import dkm  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(0)
   k, c, t = 32, 128, 32
   z = rng.normal(size=(t, 6)) @ rng.normal(size=(6, c)) + 0.05 * rng.normal(size=(t, c))

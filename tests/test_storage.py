@@ -1,4 +1,5 @@
-"""kanerva_music.storage and frontier: byte counts by hand, exact round trips, the budget rule."""
+"""kanerva_music.evaluation.storage and frontier: byte counts by hand, exact round trips, the
+budget rule."""
 
 import lzma
 
@@ -6,8 +7,8 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from kanerva_music import frontier
-from kanerva_music import storage
+from kanerva_music.evaluation import frontier
+from kanerva_music.evaluation import storage
 
 
 def test_matrix_bytes_by_hand():

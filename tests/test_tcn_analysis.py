@@ -11,18 +11,18 @@ import ml_collections
 import numpy as np
 import pytest
 
-from music_runtime import dataset_cache
-from tcn_wta import analysis
-from tcn_wta import codes
-from tcn_wta import generation
-from tcn_wta import groove
-from tcn_wta import maestro
-from tcn_wta import markov_codes
-from tcn_wta import probes
-from tcn_wta import report
-from tcn_wta import representations
-from tcn_wta import sequences
-from tcn_wta import train
+from music_runtime.files import dataset_cache
+from tcn_wta.applications import analysis
+from tcn_wta.applications import codes
+from tcn_wta.applications import generation
+from tcn_wta.applications import markov_codes
+from tcn_wta.applications import probes
+from tcn_wta.datasets import groove
+from tcn_wta.datasets import maestro
+from tcn_wta.datasets import representations
+from tcn_wta.datasets import sequences
+from tcn_wta.reporting import report
+from tcn_wta.training import train
 from tests.conftest import make_net, tiny_groove_config, write_fake_groove
 
 
@@ -302,7 +302,7 @@ def test_centroid_distances_say_whether_the_middle_class_lies_between():
 
 
 def test_code_blending_generators_on_a_made_up_bank():
-  from tcn_wta import code_blending  # pylint: disable=import-outside-toplevel
+  from tcn_wta.applications import code_blending  # pylint: disable=import-outside-toplevel
   bank = _bank(period=4)  # 2 windows x 8 steps, k = 1, 5 atoms; window w step t: atom (w + t) % 5
   dense = code_blending.dense_codes(bank)
   assert dense.shape == (2, 8, 5) and np.all(np.sum(dense != 0, axis=-1) == 1)
@@ -322,7 +322,7 @@ def test_code_blending_generators_on_a_made_up_bank():
 
 
 def test_novelty_counts_near_copies_of_training_bars():
-  from tcn_wta import code_blending  # pylint: disable=import-outside-toplevel
+  from tcn_wta.applications import code_blending  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(0)
   training = rng.random((4, 8, 3)) < 0.4             # 8 bars of 4 steps
   copies = training[:2].copy()                        # 4 bars, each a training bar

@@ -11,16 +11,16 @@ import ml_collections
 import numpy as np
 import pytest
 
-from music_runtime import config_checks
-from music_runtime import metric_writing
-from tcn_wta import ablations
-from tcn_wta import cleaning
-from tcn_wta import codes
-from tcn_wta import compression
-from tcn_wta import config_checks as tcn_config_checks
-from tcn_wta import data
-from tcn_wta import report
-from tcn_wta import train
+from music_runtime.files import metric_writing
+from music_runtime.running import config_checks
+from tcn_wta.applications import ablations
+from tcn_wta.applications import cleaning
+from tcn_wta.applications import codes
+from tcn_wta.applications import compression
+from tcn_wta.datasets import data
+from tcn_wta.reporting import report
+from tcn_wta.training import config_checks as tcn_config_checks
+from tcn_wta.training import train
 from tests.conftest import tiny_groove_config, write_fake_groove
 
 

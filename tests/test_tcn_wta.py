@@ -7,11 +7,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from music_runtime import sharding
-from tcn_wta import data
-from tcn_wta import groove
+from music_runtime.training import sharding
 from tcn_wta import model as model_lib
-from tcn_wta import train
+from tcn_wta.datasets import data
+from tcn_wta.datasets import groove
+from tcn_wta.training import train
 from tests.conftest import make_net, tiny_groove_config, write_fake_groove
 
 SHARED_GROOVE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "groove")
@@ -171,7 +171,7 @@ def write_piano_midi(path, rng, num_notes=40):
 
 
 def test_performance_events_round_trip(tmp_path):
-  from tcn_wta import maestro  # pylint: disable=import-outside-toplevel
+  from tcn_wta.datasets import maestro  # pylint: disable=import-outside-toplevel
   write_piano_midi(tmp_path / "p.mid", np.random.default_rng(3))
   sequence = maestro._sustained_sequence(str(tmp_path / "p.mid"))  # pylint: disable=protected-access
   tokens = maestro.sequence_to_events(sequence)
@@ -187,7 +187,7 @@ def test_performance_tokens_equal_note_seqs_performance_events():
   on the cases its ordering rules decide: shifts of exactly 1 and 2 s and longer, offsets and
   onsets on one step, repeated notes (same start and pitch), velocity kept and changed."""
   import note_seq  # pylint: disable=import-outside-toplevel
-  from tcn_wta import maestro  # pylint: disable=import-outside-toplevel
+  from tcn_wta.datasets import maestro  # pylint: disable=import-outside-toplevel
   seq = note_seq.NoteSequence(ticks_per_quarter=220)
   for pitch, velocity, start, end in [
       (60, 80, 0.0, 0.5), (64, 80, 0.0, 0.5), (64, 80, 0.0, 0.3), (67, 81, 0.5, 1.5),
@@ -207,8 +207,8 @@ def test_performance_tokens_equal_note_seqs_performance_events():
 
 def test_parallel_conversion_equals_serial_and_skips_bad_files(tmp_path, caplog):
   import functools  # pylint: disable=import-outside-toplevel
-  from music_runtime import dataset_cache
-  from tcn_wta import maestro  # pylint: disable=import-outside-toplevel
+  from music_runtime.files import dataset_cache
+  from tcn_wta.datasets import maestro  # pylint: disable=import-outside-toplevel
   rng = np.random.default_rng(4)
   rows = []
   for i in range(3):
@@ -229,7 +229,7 @@ def test_parallel_conversion_equals_serial_and_skips_bad_files(tmp_path, caplog)
 
 def test_corpus_roll_and_labels_of_a_made_up_score():
   from music21 import chord, key, meter, note, stream  # pylint: disable=import-outside-toplevel
-  from tcn_wta import corpus  # pylint: disable=import-outside-toplevel
+  from tcn_wta.datasets import corpus  # pylint: disable=import-outside-toplevel
   part = stream.Part()
   part.append(key.Key("D"))
   part.append(meter.TimeSignature("3/4"))
@@ -250,7 +250,7 @@ def test_corpus_roll_and_labels_of_a_made_up_score():
                                                           ("corpus", "", 88)])
 def test_one_step_on_events_and_rolls_is_an_adam_step(config_name, variant, channels):
   import importlib  # pylint: disable=import-outside-toplevel
-  from tcn_wta import benchmark  # pylint: disable=import-outside-toplevel
+  from tcn_wta.tools import benchmark  # pylint: disable=import-outside-toplevel
   config = importlib.import_module(f"configs.{config_name}").get_config(variant)
   config.model.num_atoms, config.model.tcn_features = 12, (4, 6)
   config.model.k.k_start = config.model.k.k_end = 3
@@ -276,7 +276,7 @@ def test_one_step_on_events_and_rolls_is_an_adam_step(config_name, variant, chan
 
 def test_dataset_cache_is_keyed_by_the_source_folders_content(tmp_path):
   import shutil  # pylint: disable=import-outside-toplevel
-  from tcn_wta import data as tcn_data  # pylint: disable=import-outside-toplevel
+  from tcn_wta.datasets import data as tcn_data  # pylint: disable=import-outside-toplevel
   for name, text in (("a", "x\n"), ("b", "y\n")):
     (tmp_path / name).mkdir()
     (tmp_path / name / "info.csv").write_text(text)
@@ -296,7 +296,7 @@ def test_dataset_cache_is_keyed_by_the_source_folders_content(tmp_path):
 
 def test_the_authors_one_channel_variant_counts_its_parameters_by_hand():
   from configs import maestro as maestro_config  # pylint: disable=import-outside-toplevel
-  from tcn_wta import analysis  # pylint: disable=import-outside-toplevel
+  from tcn_wta.applications import analysis  # pylint: disable=import-outside-toplevel
   config = maestro_config.get_config("authors")
 
   def block(n_in, n_out, k=3):  # two dilated convolutions, and a 1x1 convolution on the skip

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from kanerva_music import ablation
-from kanerva_music import stress
+from kanerva_music.tools import ablation
+from kanerva_music.tools import stress
 
 
 def fake_report(prior_cov, stored, unseen):

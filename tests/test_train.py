@@ -10,7 +10,7 @@ import pytest
 from ml_collections import config_flags
 
 from configs import chorales as chorales_config
-from kanerva_music import train
+from kanerva_music.training import train
 from tests.conftest import tiny_config
 
 CONFIG_FILE = os.path.join(os.path.dirname(__file__), "..", "configs", "chorales.py")
@@ -57,7 +57,7 @@ def test_eval_of_untrained_workdir_is_a_clear_error(tiny_chorale_npz, tmp_path):
 
 
 def test_nan_guard_stops_training_before_saving(tiny_chorale_npz, tmp_path, monkeypatch):
-  from music_runtime import config_checks  # pylint: disable=import-outside-toplevel
+  from music_runtime.running import config_checks  # pylint: disable=import-outside-toplevel
   # The guard, not the config check (which refuses NaN before anything runs).
   monkeypatch.setattr(config_checks, "check_finite", lambda config: None)
   config = tiny_config(tiny_chorale_npz, 2)

@@ -1,14 +1,14 @@
-"""music_runtime.training_loop: the steps, evaluations and checkpoints, resume, the NaN guard."""
+"""music_runtime.training.training_loop: steps, evaluations, checkpoints, resume, the NaN guard."""
 
 import os
 
 import jax.numpy as jnp
 import pytest
 
-from music_runtime import metric_writing
-from music_runtime import sharding
-from music_runtime import training_loop
-from music_runtime import workdir_utils
+from music_runtime.files import metric_writing
+from music_runtime.files import workdir_utils
+from music_runtime.training import sharding
+from music_runtime.training import training_loop
 
 
 def _run(workdir, num_steps, losses=None, evaluated=None):

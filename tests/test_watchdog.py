@@ -1,11 +1,11 @@
-"""music_runtime.watchdog: a stalled run dumps its stacks and exits; a live one does not."""
+"""music_runtime.running.watchdog: a stalled run dumps its stacks and exits; a live one does not."""
 
 import os
 import subprocess
 import sys
 import time
 
-from music_runtime import watchdog
+from music_runtime.running import watchdog
 
 
 def test_no_beat_dumps_stacks_and_exits_with_status_3(tmp_path):
@@ -31,7 +31,7 @@ def test_regular_beats_keep_it_quiet(tmp_path):
 
 
 def test_a_real_hang_ends_the_process(tmp_path):
-  code = ("import time\nfrom music_runtime import watchdog\n"
+  code = ("import time\nfrom music_runtime.running import watchdog\n"
           f"with watchdog.Watchdog({str(tmp_path)!r}, 0.5):\n  time.sleep(60)\n")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                        cwd=os.path.dirname(os.path.dirname(__file__)))

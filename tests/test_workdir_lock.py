@@ -1,5 +1,5 @@
-"""music_runtime.workdir_lock: one writer per workdir, stale locks taken over, nothing left by a
-refused command."""
+"""music_runtime.files.workdir_lock: one writer per workdir, stale locks taken over, nothing
+left by a refused command."""
 
 import json
 import os
@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from music_runtime import workdir_lock
+from music_runtime.files import workdir_lock
 
 HOLD = """
 import sys, time
-from music_runtime import workdir_lock
+from music_runtime.files import workdir_lock
 with workdir_lock.hold(sys.argv[1]):
   print("held", flush=True)
   time.sleep(60)

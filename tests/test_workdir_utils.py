@@ -1,11 +1,11 @@
-"""music_runtime.workdir_utils: atomic writes, damaged JSON named, the checkpoint step."""
+"""music_runtime.files.workdir_utils: atomic writes, damaged JSON named, the checkpoint step."""
 
 import json
 import os
 
 import pytest
 
-from music_runtime import workdir_utils
+from music_runtime.files import workdir_utils
 
 
 def test_a_failed_write_leaves_the_previous_file_whole(tmp_path):

@@ -3,11 +3,11 @@
 import jax.numpy as jnp
 import numpy as np
 
-from kanerva_music import config_checks
-from kanerva_music import episodes
 from kanerva_music.codec import objective
 from kanerva_music.codec import reads
 from kanerva_music.codec import train as codec_train
+from kanerva_music.data import episodes
+from kanerva_music.training import config_checks
 
 READS = ("encoder", "attractor", "optimised")
 

@@ -2,9 +2,9 @@
 
 Memories of T test episodes are written from their codes; every read is scored on the masked
 notes (denoising: on every note), with masks and noisy cues made as the linear DKM's report makes
-them (`kanerva_music.evaluate.make_tasks`): exact pitch, within 1 and 2 semitones, and the negative
-log-likelihood of the true notes in nats per note under the final read's categorical
-distribution.
+them (`kanerva_music.evaluation.evaluate.make_tasks`): exact pitch, within 1 and 2 semitones,
+and the negative log-likelihood of the true notes in nats per note under the final read's
+categorical distribution.
 """
 
 import functools
@@ -13,11 +13,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kanerva_music import config_checks
-from kanerva_music import storage
 from kanerva_music.codec import objective
 from kanerva_music.codec import reads
-from music_runtime import compile_ahead
+from kanerva_music.evaluation import storage
+from kanerva_music.training import config_checks
+from music_runtime.running import compile_ahead
 
 READS = ("encoder", "attractor", "optimised", "memory_off", "autoencoder")
 METRICS = ("acc_exact", "acc_1", "acc_2", "nll")

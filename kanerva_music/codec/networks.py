@@ -11,7 +11,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from music_runtime import layers
+from music_runtime.training import layers
 
 NUM_PITCHES = 46
 NUM_VOICES = 4

@@ -24,9 +24,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from kanerva_music import dkm
-from kanerva_music import model
 from kanerva_music.codec import networks
+from kanerva_music.memory import dkm
+from kanerva_music.memory import model
 
 
 class Codec(NamedTuple):

@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from kanerva_music import dkm
 from kanerva_music.codec import objective
+from kanerva_music.memory import dkm
 
 
 class ReadResult(NamedTuple):

@@ -14,22 +14,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kanerva_music import baselines
-from kanerva_music import capacity
-from kanerva_music import episodes
-from kanerva_music import evaluate
-from kanerva_music import figures
-from kanerva_music import music_io
-from kanerva_music import report as dkm_report
-from kanerva_music import storage
 from kanerva_music.codec import evaluate as codec_evaluate
 from kanerva_music.codec import objective
 from kanerva_music.codec import reads
 from kanerva_music.codec import report_text
 from kanerva_music.codec import train as codec_train
-from music_runtime import config_checks
-from music_runtime import html_report
-from music_runtime import workdir_utils
+from kanerva_music.data import episodes
+from kanerva_music.evaluation import baselines
+from kanerva_music.evaluation import capacity
+from kanerva_music.evaluation import evaluate
+from kanerva_music.evaluation import storage
+from kanerva_music.reporting import figures
+from kanerva_music.reporting import music_io
+from kanerva_music.reporting import report as dkm_report
+from music_runtime.files import workdir_utils
+from music_runtime.running import config_checks
 
 NUM_EXAMPLES = 4
 
@@ -166,10 +165,7 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
                                                                    trained.train_seconds),
                  "eval_seconds": time.time() - start,
                  "eval_stage_seconds": stage_seconds}}
-  workdir_utils.write_json(os.path.join(workdir, "report.json"), report, indent=1)
-  text = report_text.markdown(report, media, workdir, config)
-  workdir_utils.write_text(os.path.join(workdir, "REPORT.md"), text)
-  html_report.write(text, workdir)
+  workdir_utils.write_report(workdir, report, report_text.markdown(report, media, workdir, config))
   logging.info("Report written to %s (evaluation took %.1fs: %s)",
                os.path.join(workdir, "REPORT.md"), report["timing"]["eval_seconds"],
                ", ".join(f"{k} {v:.1f}s" for k, v in stage_seconds.items()))

@@ -3,8 +3,8 @@
 import os
 from typing import Mapping
 
-from kanerva_music import storage_tables
-from music_runtime import report_format as fmt
+from kanerva_music.reporting import storage_tables
+from music_runtime.files import report_format as fmt
 
 READ_NAMES = {"encoder": "encoder read (a)", "attractor": "(a) + attractor iterations",
               "optimised": "optimised address (b)",

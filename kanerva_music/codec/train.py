@@ -15,14 +15,14 @@ from jax.sharding import PartitionSpec as P
 import numpy as np
 import optax
 
-from kanerva_music import config_checks
-from kanerva_music import episodes
-from kanerva_music import train as dkm_train
 from kanerva_music.codec import objective
-from music_runtime import checkpointing
-from music_runtime import metric_writing
-from music_runtime import sharding
-from music_runtime import training_loop
+from kanerva_music.data import episodes
+from kanerva_music.training import config_checks
+from kanerva_music.training import train as dkm_train
+from music_runtime.files import metric_writing
+from music_runtime.training import checkpointing
+from music_runtime.training import sharding
+from music_runtime.training import training_loop
 
 DATA = sharding.DATA
 ELBO_SAMPLES = 4  # reparameterised samples per memory in the reported ELBO

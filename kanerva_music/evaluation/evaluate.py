@@ -1,0 +1,341 @@
+"""The paper's evaluation: denoising, completion and capacity (paper sections 4.3-4.4, 5).
+
+Memories of T test episodes are written with w = mu against the prior mean; each is then read
+iteratively (paper eqs. 4-5) from cues that are noised (denoise) or masked (complete). Metrics are
+taken only on the noised or masked entries, per iteration 0..num_iters (0 is the cue itself):
+mean squared error in normalised units, and pitch accuracy after de-normalising and rounding
+(exact, within 1 semitone, within 2 semitones = a whole step).
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
+import numpy as np
+
+from kanerva_music.data import episodes
+from kanerva_music.evaluation import storage
+from kanerva_music.memory import dkm
+from kanerva_music.memory import model
+from music_runtime.running import compile_ahead
+from music_runtime.running import config_checks
+from music_runtime.training import sharding
+
+MASKS = ("half", "three_quarters", "random_25", "random_50", "random_75")
+# Every read of dkm.SOLVE_METHODS, and "unmasked": the original DKM's completion (paper 4.4).
+METHODS = dkm.READ_METHODS + ("unmasked",)
+DENOISE_METHODS = dkm.READ_METHODS
+ATTENTION_BETAS = (100.0, 1000.0, 1e4, 1e5)
+METRICS = ("mse", "acc_exact", "acc_1", "acc_2")
+CAPACITY_SIZES = (8, 16, 32, 64, 128)
+DATA = sharding.DATA
+
+
+def observation_mask(name, num_memories, episode_steps, rng, num_voices=4):
+  """[num_memories, C] {0,1} mask (1 = observed). Random masks: one per memory, shared by its
+  episodes, so one factorisation serves the whole memory."""
+  num_cols = episode_steps * num_voices
+  step = np.arange(num_cols) // num_voices
+  if name == "half":
+    mask = np.broadcast_to(step < episode_steps // 2, (num_memories, num_cols))
+  elif name == "three_quarters":
+    mask = np.broadcast_to(step < episode_steps // 4, (num_memories, num_cols))
+  elif name.startswith("random_"):
+    fraction = int(name.split("_")[1]) / 100
+    num_masked = int(round(fraction * num_cols))
+    order = np.argsort(rng.random((num_memories, num_cols)), axis=1)
+    mask = np.ones((num_memories, num_cols), bool)
+    np.put_along_axis(mask, order[:, :num_masked], False, axis=1)
+  else:
+    raise ValueError(f"Unknown mask {name!r}; expected one of {MASKS}")
+  return np.asarray(mask, np.float32)
+
+
+def write_memories(params, stored, model_config, rngs=None, precision=None):
+  """{"memory": posterior memories, "values": their read-outs [M, T, C] of the stored episodes}
+  after writing stored [M, T, C] as training writes (`model.store`); rngs [M] default to
+  `model.evaluation_write_keys`. The posterior mean and the read-outs are kept at `precision`
+  (default `model_config.memory_precision`, see `storage.quantize`)."""
+  if rngs is None:
+    rngs = model.evaluation_write_keys(stored.shape[0])
+  if precision is None:
+    precision = model_config.get("memory_precision", "float32")
+
+  def one(z, r):
+    written = model.store(params, z, model_config, r, method=model_config.write_solve_method)
+    kept = dkm.Memory(storage.quantize(written.posterior.mean, precision), written.posterior.cov)
+    return {"memory": kept,
+            "values": storage.quantize(dkm.read(written.posterior, written.w), precision)}
+
+  return dkm.map_memories(one, stored, rngs)
+
+
+def iteration_sums(target, iterates, scored):
+  """({metric: [num_iters + 1] sums over entries where `scored`}, their count);
+  iterates [I, M, T, C] incl. the cue."""
+  weight = jnp.broadcast_to(scored, target.shape).astype(jnp.float32)
+
+  def total(values):  # values [I, M, T, C]
+    return jnp.sum(values * weight, axis=(1, 2, 3))
+
+  semitones = jnp.abs(_to_pitch(iterates) - _to_pitch(target))
+  return {"mse": total((iterates - target) ** 2), "acc_exact": total(semitones == 0),
+          "acc_1": total(semitones <= 1), "acc_2": total(semitones <= 2)}, jnp.sum(weight)
+
+
+def iteration_metrics(target, iterates, scored):
+  """{metric: [num_iters + 1]} means over entries where `scored`."""
+  sums, count = iteration_sums(target, iterates, scored)
+  return {name: value / count for name, value in sums.items()}
+
+
+def _to_pitch(x):
+  return jnp.clip(jnp.round(episodes.denormalise(x)), episodes.PITCH_LOW, episodes.PITCH_HIGH)
+
+
+def _read_shard(memories, targets, cues, mask, valid, beta, *, num_iters, method, model_config,
+                denoise, mesh):
+  """One device's memories: iterates and the metric sums of the whole mesh (psum)."""
+  kwargs = dict(num_iters=num_iters, obs_noise_std=model_config.obs_noise_std,
+                prior_std=model_config.prior_std, rcond=model_config.lstsq_rcond or None,
+                beta=beta, top_k=model_config.attention_top_k)
+  if method == "unmasked":  # the original DKM's completion: read as if all were observed
+    method, mask_of = model_config.read_method, lambda k: None
+  else:
+    mask_of = lambda k: k
+  read = lambda m, x, k: dkm.iterate_read(m["memory"], x, mask_of(k), method=method,
+                                          values=m["values"], **kwargs)
+  if denoise:
+    cue0 = cues
+    iterates = dkm.map_memories(lambda m, x: read(m, x, None), memories, cues)
+    scored = jnp.ones_like(targets, bool)
+  else:
+    observed = mask[:, None, :] != 0
+    cue0 = jnp.where(observed, cues, 0.0)
+    iterates = dkm.map_memories(read, memories, cue0, mask)
+    scored = ~observed
+  iterates = jnp.moveaxis(iterates, 1, 0)  # [I, M, T, C]
+  all_iterates = jnp.concatenate([cue0[None], iterates], axis=0)
+  sums, count = iteration_sums(targets, all_iterates, scored & valid[:, None, None])
+  sums, count = sharding.sum_over_shards((sums, count), mesh)
+  return {name: value / count for name, value in sums.items()}, all_iterates[:, :1]
+
+
+@functools.partial(jax.jit, static_argnames=("num_iters", "method", "model_config", "mesh",
+                                             "denoise"))
+def _read_sharded(memories, targets, cues, mask, valid, beta, *, num_iters, method, model_config,
+                  mesh, denoise):
+  read = functools.partial(_read_shard, num_iters=num_iters, method=method,
+                           model_config=model_config, denoise=denoise, mesh=mesh)
+  metrics, firsts = sharding.per_shard(read, mesh, in_specs=(P(DATA),) * 5 + (P(),),
+                                       out_specs=(P(), P(None, DATA)))(
+                                           memories, targets, cues, mask, valid, beta)
+  return metrics, firsts[:, 0]
+
+
+
+@functools.partial(jax.jit, static_argnames=("model_config", "mesh"))
+def _write_sharded(params, stored, rngs, *, model_config, mesh):
+  write = lambda p, z, r: write_memories(p, z, model_config, r)
+  return sharding.per_shard(write, mesh, in_specs=(P(), P(DATA), P(DATA)), out_specs=P(DATA))(
+      params, stored, rngs)
+
+
+def _write_call(params, shards, stored, model_config):
+  rngs = np.asarray(model.evaluation_write_keys(shards.count))
+  return compile_ahead.call(_write_sharded, params, shards.put(stored), shards.put(rngs),
+                            model_config=model_config, mesh=shards.mesh)
+
+
+def write_sharded(params, shards, stored, model_config):
+  """Memories of stored [M, T, C], split over `shards.mesh` (see ShardedSet)."""
+  return _write_call(params, shards, stored, model_config)()
+
+
+class ShardedSet:
+  """Evaluation arrays padded to a multiple of the mesh's devices and split over them; `valid`
+  marks the real memories (padding repeats the last one and is never scored)."""
+
+  def __init__(self, mesh, count):
+    self.mesh, self.count = mesh, count
+    self.valid = self.put(np.ones(count, bool), fill=False)
+
+  def put(self, x, fill=None):
+    padded, _ = sharding.pad_to_multiple(np.asarray(x), self.mesh)
+    if fill is not None:
+      padded = padded.copy()
+      padded[self.count:] = fill
+    return sharding.put(padded, sharding.split_over_data(self.mesh))
+
+
+def _score_call(memories, shards, targets, cues, mask, *, num_iters, method, model_config,
+                beta=0.0):
+  """The `_read_sharded` call of `_score` (a `compile_ahead.Call`)."""
+  denoise = mask is None
+  if denoise:
+    mask = np.ones((shards.count, np.shape(targets)[-1]), np.float32)
+  return compile_ahead.call(
+      _read_sharded, memories, shards.put(targets), shards.put(cues), shards.put(mask),
+      shards.valid, jnp.asarray(beta, jnp.float32), num_iters=num_iters, method=method,
+      model_config=model_config, mesh=shards.mesh, denoise=denoise)
+
+
+def _score(*args, **kwargs):
+  """`read_and_score` on memories already split over `shards.mesh`."""
+  return _score_call(*args, **kwargs)()
+
+
+def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_config,
+                   mesh=None, beta=0.0):
+  """Iterative reads of cues [M, T, C] under mask [M, C] (None: denoise) and their metrics, the
+  memories ({"memory", "values"} as `write_memories` returns them) split over the mesh's devices
+  (default: one device); `beta` is the attention read's inverse temperature.
+
+  Returns ({metric: [num_iters + 1]}, iterates [num_iters + 1, T, C] of memory 0). method
+  "unmasked" is the original DKM read (paper 4.4): masked entries filled with 0, then read as if
+  everything were observed, nothing clamped.
+  """
+  shards = ShardedSet(mesh or sharding.make_mesh(1), len(targets))
+  return _score(jax.tree_util.tree_map(shards.put, memories), shards, targets, cues, mask,
+                num_iters=num_iters, method=method, model_config=model_config, beta=beta)
+
+
+def _lists(metrics):
+  return {k: [float(v) for v in np.asarray(metrics[k])] for k in METRICS}
+
+
+def make_tasks(config, stored):
+  """The seeded cues every read and baseline is scored on: {"denoise_cue": stored + noise
+  [M, T, C], "masks": {name: [M, C]}} (paper 4.3-4.4)."""
+  rng = np.random.default_rng(config.eval.seed)
+  stored = np.asarray(stored)
+  num_memories, _, num_cols = stored.shape
+  noise = config.eval.denoise_noise_std * rng.standard_normal(stored.shape).astype(np.float32)
+  masks = {name: observation_mask(name, num_memories, num_cols // 4, rng) for name in MASKS}
+  return {"denoise_cue": stored + noise, "masks": masks}
+
+
+def choose_attention_beta(params, config, stored, novel, mesh=None, betas=ATTENTION_BETAS):
+  """The attention read's beta with the best mean of stored and unseen exact accuracy, half
+  masked, on the given (validation) memories; returns (beta, {beta: that mean})."""
+  mesh = mesh or sharding.make_mesh(1)
+  frozen = config_checks.freeze(config.model)
+  stored, novel = np.asarray(stored), np.asarray(novel)
+  shards = ShardedSet(mesh, len(stored))
+  memories = write_sharded(params, shards, stored, frozen)
+  mask = observation_mask("half", len(stored), stored.shape[-1] // 4, None)
+  exact = lambda beta, x: float(_score(memories, shards, x, x, mask, num_iters=1,
+                                       method="attention", model_config=frozen,
+                                       beta=beta)[0]["acc_exact"][-1])
+  return best_on_validation(betas, lambda beta: (exact(beta, stored), exact(beta, novel)))
+
+
+def best_on_validation(candidates, exact_of):
+  """(the candidate with the best mean of exact_of(candidate) = (stored, unseen) accuracy,
+  {candidate: that mean}): how inverse temperatures are chosen on validation memories."""
+  means = {c: float(np.mean(exact_of(c))) for c in candidates}
+  return max(means, key=means.get), means
+
+
+def evaluate(params, stored, novel, tasks, config, capacity_sets=None, mesh=None,
+             heartbeat=lambda what: None, beta=None):
+  """(report, examples): the report's `denoise`, `denoise_by_read`, `complete` and `capacity`
+  sections, and the iterates of memory 0's first episodes under the headline read
+  (`config.model.read_method`) for the figures.
+
+  stored, novel: [M, T, C] test episodes; `stored` are written into the memories and `novel`
+  are not; tasks: `make_tasks(config, stored)`. capacity_sets: {T: [M_T, T, C]} for the capacity
+  sweep. The memories are split over the mesh's devices (default: one device); every process of
+  a multi-host job must call this. `heartbeat(stage)` is called after every read. `beta` is the
+  attention read's (default: config.model.attention_beta).
+  """
+  beta = config.model.attention_beta if beta is None else beta
+  mesh = mesh or sharding.make_mesh(1)
+  frozen = config_checks.freeze(config.model)
+  headline = config.model.read_method
+  num_iters = config.eval.num_iters
+  stored, novel = np.asarray(stored), np.asarray(novel)
+  shards = ShardedSet(mesh, len(stored))
+  memories = write_sharded(params, shards, stored, frozen)
+
+  def score_call(targets, cues, mask, method, memories=memories, shards=shards):
+    return _score_call(memories, shards, targets, cues, mask, num_iters=num_iters,
+                       method=method, model_config=frozen, beta=beta)
+
+  def score(targets, cues, mask, method, memories=memories, shards=shards):
+    out = jax.block_until_ready(score_call(targets, cues, mask, method, memories, shards)())
+    heartbeat(f"report: {method} read")
+    return out
+
+  # Every read program at once (they differ in method, not shapes): on several cores
+  # compilation is most of this function's time.
+  any_mask = next(iter(tasks["masks"].values()))
+  compile_ahead.compile_all(
+      [score_call(stored, tasks["denoise_cue"], None, method) for method in DENOISE_METHODS]
+      + [score_call(stored, stored, any_mask, method) for method in METHODS])
+  report = {"denoise_by_read": {}, "complete": {}}
+  examples = {}
+  for method in DENOISE_METHODS:
+    metrics, iterates = score(stored, tasks["denoise_cue"], None, method)
+    report["denoise_by_read"][method] = _lists(metrics)
+    if method == headline:
+      examples["denoise"] = (stored[0], np.asarray(iterates))
+  report["denoise"] = report["denoise_by_read"][headline]
+  for mask_name, mask in tasks["masks"].items():
+    report["complete"][mask_name] = {}
+    for method in METHODS:
+      report["complete"][mask_name][method] = {}
+      for query, x in (("recall", stored), ("novel", novel)):
+        metrics, iterates = score(x, x, mask, method)
+        report["complete"][mask_name][method][query] = _lists(metrics)
+        if method == headline and query == "recall":
+          examples[f"complete_{mask_name}"] = (x[0], np.asarray(iterates), mask[0])
+  if capacity_sets:
+    report["capacity"] = _capacity(params, capacity_sets, mesh, frozen, score_call, heartbeat)
+  return report, examples
+
+
+def _capacity(params, capacity_sets, mesh, model_config, score_call, heartbeat):
+  """report["capacity"]: {T: half-masked metrics of memories of T episodes (the headline read)};
+  every size's write, then every size's read, compiled at once."""
+  sets = {size: np.asarray(s) for size, s in sorted(capacity_sets.items())}
+  shards = {size: ShardedSet(mesh, len(s)) for size, s in sets.items()}
+  writes = {size: _write_call(params, shards[size], s, model_config) for size, s in sets.items()}
+  compile_ahead.compile_all(list(writes.values()))
+  reads = {size: score_call(s, s, observation_mask("half", len(s), s.shape[-1] // 4, None),
+                            model_config.read_method, writes[size](), shards[size])
+           for size, s in sets.items()}
+  compile_ahead.compile_all(list(reads.values()))
+  report = {}
+  for size, read in reads.items():
+    report[str(size)] = {k: v[-1] for k, v in _lists(read()[0]).items()}
+    heartbeat("report: capacity")
+  return report
+
+
+def continue_chorale(params, model_config, given, stored, num_new_bars, steps_per_bar=16,
+                     num_iters=10, beta=None):
+  """Extends `given` [2 bars * 4] (normalised, time-major) bar by bar (paper figure 4).
+
+  Each new window is the last known bar followed by a masked bar, completed from a memory that
+  stores `stored` [T, C]; returns the normalised [(2 + num_new_bars) * steps_per_bar, 4] grid.
+  """
+  written = jax.tree_util.tree_map(lambda a: a[0], write_memories(params, stored[None],
+                                                                  model_config))
+  grid = np.asarray(given, np.float32).reshape(-1, 4)
+  window_steps = 2 * steps_per_bar
+  mask = np.repeat(np.arange(window_steps) < steps_per_bar, 4).astype(np.float32)
+  for _ in range(num_new_bars):
+    cue = np.concatenate([grid[-steps_per_bar:], np.zeros((steps_per_bar, 4), np.float32)])
+    iterates = dkm.iterate_read(written["memory"], cue.reshape(-1), mask, num_iters=num_iters,
+                                obs_noise_std=model_config.obs_noise_std,
+                                prior_std=model_config.prior_std,
+                                method=model_config.read_method,
+                                rcond=model_config.lstsq_rcond or None,
+                                values=written["values"],
+                                beta=model_config.attention_beta if beta is None else beta,
+                                top_k=model_config.attention_top_k)
+    new = np.asarray(iterates[-1]).reshape(window_steps, 4)[steps_per_bar:]
+    grid = np.concatenate([grid, new])
+  return grid

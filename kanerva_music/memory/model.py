@@ -1,0 +1,218 @@
+"""The trainable DKM prior and its objective (paper eqs. 2-3, docs/dkm.md, "Objective").
+
+Parameters: the prior mean R0 [K, C], the prior row covariance U0 and the address posterior std
+sigma_w = softplus(raw). No encoder: z = x. U0 (`model.prior_cov`) is
+* "full":   U0 = L0 L0^T, L0 lower-triangular with a softplus diagonal (learned);
+* "scalar": U0 = exp(s) I with s learned (DeepMind's DKM);
+* "fixed":  U0 = init_cov_scale * I, not learned.
+How episodes are written and read back inside the objective (`write_addresses`,
+`sequential_write`, `read_address`) follows the config; `store` is the one write that training,
+evaluation and the completion tool share.
+"""
+
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kanerva_music.memory import dkm
+from music_runtime.training import sharding
+
+PRIOR_COVS = ("full", "scalar", "fixed")
+_EVALUATION_WRITE_SEED = 1802
+WRITE_ADDRESSES = ("mean", "sample")
+READ_ADDRESSES = ("prior", "posterior")
+INIT_MEANS = ("random", "pca")
+
+
+def _softplus_inverse(y):
+  return float(np.log(np.expm1(y)))
+
+
+def check_model_config(model_config):
+  """Raises ValueError naming the field when an option is not one of its choices."""
+  for field, choices in (("prior_cov", PRIOR_COVS), ("write_addresses", WRITE_ADDRESSES),
+                         ("read_address", READ_ADDRESSES), ("init_mean", INIT_MEANS),
+                         ("write_solve_method", dkm.RIDGE_METHODS),
+                         ("read_method", dkm.READ_METHODS), ("linalg", dkm.LINALGS)):
+    if field in model_config and model_config[field] not in choices:
+      raise ValueError(f"config.model.{field}={model_config[field]!r}; expected one of {choices}")
+
+
+def principal_rows(windows, num_rows):
+  """[num_rows, C]: the training windows' mean direction, then their top principal components
+  (of the centred windows), each of unit norm. As a prior mean this is a bias row plus PCA."""
+  windows = np.asarray(windows, np.float64)
+  mean = windows.mean(axis=0)
+  _, _, vt = np.linalg.svd(windows - mean, full_matrices=False)
+  rows = np.concatenate([mean[None] / np.linalg.norm(mean), vt[: num_rows - 1]])
+  if len(rows) < num_rows:
+    raise ValueError(f"model.init_mean='pca' needs at least {num_rows - 1} training windows and "
+                     f"C >= K; got {len(windows)} windows of {windows.shape[1]} values")
+  return rows
+
+
+def init_params(rng, model_config, num_cols, train_windows=None):
+  """Initial parameters: R0 ~ N(0, init_mean_std^2) (`init_mean="random"`) or
+  init_mean_std * sqrt(C) * `principal_rows` (`"pca"`, needs `train_windows` [N, C]; without
+  them, as when building a restore target, zeros of the right shape); U0 = init_cov_scale I."""
+  check_model_config(model_config)
+  k = model_config.num_rows
+  if model_config.init_mean == "pca":
+    prior_mean = np.zeros((k, num_cols))
+    if train_windows is not None:
+      prior_mean = (model_config.init_mean_std * math.sqrt(num_cols)
+                    * principal_rows(train_windows, k))
+  else:
+    prior_mean = model_config.init_mean_std * jax.random.normal(rng, (k, num_cols))
+  params = {
+      "prior_mean": prior_mean,
+      "address_std_raw": jnp.full((), _softplus_inverse(model_config.init_address_std)),
+  }
+  if model_config.prior_cov == "full":
+    params["prior_chol_offdiag"] = jnp.zeros((k, k))
+    params["prior_chol_diag_raw"] = jnp.full(
+        (k,), _softplus_inverse(math.sqrt(model_config.init_cov_scale)))
+  elif model_config.prior_cov == "scalar":
+    params["prior_log_var"] = jnp.full((), math.log(model_config.init_cov_scale))
+  # Strong (not weak) float32 leaves: the optimizer's outputs then match and `jit` compiles once.
+  return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)
+
+
+def prior_memory(params, model_config):
+  """p(M) = MN(R0, U0, I), U0 positive definite by construction."""
+  mean = params["prior_mean"]
+  k = mean.shape[0]
+  if model_config.prior_cov == "full":
+    chol = (jnp.tril(params["prior_chol_offdiag"], -1)
+            + jnp.diag(jax.nn.softplus(params["prior_chol_diag_raw"])))
+    cov = chol @ chol.T
+  elif model_config.prior_cov == "scalar":
+    cov = jnp.exp(params["prior_log_var"]) * jnp.eye(k, dtype=mean.dtype)
+  else:
+    cov = model_config.init_cov_scale * jnp.eye(k, dtype=mean.dtype)
+  return dkm.Memory(mean=mean, cov=cov)
+
+
+def address_std(params):
+  return jax.nn.softplus(params["address_std_raw"])
+
+
+def linalg(model_config):
+  """How Cholesky systems are solved (dkm.LINALGS); "xla" where a saved config predates it."""
+  return model_config.get("linalg", "xla")
+
+
+def _address(mean, episodes, model_config, method):
+  return dkm.solve_address(mean, episodes, obs_noise_std=model_config.obs_noise_std,
+                           prior_std=model_config.prior_std, method=method,
+                           linalg=linalg(model_config))
+
+
+def _sequential_addresses(prior, episodes, model_config, method, noise):
+  """Each episode's address solved against the memory written so far (DeepMind's DKM write):
+  returns (mu [T, K], w [T, K]); w = mu + noise."""
+  sigma = model_config.obs_noise_std
+
+  def step(memory, inputs):
+    z, eps = inputs
+    mu = _address(memory.mean, z, model_config, method)
+    w = mu + eps
+    return dkm.write(memory, z[None], w[None], obs_noise_std=sigma,
+                     linalg=linalg(model_config)), (mu, w)
+
+  _, (mu, w) = jax.lax.scan(step, prior, (episodes, noise))
+  return mu, w
+
+
+class Written(NamedTuple):
+  """One memory after `store`: its prior, posterior, KL(posterior || prior), the addresses'
+  means mu [T, K] and the addresses w [T, K] actually written at (w = mu unless sampled)."""
+  prior: dkm.Memory
+  posterior: dkm.Memory
+  kl_memory: jax.Array
+  mu: jax.Array
+  w: jax.Array
+
+
+def store(params, episodes, model_config, rng, *, method):
+  """Writes episodes [T, C] into one memory from the prior (docs/dkm.md, "Write").
+
+  Addresses solve eq. 6 against the prior mean, or, with `sequential_write`, each against the
+  memory written so far. With `write_addresses="sample"` and an `rng`, the write uses
+  w = mu + sigma_w eps; otherwise w = mu. Returns (prior, posterior, KL(posterior || prior), mu).
+  """
+  prior = prior_memory(params, model_config)
+  noise = jnp.zeros((episodes.shape[0], prior.mean.shape[0]), prior.mean.dtype)
+  if model_config.write_addresses == "sample":
+    noise = address_std(params) * jax.random.normal(rng, noise.shape, noise.dtype)
+  if model_config.sequential_write:
+    mu, w = _sequential_addresses(prior, episodes, model_config, method, noise)
+  else:
+    mu = _address(prior.mean, episodes, model_config, method)
+    w = mu + noise
+  posterior, kl_memory = dkm.write_with_kl(prior, episodes, w,
+                                           obs_noise_std=model_config.obs_noise_std,
+                                           linalg=linalg(model_config))
+  return Written(prior, posterior, kl_memory, mu, w)
+
+
+# Run op by op, a split compiles its threefry program for every count (0.08-0.15 s each here,
+# about 0.5 s under the report's background compilation); jitted at XLA's quick level, 0.08 s.
+_split_program = sharding.quick_jit(jax.random.split, static_argnums=1)
+
+
+def evaluation_write_keys(num_memories):
+  """Fixed keys for evaluation writes: with `write_addresses="sample"` evaluation then writes as
+  training does, identically in every run."""
+  with jax.ensure_compile_time_eval():  # also under a trace: a constant of that program
+    return _split_program()(jax.random.PRNGKey(_EVALUATION_WRITE_SEED), num_memories)
+
+
+def memory_terms(params, episodes, rng, model_config, *, method):
+  """Writes T episodes [T, C] into one memory; returns the summed terms of L_T (eq. 3).
+
+  The likelihood term is taken under q(w_t) = N(mu_t, sigma_w^2 I) and the posterior q(M) after
+  writing. mu_t is the write's address (`read_address="prior"`, paper 4.2: "retrieving episodes
+  using the weight samples generated when storing") or solved against the posterior mean
+  (`"posterior"`, DeepMind's DKM).
+  """
+  _, posterior, kl_memory, mu, _ = store(params, episodes, model_config, rng, method=method)
+  if model_config.read_address == "posterior":
+    mu = _address(posterior.mean, episodes, model_config, method)
+  sigma_w = address_std(params)
+  return {
+      "log_likelihood": jnp.sum(dkm.expected_log_likelihood(
+          episodes, posterior, mu, sigma_w, obs_noise_std=model_config.obs_noise_std)),
+      "kl_address": jnp.sum(dkm.kl_address(mu, sigma_w, model_config.prior_std)),
+      "kl_memory": kl_memory,
+  }
+
+
+def batch_objective(params, batch, rngs, model_config, *, method, map_memories=False):
+  """Returns (loss, (metrics, neg_cond_elbo_bits [B], kl_memory_per_dim [B])) for [B, T, C].
+
+  rngs: [B] keys, one per memory (so a memory's address noise does not depend on how the batch
+  is split over devices); used only when `write_addresses="sample"`. Evaluation passes fixed keys,
+  so that it writes as training does. `map_memories` computes one memory at a time
+  (`dkm.map_memories`, evaluation) instead of vmapping them (training).
+  The loss is -L_T / (T C) averaged over memories.
+  `neg_cond_elbo_bits` is the paper's reported metric (paper 4.2): -(L_T + KL(q(M)||p(M))) per
+  time step per voice, in bits.
+  """
+  num_memories, num_episodes, num_cols = batch.shape
+  one = lambda x, r: memory_terms(params, x, r, model_config, method=method)
+  terms = dkm.map_memories(one, batch, rngs) if map_memories else jax.vmap(one)(batch, rngs)
+  per_dim = 1.0 / (num_episodes * num_cols)
+  cond_elbo = (terms["log_likelihood"] - terms["kl_address"]) * per_dim
+  elbo = cond_elbo - terms["kl_memory"] * per_dim
+  loss = -jnp.mean(elbo)
+  metrics = {
+      "loss": loss,
+      "neg_cond_elbo_bits": -jnp.mean(cond_elbo) / math.log(2.0),
+      "kl_memory_per_dim": jnp.mean(terms["kl_memory"]) * per_dim,
+      "address_std": address_std(params),
+  }
+  return loss, (metrics, -cond_elbo / math.log(2.0), terms["kl_memory"] * per_dim)

@@ -1,0 +1,89 @@
+"""Checks a DKM config before anything is written, and a resumed run against its workdir
+(the rules are `music_runtime.running.config_checks`')."""
+
+from kanerva_music.codec import networks
+from kanerva_music.evaluation import evaluate
+from kanerva_music.evaluation import storage
+from kanerva_music.memory import dkm
+from kanerva_music.memory import model
+from music_runtime.running import config_checks
+
+ConfigError = config_checks.ConfigError
+freeze = config_checks.freeze
+
+# Where the data is may change (its content may not: config.json records its hash).
+SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps", "eval_every_steps",
+                  "checkpoint_every_steps", "checkpoints_to_keep", "watchdog_seconds",
+                  "mesh_devices", "data.path", "data.data_dir", "data.download",
+                  "data.music21_fallback", "model.linalg", "eval.report")
+# How the report reads a trained memory: --mode=eval may change these.
+SAFE_TO_EVALUATE = ("eval.", "model.memory_precision", "model.read_method",
+                    "model.attention_beta", "model.attention_top_k", "codec.read_method")
+# Fields added after runs were trained: a saved config without them ran as these values.
+ADDED_DEFAULTS = {"model.kind": "linear", "model.memory_precision": "float32"}
+KINDS = ("linear", "codec")
+
+
+def validate(config):
+  """Raises ConfigError naming the first field that cannot run."""
+  config_checks.check_finite(config)
+  config_checks.check_program(config, "kanerva_music.main")
+  for name in ("num_train_steps", "batch_size", "episodes_per_memory", "log_every_steps",
+               "eval_every_steps", "checkpoint_every_steps", "checkpoints_to_keep",
+               "model.num_rows", "data.episode_steps", "eval.num_iters"):
+    config_checks.at_least(config, name, 1)
+  config_checks.at_least(config, "eval.num_memories", 2)  # a standard error needs two memories
+  config_checks.at_least(config, "mesh_devices", 0)
+  for name in ("learning_rate", "model.obs_noise_std", "model.prior_std",
+               "model.init_cov_scale", "model.init_address_std"):
+    config_checks.at_least(config, name, 1e-12, float)
+  try:
+    model.check_model_config(config.model)
+  except ValueError as e:
+    raise ConfigError(str(e)) from e
+  config_checks.one_of(config, "model.memory_precision", storage.PRECISIONS)
+  config_checks.one_of(config, "model.kind", KINDS)
+  if config.model.kind == "codec":
+    _validate_codec(config)
+
+
+def _validate_codec(config):
+  if "codec" not in config:
+    raise ConfigError("config.model.kind = 'codec' needs a config.codec section: use "
+                      "--config=configs/chorales.py:codec")
+  config_checks.one_of(config, "codec.encoder", networks.ENCODERS)
+  for name in ("codec.block_steps", "codec.block_features", "codec.kwta_k", "codec.embed",
+               "codec.encoder_hidden", "codec.decoder_hidden", "codec.decoder_width",
+               "eval.optimised_read_steps", "eval.optimised_read_memories"):
+    config_checks.at_least(config, name, 1)
+  for name in ("codec.kl_weight", "codec.dropout", "codec.weight_decay"):
+    config_checks.at_least(config, name, 0.0, float)
+  config_checks.at_least(config, "codec.transpose_semitones", 0)
+  if config.data.episode_steps % config.codec.block_steps:
+    raise ConfigError(f"config.codec.block_steps = {config.codec.block_steps} does not divide "
+                      f"config.data.episode_steps = {config.data.episode_steps}")
+  if config.codec.kwta_k > config.codec.block_features:
+    raise ConfigError(f"config.codec.kwta_k = {config.codec.kwta_k} exceeds "
+                      f"config.codec.block_features = {config.codec.block_features}")
+  if config.eval.optimised_read_memories > config.eval.num_memories:
+    raise ConfigError(f"config.eval.optimised_read_memories = "
+                      f"{config.eval.optimised_read_memories} exceeds config.eval.num_memories "
+                      f"= {config.eval.num_memories}")
+  for name in ("codec.read_method", "codec.train_read_method"):
+    config_checks.one_of(config, name, dkm.SOLVE_METHODS)
+  masks = tuple(config.eval.codec_masks)
+  unknown = [m for m in masks if m not in evaluate.MASKS]
+  if unknown or "half" not in masks:
+    raise ConfigError(f"config.eval.codec_masks = {masks}: expected masks among "
+                      f"{', '.join(evaluate.MASKS)}, including half (the headline)")
+
+
+def differing_keys(config, saved):
+  return config_checks.differing_keys(config, saved, SAFE_TO_CHANGE, ADDED_DEFAULTS)
+
+
+def check_resume(config, workdir, provenance=None, evaluating=False):
+  """Refuses a resumed (or evaluated) run whose config or data differ from `workdir`'s."""
+  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE, ADDED_DEFAULTS,
+                             provenance=provenance, evaluating=evaluating,
+                             safe_to_evaluate=SAFE_TO_EVALUATE)

@@ -1,0 +1,1 @@
+"""music_runtime.files: what a run reads and writes: workdir files and locks, data provenance, dataset caches, pickle-free npz, MIDI and audio, metric events, REPORT.html and the report number formats."""

@@ -1,0 +1,125 @@
+"""One clear line per user error, for every binary.
+
+An error the user can fix (a bad flag, an unknown config key, a bad config value, missing or
+corrupt data, an untrained workdir) prints `error: <what, which file or flag, what to do>` and
+exits with status 2; `--verbosity=1` shows the traceback instead. Anything else is a bug and keeps
+its traceback.
+"""
+
+import errno
+import os
+import re
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from music_runtime.files import dataset_cache
+from music_runtime.files import workdir_lock
+from music_runtime.files import workdir_utils
+from music_runtime.running import compilation_cache
+from music_runtime.running import quiet_logs
+from music_runtime.training import distributed
+from music_runtime.training import sharding
+
+# Errors of the runtime itself that a user can fix (every binary treats them as user errors).
+RUNTIME_USER_ERRORS = (workdir_lock.WorkdirLockedError, workdir_lock.WorkdirAccessError,
+                       workdir_utils.WorkdirFileError, sharding.MeshDevicesError,
+                       sharding.IndivisibleBatchError, dataset_cache.DatasetError)
+# OS errors that say something about the user's files or machine, not about the code.
+_USER_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS,
+                errno.ENOTDIR, errno.EISDIR)
+_MAX_LINE = 1000
+
+
+def _verbose(argv):
+  return any(re.fullmatch(r"--(verbosity|v)=[1-9]\d*", a) for a in argv)
+
+
+def _flag_error_line(error, argv):
+  """One line for a flag or config-override that does not parse."""
+  text = str(error)
+  # ml_collections: an unknown key in --config.a.b=... (a KeyError, or for a top-level key an
+  # AttributeError holding the KeyError's repr).
+  if isinstance(error, KeyError) or (isinstance(error, AttributeError)
+                                     and "Did you mean" in text):
+    text = text.strip("'\"").replace("\\n", "\n").replace("\\'", "'")
+    key, _, hint = text.partition("\n")
+    key = key.strip("'\"")
+    flag = next((a for a in argv if re.search(rf"\.{re.escape(key)}(\.|=|$)", a)), None)
+    hint = hint.strip().strip("'\"").strip()
+    return (f"{flag.split('=')[0] if flag else key}: unknown config key {key!r}"
+            + (f"; {hint}" if hint else ""))
+  # Config files that fail to load carry a traceback in their message: keep its last line.
+  lines = [line.strip() for line in text.splitlines() if line.strip()]
+  if len(lines) > 1 and "Traceback" in text:
+    return f"{lines[0]} {lines[-1]}"
+  return " ".join(lines)
+
+
+def _parse_flags(argv):
+  try:
+    return flags.FLAGS(argv)
+  except (flags.Error, KeyError, AttributeError, OSError, ValueError, TypeError) as e:
+    if _verbose(argv):
+      raise
+    print(f"error: {_one_line(_flag_error_line(e, argv))}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _one_line(text):
+  """`text` on one line, shortened when a flag's value would make it unreadable."""
+  text = " ".join(str(text).split())
+  return text if len(text) <= _MAX_LINE else text[:_MAX_LINE - 5] + " ..."
+
+
+def start_job(argv, config, workdir):
+  """The common start of a training binary: no stray arguments, the workdir (default
+  runs/<config.name>), multi-host initialisation. Returns the workdir."""
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  if workdir is not None and not workdir.strip():
+    raise app.UsageError("--workdir is empty: pass a folder, or leave the flag out for "
+                         f"runs/{config.name}")
+  workdir = workdir or os.path.join("runs", config.name)
+  workdir_lock.check_writable_dir(workdir)
+  distributed.initialize_from_flags(os.environ)
+  logging.info("Workdir: %s", os.path.abspath(workdir))
+  return workdir
+
+
+def call_main(main, argv, user_errors=()):
+  """main(argv), where a user error prints one `error:` line and exits with status 2 (with
+  `--verbosity=1` it raises, traceback and all)."""
+  try:
+    return main(argv)
+  except (app.UsageError,) + RUNTIME_USER_ERRORS + tuple(user_errors) as e:
+    if logging.get_verbosity() >= 1:
+      raise
+    print(f"error: {_one_line(e)}", file=sys.stderr)
+    sys.exit(2)
+  except OSError as e:
+    if "Failed loading config file" in str(e) and logging.get_verbosity() < 1:
+      # ml_collections loads --config lazily: a missing file surfaces at its first use.
+      last = [line.strip() for line in str(e).splitlines() if line.strip()][-1]
+      print(f"error: --config: {last}; run from the repository root or pass the config "
+            "file's full path", file=sys.stderr)
+      sys.exit(2)
+    if e.errno not in _USER_ERRNOS or logging.get_verbosity() >= 1:
+      raise
+    where = f"{e.filename}: " if e.filename else ""
+    print(f"error: {where}{e.strerror or e}; nothing after this point was written",
+          file=sys.stderr)
+    sys.exit(2)
+
+
+def run(main, user_errors=()):
+  """app.run(main) with quiet logs (and the compilation cache if asked for), where bad flags and
+  `user_errors` print one line and exit with status 2."""
+  def checked_main(argv):
+    quiet_logs.install()
+    compilation_cache.enable()
+    return call_main(main, argv, user_errors)
+
+  app.run(checked_main, flags_parser=_parse_flags)

@@ -1,0 +1,1 @@
+"""tcn_wta.datasets: the datasets and their windows: Groove, MAESTRO and the music21 corpus, the converted caches and window pools (data), note sequences, and each input kind's loss, metrics and MIDI (representations)."""

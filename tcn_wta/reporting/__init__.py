@@ -1,0 +1,1 @@
+"""tcn_wta.reporting: REPORT.md / report.json (report, report_text) and the figures."""

@@ -1,0 +1,1 @@
+"""tcn_wta.tools: the benchmark."""

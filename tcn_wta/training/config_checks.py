@@ -1,0 +1,65 @@
+"""Checks a TCN k-WTA config before anything is written, and a resumed run against its workdir.
+
+The rules are `music_runtime.running.config_checks`': types, ranges and choices are checked and
+the data loaded before `config.json` is written; a workdir with checkpoints refuses a config that
+differs from its own except in SAFE_TO_CHANGE.
+"""
+
+from music_runtime.running import config_checks
+
+ConfigError = config_checks.ConfigError
+
+# The representations each dataset can be converted to.
+REPRESENTATIONS_OF_DATASET = {"groove": ("drums",), "maestro": ("events", "event_ids", "roll"),
+                              "corpus": ("roll",)}
+
+# Where the data is may change (its content may not: config.json records its hash).
+SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps",
+                  "checkpoint_every_steps", "checkpoints_to_keep", "watchdog_seconds",
+                  "mesh_devices", "data.root", "data.cache_dir", "data.workers")
+# What the other modes (ablate, analyze, generate) measure of a trained model.
+SAFE_TO_EVALUATE = ("eval.", "analysis.", "ablation.", "generate.")
+# Fields added after runs were trained: their defaults are what those runs did.
+ADDED_DEFAULTS = {"data.phase": "beat", "train.corruption.drop": 0.0, "train.corruption.add": 0.0}
+PHASES = ("beat", "any")
+
+
+def validate(config):
+  """Raises ConfigError naming the first field that cannot run."""
+  config_checks.check_finite(config)
+  config_checks.check_program(config, "tcn_wta.main")
+  for name in ("num_train_steps", "batch_size", "log_every_steps", "checkpoint_every_steps",
+               "checkpoints_to_keep", "data.window", "data.train_hop", "model.num_atoms",
+               "model.patch", "model.kernel_size", "model.k.k_end", "model.k.k_decrement",
+               "eval.max_windows"):
+    config_checks.at_least(config, name, 1)
+  config_checks.at_least(config, "mesh_devices", 0)
+  config_checks.at_least(config, "model.k.decay_every", 0)
+  config_checks.at_least(config, "learning_rate", 1e-12, float)
+  config_checks.one_of(config, "data.dataset", tuple(REPRESENTATIONS_OF_DATASET))
+  config_checks.one_of(config, "data.representation", REPRESENTATIONS_OF_DATASET[config.data.dataset])
+  config_checks.at_least(config, "model.k.k_start", config.model.k.k_end)
+  if config.model.k.k_start > config.model.num_atoms:
+    raise ConfigError(f"config.model.k.k_start = {config.model.k.k_start}: more winners than "
+                      f"atoms (config.model.num_atoms = {config.model.num_atoms})")
+  config_checks.one_of(config, "data.phase", PHASES)
+  for name in ("train.corruption.drop", "train.corruption.add", "ablation.corrupt_drop",
+               "ablation.corrupt_add"):
+    value = config_checks.field(config, name)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+      raise ConfigError(f"config.{name} = {value!r}: expected a fraction in [0, 1]")
+  for name in ("ablation.ks", "ablation.phase_ks"):
+    for k in config_checks.field(config, name):
+      if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ConfigError(f"config.{name} holds {k!r}: expected ints >= 1")
+  if config.data.window % config.model.patch:
+    raise ConfigError(f"config.data.window = {config.data.window}: expected a multiple of "
+                      f"config.model.patch = {config.model.patch}")
+
+
+def check_resume(config, workdir, provenance=None, evaluating=False):
+  """Refuses a resumed run (or another mode's reading) whose config or data differ from
+  `workdir`'s."""
+  config_checks.check_resume(config, workdir, SAFE_TO_CHANGE, ADDED_DEFAULTS,
+                             provenance=provenance, evaluating=evaluating,
+                             safe_to_evaluate=SAFE_TO_EVALUATE)
