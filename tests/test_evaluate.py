@@ -167,6 +167,7 @@ def test_report_has_every_section_and_files(trained_workdir):
   assert saved["denoise"]["mse"][0] == pytest.approx(0.01, rel=0.1)
   text = open(os.path.join(workdir, "REPORT.md")).read()
   assert "0.76 +- 0.002" in text and "nan" not in text.lower()
+  assert f"sha256 {saved['data_provenance']['sha256'][:12]}" in text
   assert "baseline: hold_last_chord" in text and "baseline: modern_hopfield" in text
   _check_html_report(workdir, ("denoise", "complete"))
   # The completion tool reads with the report's best half-masked read of stored episodes.

@@ -205,6 +205,9 @@ def test_analyze_and_generate_on_a_tiny_groove(tmp_path):
   assert saved["data"]["source"] == os.path.abspath(config.data.root)
   assert saved["data"]["cache"].startswith(str(config.data.cache_dir))
   assert f"from {os.path.abspath(config.data.root)}" in open(tmp_path / "run" / "REPORT.md").read()
+  provenance = saved["data_provenance"]
+  assert provenance["kind"] == "groove" and len(provenance["sha256"]) == 64
+  assert f"sha256 {provenance['sha256'][:12]}" in open(tmp_path / "run" / "REPORT.md").read()
   for name, value in trained_run.metrics["test"].items():
     if name != "loss":
       assert saved["reconstruction"][name] == pytest.approx(value, abs=1e-5)

@@ -29,7 +29,8 @@ def header(config, report):
   return [
       f"# TCN k-WTA on {config.name}: report", "",
       f"Data: {report['data']['dataset']} ({report['data']['representation']}) from "
-      f"{report['data']['source']}; pieces by split: "
+      f"{report['data']['source']} (arrays' sha256 "
+      f"{report.get('data_provenance', {}).get('sha256', '?')[:12]}); pieces by split: "
       + ", ".join(f"{s} {n}" for s, n in report["data"]["pieces_by_split"].items())
       + "; every window below is from the test split.", "",
       f"Step {report['step']}, k = {report['k']}; {report['test_windows']} held-out test windows "
