@@ -6,9 +6,15 @@ Piano rolls (88 keys, 16th notes) labelled with composer, key signature, mode an
 windows of 4 bars of 4/4 (64 steps), P = 4 (a quarter note).
 """
 
+import os
+
 import ml_collections
 
-from configs import tcn_analysis
+from music_runtime.running import config_files
+
+# Loaded by path, as every config is: configs/ is a folder of files, not an installed package.
+tcn_analysis = config_files.load_module(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcn_analysis.py"))
 
 
 def get_config(variant=""):

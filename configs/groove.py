@@ -12,7 +12,11 @@ import os
 
 import ml_collections
 
-from configs import tcn_analysis
+from music_runtime.running import config_files
+
+# Loaded by path, as every config is: configs/ is a folder of files, not an installed package.
+tcn_analysis = config_files.load_module(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "tcn_analysis.py"))
 
 
 def get_config(variant=""):
