@@ -57,45 +57,63 @@ def test_the_page_holds_tables_figures_and_a_player_per_listening_file(tmp_path)
   assert refs and all((tmp_path / r).exists() for r in refs), refs
 
 
-def _browser():
+def browser_available():
+  """(chromium, chromedriver) paths where both and selenium are installed, else None."""
   chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+  try:
+    import selenium  # pylint: disable=import-outside-toplevel,unused-import
+  except ImportError:
+    return None
   driver = shutil.which("chromedriver")
-  if not (chromium and driver):
-    pytest.skip("no chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
-  webdriver = pytest.importorskip("selenium.webdriver")
+  return (chromium, driver) if chromium and driver else None
+
+
+def _browser(binaries):
+  from selenium import webdriver  # pylint: disable=import-outside-toplevel
+  from selenium.webdriver.chrome.service import Service  # pylint: disable=import-outside-toplevel
+  chromium, driver = binaries
   options = webdriver.ChromeOptions()
   options.binary_location = chromium
   for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--mute-audio",
                    "--allow-file-access-from-files", "--window-size=1200,900"):
     options.add_argument(argument)
   options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-  from selenium.webdriver.chrome.service import Service  # pylint: disable=import-outside-toplevel
   return webdriver.Chrome(options=options, service=Service(driver))
 
 
-def test_a_browser_loads_every_image_and_decodes_every_audio_file(tmp_path):
-  path = _workdir(tmp_path)
-  browser = _browser()
+def check_in_browser(page_path, screenshot_path):
+  """Opens a REPORT.html in headless Chromium: every image loads, every audio file decodes,
+  no console error, a screenshot that is not blank. Returns (images, audio) as the page saw them."""
+  binaries = browser_available()
+  if binaries is None:
+    pytest.skip("no chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
+  from selenium.webdriver.support import ui  # pylint: disable=import-outside-toplevel
+  browser = _browser(binaries)
   try:
-    browser.get("file://" + os.path.abspath(path))
-    from selenium.webdriver.support import ui  # pylint: disable=import-outside-toplevel
+    browser.get("file://" + os.path.abspath(page_path))
     for audio in browser.find_elements("tag name", "audio"):
       browser.execute_script("arguments[0].load();", audio)
-    ui.WebDriverWait(browser, 20).until(lambda b: b.execute_script(
+    ui.WebDriverWait(browser, 30).until(lambda b: b.execute_script(
         "return [...document.querySelectorAll('audio')].every("
         "a => a.error !== null || a.readyState >= 1);"))
     images = browser.execute_script(
         "return [...document.images].map(i => [i.getAttribute('src'), i.complete, "
         "i.naturalWidth]);")
-    assert len(images) == 5 and all(ok and width > 0 for _, ok, width in images), images
     audio = browser.execute_script(
         "return [...document.querySelectorAll('audio')].map(a => [a.getAttribute('src'), "
         "a.error && a.error.code, a.duration]);")
-    assert len(audio) == 4 and all(error is None and duration > 1.0
-                                   for _, error, duration in audio), audio
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
-    assert not errors, errors
-    browser.save_screenshot(str(tmp_path / "page.png"))
+    browser.save_screenshot(str(screenshot_path))
   finally:
     browser.quit()
-  assert not html_report.is_blank(str(tmp_path / "page.png"))
+  assert images and all(ok and width > 0 for _, ok, width in images), images
+  assert all(error is None and duration > 0 for _, error, duration in audio), audio
+  assert not errors, errors
+  assert not html_report.is_blank(str(screenshot_path))
+  return images, audio
+
+
+def test_a_browser_loads_every_image_and_decodes_every_audio_file(tmp_path):
+  images, audio = check_in_browser(_workdir(tmp_path), tmp_path / "page.png")
+  assert len(images) == 5 and len(audio) == 4
+  assert all(duration > 1.0 for _, _, duration in audio)
