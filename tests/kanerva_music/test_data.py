@@ -15,8 +15,8 @@ from kanerva_music.data import episodes
 from music_runtime.files import safe_npz
 from tests.conftest import random_splits, write_object_npz
 
-SHARED_JSB = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "jsb_chorales",
-                          "Jsb16thSeparated.npz")
+SHARED_JSB = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
+                          "jsb_chorales", "Jsb16thSeparated.npz")
 
 
 def data_config(**overrides):

@@ -12,7 +12,7 @@ from music_runtime.files import workdir_lock
 from tests.conftest import random_splits
 from tests.conftest import write_object_npz
 
-ROOT = os.path.join(os.path.dirname(__file__), "..")
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
 def test_main_trains_resumes_and_prints_the_final_elbo(tiny_chorale_npz, tmp_path):

@@ -349,7 +349,7 @@ def _check_html_report(workdir, listening):
   for name in listening:
     assert f'<h4>{name}</h4>' in page
   assert page.count("<audio ") == sum(r.endswith(".wav") for r in refs) > 0
-  from tests import test_html_report  # pylint: disable=import-outside-toplevel
+  from tests.music_runtime import test_html_report  # pylint: disable=import-outside-toplevel
   if test_html_report.browser_available():  # the real page, opened as a reader would
     test_html_report.check_in_browser(os.path.join(workdir, "REPORT.html"),
                                       os.path.join(workdir, "..", "report_page.png"))

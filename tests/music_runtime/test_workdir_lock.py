@@ -22,7 +22,7 @@ with workdir_lock.hold(sys.argv[1]):
 
 def _holding_process(workdir):
   process = subprocess.Popen([sys.executable, "-c", HOLD, str(workdir)], stdout=subprocess.PIPE,
-                             text=True, cwd=os.path.join(os.path.dirname(__file__), ".."))
+                             text=True, cwd=os.path.join(os.path.dirname(__file__), "..", ".."))
   assert process.stdout.readline().strip() == "held"
   return process
 

@@ -21,9 +21,9 @@ from kanerva_music.tools import ablation
 from kanerva_music.tools import complete
 from kanerva_music.training import config_checks
 from tests.conftest import tiny_codec_config
-from tests.test_evaluate import _check_html_report as check_html_report
-from tests.test_evaluate import four_voices
-from tests.test_evaluate import write_score
+from tests.kanerva_music.test_evaluate import _check_html_report as check_html_report
+from tests.kanerva_music.test_evaluate import four_voices
+from tests.kanerva_music.test_evaluate import write_score
 
 S, T = 8, 3
 

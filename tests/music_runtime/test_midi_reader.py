@@ -9,7 +9,7 @@ import pytest
 
 from music_runtime.files import midi_reader
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")
 
 
 def _vlq(value):

@@ -25,7 +25,7 @@ def test_runs_on_8_cpu_devices():
              JAX_PLATFORMS="cpu")
   out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         __file__, "-k", "eight"], env=env, capture_output=True, text=True,
-                       cwd=os.path.join(os.path.dirname(__file__), ".."), check=False)
+                       cwd=os.path.join(os.path.dirname(__file__), "..", ".."), check=False)
   assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
   assert " passed" in out.stdout and "skipped" not in out.stdout, out.stdout[-2000:]
 

@@ -13,7 +13,7 @@ from configs import chorales as chorales_config
 from kanerva_music.training import train
 from tests.conftest import tiny_config
 
-CONFIG_FILE = os.path.join(os.path.dirname(__file__), "..", "configs", "chorales.py")
+CONFIG_FILE = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "chorales.py")
 
 
 def test_one_step_is_an_adam_step_and_writes_the_workdir(tiny_chorale_npz, tmp_path):

@@ -34,6 +34,6 @@ def test_a_real_hang_ends_the_process(tmp_path):
   code = ("import time\nfrom music_runtime.running import watchdog\n"
           f"with watchdog.Watchdog({str(tmp_path)!r}, 0.5):\n  time.sleep(60)\n")
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                       cwd=os.path.dirname(os.path.dirname(__file__)))
+                       cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
   assert out.returncode == watchdog.HANG_EXIT_CODE
   assert "Watchdog: no progress" in out.stderr and watchdog.STACKS_FILE in out.stderr

@@ -14,7 +14,8 @@ from tcn_wta.datasets import groove
 from tcn_wta.training import train
 from tests.conftest import make_net, tiny_groove_config, write_fake_groove
 
-SHARED_GROOVE = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "groove")
+SHARED_GROOVE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",
+                             "groove")
 
 
 def test_kwta_keeps_exactly_k_per_code_step():

@@ -1,0 +1,1 @@
+"""Tests of kanerva_music: the memory, the codec DKM, data, evaluation, reports, tools."""
