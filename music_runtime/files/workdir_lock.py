@@ -38,9 +38,7 @@ def _holder(fd):
 
 
 def _describe(holder):
-  if not holder:
-    return "another process"
-  if "pid" not in holder:
+  if not holder or "pid" not in holder:
     return "another process"
   started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(holder.get("started", 0)))
   return f"pid {holder['pid']} on {holder.get('host', '?')} (since {started})"
@@ -105,9 +103,7 @@ def hold(workdir: str):
   try:
     os.makedirs(workdir, exist_ok=True)
     fd = _open_locked(path)
-  except WorkdirLockedError:
-    raise
-  except OSError as e:
+  except OSError as e:  # WorkdirLockedError is not an OSError: it passes through
     raise WorkdirAccessError(f"--workdir={workdir}: cannot write there "
                              f"({e.strerror or e}); pass a writable folder") from e
   try:

@@ -62,25 +62,23 @@ def read_json(path: str, what: str = "file"):
                            "copy, or use a new --workdir") from e
 
 
-def read_config_json(workdir: str) -> dict:
-  """The saved config of `workdir` (without its data provenance), or {} when there is none."""
+def read_run_record(workdir: str):
+  """(the saved config without its data provenance, the provenance or None) of `workdir`'s
+  config.json; ({}, None) when there is none."""
   path = os.path.join(workdir, CONFIG_FILE)
   if not os.path.exists(path):
-    return {}
+    return {}, None
   saved = read_json(path, "run's config")
   if not isinstance(saved, dict):
     raise WorkdirFileError(f"{path}: expected a JSON object (a run's config); restore it from "
                            "a copy, or use a new --workdir")
-  saved.pop(PROVENANCE_KEY, None)
-  return saved
+  provenance = saved.pop(PROVENANCE_KEY, None)
+  return saved, provenance
 
 
-def saved_provenance(workdir: str):
-  """The data provenance `workdir/config.json` records, or None (none saved)."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.exists(path):
-    return None
-  return read_json(path, "run's config").get(PROVENANCE_KEY)
+def read_config_json(workdir: str) -> dict:
+  """The saved config of `workdir` (without its data provenance), or {} when there is none."""
+  return read_run_record(workdir)[0]
 
 
 def write_config_json(config, workdir: str, provenance=None) -> None:

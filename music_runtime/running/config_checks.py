@@ -88,8 +88,6 @@ def check_finite(config) -> None:
     for v in values:
       if isinstance(v, float) and not math.isfinite(v):
         raise ConfigError(f"config.{key} = {value!r}: expected a finite number")
-      if isinstance(v, str) and v.strip().lower() in ("nan", "inf", "-inf", "+inf", "infinity"):
-        raise ConfigError(f"config.{key} = {value!r}: expected a finite number")
 
 
 def _has_checkpoints(workdir):
@@ -117,7 +115,7 @@ def check_resume(config, workdir, safe_to_change, added_defaults=None, *, proven
       raise FileNotFoundError(f"No checkpoint in {workdir}: nothing to evaluate; train first "
                               "(--mode=train)")
     return
-  saved = workdir_utils.read_config_json(workdir)
+  saved, saved_data = workdir_utils.read_run_record(workdir)
   if not saved:
     return
   safe = tuple(safe_to_change) + (tuple(safe_to_evaluate) if evaluating else ())
@@ -138,7 +136,6 @@ def check_resume(config, workdir, safe_to_change, added_defaults=None, *, proven
         f"config.num_train_steps = {config.num_train_steps} is below step {latest}, where "
         f"{workdir}'s checkpoint stands: training would do nothing and rewrite its reports; "
         "nothing was written. Evaluate it with --mode=eval, or use a new --workdir")
-  saved_data = workdir_utils.saved_provenance(workdir)
   if provenance is not None and saved_data and saved_data.get("sha256") != provenance["sha256"]:
     raise ConfigError(
         f"{workdir} was trained on {_data_line(saved_data)}, not on {_data_line(provenance)}; "

@@ -8,12 +8,16 @@ from music_runtime.files import workdir_lock
 from music_runtime.running import cli
 
 
-def _exit_line(capsys, error):
+def _raising(error):
   def main(argv):
     del argv
     raise error
+  return main
+
+
+def _exit_line(capsys, error):
   with pytest.raises(SystemExit) as exited:
-    cli.call_main(main, ["prog"])
+    cli.call_main(_raising(error), ["prog"])
   lines = capsys.readouterr().err.splitlines()
   assert exited.value.code == 2 and len(lines) == 1
   return lines[0]
@@ -34,10 +38,7 @@ def test_runtime_user_errors_are_one_line_and_long_values_are_cut(capsys):
 
 
 def test_a_bug_keeps_its_traceback():
-  def main(argv):
-    del argv
-    raise KeyError("a bug")
   with pytest.raises(KeyError):
-    cli.call_main(main, ["prog"])
+    cli.call_main(_raising(KeyError("a bug")), ["prog"])
   with pytest.raises(OSError):  # an OS error that says nothing about the user's files
-    cli.call_main(lambda argv: (_ for _ in ()).throw(OSError(errno.EIO, "I/O")), ["prog"])
+    cli.call_main(_raising(OSError(errno.EIO, "I/O")), ["prog"])

@@ -33,7 +33,7 @@ def test_config_json_keeps_the_provenance_apart_from_the_config(tmp_path):
   record = {"kind": "jsb_file", "path": "/x.npz", "sha256": "ab" * 32, "description": "x"}
   workdir_utils.write_config_json(config, str(tmp_path), record)
   assert workdir_utils.read_config_json(str(tmp_path)) == {"seed": 3, "data": {"path": "x.npz"}}
-  assert workdir_utils.saved_provenance(str(tmp_path)) == record
+  assert workdir_utils.read_run_record(str(tmp_path))[1] == record
 
 
 def test_latest_checkpoint_step_reads_orbax_step_folders(tmp_path):
