@@ -66,6 +66,8 @@ def get_config(variant=""):
   config.model.read_method = "lstsq"        # the headline read (report, figures, completion)
   config.model.linalg = "xla"               # Cholesky systems: xla (fast) | lapack (cho_solve)
   config.model.lstsq_rcond = 0.0            # lstsq cut-off; 0 = NumPy's (eps * max(C, K))
+  config.model.lstsq_solver = "cholesky"    # lstsq by svd (reference) | cholesky (same read,
+                                            # faster; the SVD where ill-conditioned)
   config.model.attention_beta = 0.0         # attention read's inverse temperature; 0 = choose
                                             # on validation memories (report)
   config.model.attention_top_k = 0          # sparse attention: the k best read-outs (0 = all)

@@ -40,6 +40,7 @@ def get_config(variant=""):
   config.model.patch = 4            # P: one quarter note
   config.model.tcn_features = ()    # the authors' drum model has no TCN
   config.model.kernel_size = 3
+  config.model.decoder = "auto"   # dense, sparse, or auto: sparse when 40 k <= D (speed only)
   config.model.k = ml_collections.ConfigDict()
   config.model.k.k_start = 4
   config.model.k.k_end = 1

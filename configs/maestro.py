@@ -44,6 +44,7 @@ def get_config(variant=""):
   config.model.patch = 4
   config.model.tcn_features = (8, 16, 32)
   config.model.kernel_size = 3
+  config.model.decoder = "auto"   # dense, sparse, or auto: sparse when 40 k <= D (speed only)
   config.model.k = ml_collections.ConfigDict()
   config.model.k.k_start = 95
   config.model.k.k_end = 75

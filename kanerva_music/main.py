@@ -24,13 +24,17 @@ from music_runtime.running import cli
 from music_runtime.running import watchdog
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Where checkpoints, metrics and config.json go "
-                    "(default: runs/<config.name>).")
-flags.DEFINE_enum("mode", "train", ["train", "eval"],
-                  "train: train (resuming) then evaluate; eval: evaluate the latest checkpoint.")
-config_flags.DEFINE_config_file("config", None, "Experiment configuration file.",
-                                lock_config=True)
-flags.mark_flags_as_required(["config"])
+
+
+def _define_flags():
+  """Defined only when run as a program, so that importing this module defines none."""
+  flags.DEFINE_string("workdir", None, "Where checkpoints, metrics and config.json go "
+                      "(default: runs/<config.name>).")
+  flags.DEFINE_enum("mode", "train", ["train", "eval"],
+                    "train: train (resuming) then evaluate; eval: evaluate the latest checkpoint.")
+  config_flags.DEFINE_config_file("config", None, "Experiment configuration file.",
+                                  lock_config=True)
+  flags.mark_flags_as_required(["config"])
 
 
 # Errors a user can fix: one line and exit status 2 (--verbosity=1 shows the traceback).
@@ -66,4 +70,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  _define_flags()
   cli.run(main, USER_ERRORS)

@@ -33,16 +33,20 @@ from tcn_wta.training import train
 FLAGS = flags.FLAGS
 # Errors a user can fix: one line and exit status 2 (--verbosity=1 shows the traceback).
 USER_ERRORS = (config_checks.ConfigError, FileNotFoundError, safe_npz.UnsafeNpzError)
-flags.DEFINE_string("workdir", None, "Checkpoints, metrics and config.json "
-                    "(default: runs/<config.name>).")
-flags.DEFINE_enum("mode", "train", ["train", "ablate", "analyze", "generate"],
-                  "train: train (resuming) and evaluate; ablate: train and measure the k sweep, "
-                  "denoising and beat-alignment models under workdir/ablations; analyze: measure "
-                  "the applications on the latest checkpoint; generate: write music from sampled "
-                  "codes.")
-config_flags.DEFINE_config_file("config", None, "Experiment configuration file.",
-                                lock_config=True)
-flags.mark_flags_as_required(["config"])
+
+
+def _define_flags():
+  """Defined only when run as a program, so that importing this module defines none."""
+  flags.DEFINE_string("workdir", None, "Checkpoints, metrics and config.json "
+                      "(default: runs/<config.name>).")
+  flags.DEFINE_enum("mode", "train", ["train", "ablate", "analyze", "generate"],
+                    "train: train (resuming) and evaluate; ablate: train and measure the k sweep, "
+                    "denoising and beat-alignment models under workdir/ablations; analyze: measure "
+                    "the applications on the latest checkpoint; generate: write music from sampled "
+                    "codes.")
+  config_flags.DEFINE_config_file("config", None, "Experiment configuration file.",
+                                  lock_config=True)
+  flags.mark_flags_as_required(["config"])
 
 
 def main(argv):
@@ -73,4 +77,5 @@ def _run_mode(config, workdir):
 
 
 if __name__ == "__main__":
+  _define_flags()
   cli.run(main, USER_ERRORS)

@@ -3,15 +3,18 @@
 encoder: TCN residual blocks (Bai et al. 2018) -> Conv1D(D atoms, kernel = stride = P);
 code:    k-winners-take-all over the D atoms at every code step;
 decoder: the dictionary, one transposed convolution with kernel = stride = P and no bias, so a
-         reconstruction is a sum of shifted atoms: x[t P + p, c] = sum_d code[t, d] atom[d, p, c].
+         reconstruction is a sum of shifted atoms: x[t P + p, c] = sum_d code[t, d] atom[d, p, c];
+         computed densely or from the k winners only (`decoders`, chosen by `decoder`).
 """
 
 from typing import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from music_runtime.training import layers
+from tcn_wta import decoders
 
 
 class CausalResidualBlock(nn.Module):
@@ -32,12 +35,25 @@ class CausalResidualBlock(nn.Module):
 
 
 class TcnWta(nn.Module):
-  """Encode [B, L, C] (L a multiple of P) to a sparse code [B, L / P, D] and decode it back."""
+  """Encode [B, L, C] (L a multiple of P) to a sparse code [B, L / P, D] and decode it back.
+
+  Attributes:
+    channels: C, the input's (and output's) channels.
+    num_atoms: D, the dictionary's atoms.
+    patch: P, code steps are P input steps apart (the atoms' length).
+    tcn_features: the TCN residual blocks' widths, dilations 1, 2, 4, ...; () for none.
+    kernel_size: the TCN convolutions' kernel.
+    decoder: "dense", "sparse" or "auto" (sparse when k * decoders.SPARSE_BELOW <= D); the
+      same function and gradients either way, only the speed differs.
+    kwta: how the dense path finds the winners (`layers.KWTA_METHODS`); the same winners.
+  """
   channels: int
   num_atoms: int
   patch: int
   tcn_features: Sequence[int] = ()
   kernel_size: int = 3
+  decoder: str = "dense"
+  kwta: str = "auto"
 
   def setup(self):
     self.blocks = [CausalResidualBlock(f, self.kernel_size, 2**i)
@@ -47,22 +63,29 @@ class TcnWta(nn.Module):
         "dictionary", nn.initializers.normal(1.0 / (self.patch * self.channels) ** 0.5),
         (self.num_atoms, self.patch, self.channels))
 
-  def encode_dense(self, x):
+  def encode_dense(self, x: jax.Array) -> jax.Array:
+    """[B, L, C] -> [B, L / P, D], the pre-k-WTA activations."""
     if x.shape[-2] % self.patch:
       raise ValueError(f"Length {x.shape[-2]} is not a multiple of the patch size {self.patch}")
     for block in self.blocks:
       x = block(x)
     return self.to_atoms(x)
 
-  def encode(self, x, k):
-    return layers.k_winners_take_all(self.encode_dense(x), k)
+  def encode(self, x: jax.Array, k: int) -> jax.Array:
+    """[B, L, C] -> the k-WTA code [B, L / P, D] (k non-zero per code step)."""
+    return layers.k_winners_take_all(self.encode_dense(x), k, self.kwta)
 
-  def decode(self, code):
-    """Sum of atoms placed at their code steps: the transposed convolution, kernel = stride = P."""
-    out = jnp.einsum("...td,dpc->...tpc", code, self.dictionary)
-    return out.reshape(*code.shape[:-2], code.shape[-2] * self.patch, self.channels)
+  def decode(self, code: jax.Array) -> jax.Array:
+    """Sum of atoms placed at their code steps: [..., T, D] -> [..., T P, C] (always dense)."""
+    return decoders.decode_dense(code, self.dictionary)
 
-  def __call__(self, x, k):
+  def __call__(self, x: jax.Array, k: int) -> tuple[jax.Array, jax.Array]:
+    """(reconstruction [B, L, C], code [B, L / P, D]) of x [B, L, C] with k winners."""
+    if decoders.use_sparse(self.decoder, k, self.num_atoms):
+      values, indices = jax.lax.top_k(self.encode_dense(x), k)
+      # The dense code is only built if the caller uses it (training does not: jit drops it).
+      return (decoders.decode_sparse(values, indices, self.dictionary),
+              layers.winners_to_code(values, indices, self.num_atoms))
     code = self.encode(x, k)
     return self.decode(code), code
 

@@ -143,3 +143,22 @@ def tiny_codec_config(data_path, num_train_steps=2):
   config.eval.optimised_read_memories = 2
   config.eval.codec_capacity_sizes = (2, 4, 8)
   return config
+
+
+def write_score(path, parts, fmt="midi"):
+  from music21 import note, stream  # pylint: disable=import-outside-toplevel
+  score = stream.Score()
+  for name, pitches in parts:
+    part = stream.Part()
+    part.partName = name
+    for p in pitches:
+      part.append(note.Note(p, quarterLength=1))
+    score.insert(0, part)
+  score.write(fmt, fp=str(path))
+
+
+def four_voices(num_quarters=16, rng=None):
+  rng = rng or np.random.default_rng(0)
+  centres = (72, 64, 55, 45)
+  return [(name, [int(c + rng.integers(-3, 4)) for _ in range(num_quarters)])
+          for name, c in zip(("Soprano", "Alto", "Tenor", "Bass"), centres)]

@@ -122,9 +122,8 @@ def masked_read(memory_mean, cue_codes, cue_code_mask, model_config, method) -> 
   (eq. 6 in code space) against `memory_mean` [K, C'], and its fit; a cue with no observed block
   reads 0."""
   w = dkm.solve_address(memory_mean, cue_codes, cue_code_mask,
-                        obs_noise_std=model_config.obs_noise_std,
-                        prior_std=model_config.prior_std, method=method,
-                        rcond=model_config.get("lstsq_rcond", 0.0) or None)
+                        method=method,
+                        **model.solve_options(model_config))
   readout = w @ memory_mean
   return Read(readout, fit_of(readout, cue_codes, cue_code_mask))
 

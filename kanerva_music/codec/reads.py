@@ -24,6 +24,7 @@ import optax
 
 from kanerva_music.codec import objective
 from kanerva_music.memory import dkm
+from kanerva_music.memory import model
 
 
 class ReadResult(NamedTuple):
@@ -69,9 +70,8 @@ def optimised_read(codec, params, memory_mean, notes, mask, model_config, method
   """Read (b): `num_steps` Adam steps on each cue's address, then one decode with the cue."""
   codes = objective.encode(codec, params, notes, mask)
   start = dkm.solve_address(memory_mean, codes, objective.code_mask(codec, mask),
-                            obs_noise_std=model_config.obs_noise_std,
-                            prior_std=model_config.prior_std, method=method,
-                            rcond=model_config.get("lstsq_rcond", 0.0) or None)
+                            method=method,
+                            **model.solve_options(model_config))
   nothing = jnp.zeros(mask.shape, jnp.float32)
 
   def negative_log_posterior(w):

@@ -1,1 +1,1 @@
-"""kanerva_music.evaluation: measuring a trained memory: denoising and completion by every read (evaluate), the baselines, capacity curves, bytes per method (storage) and recall against bytes (frontier)."""
+"""kanerva_music.evaluation: measuring a trained memory: denoising and completion by every read (evaluate; its programs on the mesh in sharded_reads, its metrics in pitch_metrics), the baselines, capacity curves, bytes per method (storage) and recall against bytes (frontier)."""

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kanerva_music.evaluation import evaluate
+from kanerva_music.evaluation import pitch_metrics
 from music_runtime.running import compile_ahead
 from music_runtime.training import sharding
 
@@ -182,11 +183,11 @@ def estimate(name, cues, mask, stored, context, beta=None, *, denoise=False):
 
 
 def _scored(targets, cues, mask, stored, train_windows, position_mean, beta, *, name, denoise):
-  """A baseline's estimates and their `evaluate.iteration_metrics` on the masked entries (every
+  """A baseline's estimates and their `pitch_metrics.iteration_metrics` on the masked entries (every
   entry when denoising), as one program."""
   out = _estimate(name, cues, mask, stored, train_windows, position_mean, beta, denoise)
   scored = jnp.ones((1, 1, 1), bool) if denoise else mask[:, None, :] == 0
-  return evaluate.iteration_metrics(targets, out[None], scored)
+  return pitch_metrics.iteration_metrics(targets, out[None], scored)
 
 
 _score_program = jax.jit(_scored, static_argnames=("name", "denoise"))
@@ -211,7 +212,7 @@ def score(name, targets, cues, mask, stored, context, beta=None):
   """{acc_exact, acc_1, acc_2, mse} of a baseline: a completion (mask [M, C]) on its masked
   entries, denoising (mask None) on every entry."""
   metrics = score_call(name, targets, cues, mask, stored, context, beta)()
-  return {k: float(metrics[k][0]) for k in evaluate.METRICS}
+  return {k: float(metrics[k][0]) for k in pitch_metrics.METRICS}
 
 
 def choose_beta(stored, novel, mask, context, betas=BETAS):

@@ -21,8 +21,11 @@ import numpy as np
 from kanerva_music.data import episodes
 from kanerva_music.evaluation import baselines
 from kanerva_music.evaluation import evaluate
+from kanerva_music.evaluation import pitch_metrics
+from kanerva_music.evaluation import sharded_reads
 from kanerva_music.evaluation import storage
 from kanerva_music.memory import dkm
+from kanerva_music.memory import model
 from music_runtime.running import compile_ahead
 from music_runtime.training import sharding
 
@@ -40,7 +43,7 @@ def _mask(name, num_memories, num_cols):
 
 
 def _accuracy(target, estimate, scored):
-  metrics = evaluate.iteration_metrics(target, estimate[None], scored)
+  metrics = pitch_metrics.iteration_metrics(target, estimate[None], scored)
   return metrics["acc_exact"][0]
 
 
@@ -50,12 +53,11 @@ def _memory_reads(params, stored, cues, beta, *, model_config, precisions=()):
   Reads of memories kept at float32 are scored on every task; `"<read>@<precision>"` entries
   score the half-masked task on the same memories (and read-outs) kept at each lower precision
   in `precisions` (of `storage.PRECISIONS`), one traced read mapped over them."""
-  written = evaluate.write_memories(params, stored, model_config, precision="float32")
+  written = sharded_reads.write_memories(params, stored, model_config, precision="float32")
   # Both completion masks go through one traced read (lax.map), which halves compile time.
   masks = jnp.asarray(np.stack([_mask(name, 1, stored.shape[-1])[0] for name in TASKS[:2]]) != 0)
-  kwargs = dict(num_iters=NUM_ITERS, obs_noise_std=model_config.obs_noise_std,
-                prior_std=model_config.prior_std, rcond=model_config.lstsq_rcond or None,
-                beta=beta, top_k=model_config.attention_top_k)
+  kwargs = dict(num_iters=NUM_ITERS, **model.solve_options(model_config), beta=beta,
+                top_k=model_config.attention_top_k)
   lower = [p for p in precisions if p != "float32"]
   half = masks[0]
   out = {}

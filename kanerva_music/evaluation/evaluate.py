@@ -7,15 +7,11 @@ mean squared error in normalised units, and pitch accuracy after de-normalising 
 (exact, within 1 semitone, within 2 semitones = a whole step).
 """
 
-import functools
-
 import jax
-import jax.numpy as jnp
-from jax.sharding import PartitionSpec as P
 import numpy as np
 
-from kanerva_music.data import episodes
-from kanerva_music.evaluation import storage
+from kanerva_music.evaluation import pitch_metrics
+from kanerva_music.evaluation import sharded_reads
 from kanerva_music.memory import dkm
 from kanerva_music.memory import model
 from music_runtime.running import compile_ahead
@@ -27,7 +23,6 @@ MASKS = ("half", "three_quarters", "random_25", "random_50", "random_75")
 METHODS = dkm.READ_METHODS + ("unmasked",)
 DENOISE_METHODS = dkm.READ_METHODS
 ATTENTION_BETAS = (100.0, 1000.0, 1e4, 1e5)
-METRICS = ("mse", "acc_exact", "acc_1", "acc_2")
 CAPACITY_SIZES = (8, 16, 32, 64, 128)
 DATA = sharding.DATA
 
@@ -52,157 +47,8 @@ def observation_mask(name, num_memories, episode_steps, rng, num_voices=4):
   return np.asarray(mask, np.float32)
 
 
-def write_memories(params, stored, model_config, rngs=None, precision=None):
-  """{"memory": posterior memories, "values": their read-outs [M, T, C] of the stored episodes}
-  after writing stored [M, T, C] as training writes (`model.store`); rngs [M] default to
-  `model.evaluation_write_keys`. The posterior mean and the read-outs are kept at `precision`
-  (default `model_config.memory_precision`, see `storage.quantize`)."""
-  if rngs is None:
-    rngs = model.evaluation_write_keys(stored.shape[0])
-  if precision is None:
-    precision = model_config.get("memory_precision", "float32")
-
-  def one(z, r):
-    written = model.store(params, z, model_config, r, method=model_config.write_solve_method)
-    kept = dkm.Memory(storage.quantize(written.posterior.mean, precision), written.posterior.cov)
-    return {"memory": kept,
-            "values": storage.quantize(dkm.read(written.posterior, written.w), precision)}
-
-  return dkm.map_memories(one, stored, rngs)
-
-
-def iteration_sums(target, iterates, scored):
-  """({metric: [num_iters + 1] sums over entries where `scored`}, their count);
-  iterates [I, M, T, C] incl. the cue."""
-  weight = jnp.broadcast_to(scored, target.shape).astype(jnp.float32)
-
-  def total(values):  # values [I, M, T, C]
-    return jnp.sum(values * weight, axis=(1, 2, 3))
-
-  semitones = jnp.abs(_to_pitch(iterates) - _to_pitch(target))
-  return {"mse": total((iterates - target) ** 2), "acc_exact": total(semitones == 0),
-          "acc_1": total(semitones <= 1), "acc_2": total(semitones <= 2)}, jnp.sum(weight)
-
-
-def iteration_metrics(target, iterates, scored):
-  """{metric: [num_iters + 1]} means over entries where `scored`."""
-  sums, count = iteration_sums(target, iterates, scored)
-  return {name: value / count for name, value in sums.items()}
-
-
-def _to_pitch(x):
-  return jnp.clip(jnp.round(episodes.denormalise(x)), episodes.PITCH_LOW, episodes.PITCH_HIGH)
-
-
-def _read_shard(memories, targets, cues, mask, valid, beta, *, num_iters, method, model_config,
-                denoise, mesh):
-  """One device's memories: iterates and the metric sums of the whole mesh (psum)."""
-  kwargs = dict(num_iters=num_iters, obs_noise_std=model_config.obs_noise_std,
-                prior_std=model_config.prior_std, rcond=model_config.lstsq_rcond or None,
-                beta=beta, top_k=model_config.attention_top_k)
-  if method == "unmasked":  # the original DKM's completion: read as if all were observed
-    method, mask_of = model_config.read_method, lambda k: None
-  else:
-    mask_of = lambda k: k
-  read = lambda m, x, k: dkm.iterate_read(m["memory"], x, mask_of(k), method=method,
-                                          values=m["values"], **kwargs)
-  if denoise:
-    cue0 = cues
-    iterates = dkm.map_memories(lambda m, x: read(m, x, None), memories, cues)
-    scored = jnp.ones_like(targets, bool)
-  else:
-    observed = mask[:, None, :] != 0
-    cue0 = jnp.where(observed, cues, 0.0)
-    iterates = dkm.map_memories(read, memories, cue0, mask)
-    scored = ~observed
-  iterates = jnp.moveaxis(iterates, 1, 0)  # [I, M, T, C]
-  all_iterates = jnp.concatenate([cue0[None], iterates], axis=0)
-  sums, count = iteration_sums(targets, all_iterates, scored & valid[:, None, None])
-  sums, count = sharding.sum_over_shards((sums, count), mesh)
-  return {name: value / count for name, value in sums.items()}, all_iterates[:, :1]
-
-
-@functools.partial(jax.jit, static_argnames=("num_iters", "method", "model_config", "mesh",
-                                             "denoise"))
-def _read_sharded(memories, targets, cues, mask, valid, beta, *, num_iters, method, model_config,
-                  mesh, denoise):
-  read = functools.partial(_read_shard, num_iters=num_iters, method=method,
-                           model_config=model_config, denoise=denoise, mesh=mesh)
-  metrics, firsts = sharding.per_shard(read, mesh, in_specs=(P(DATA),) * 5 + (P(),),
-                                       out_specs=(P(), P(None, DATA)))(
-                                           memories, targets, cues, mask, valid, beta)
-  return metrics, firsts[:, 0]
-
-
-
-@functools.partial(jax.jit, static_argnames=("model_config", "mesh"))
-def _write_sharded(params, stored, rngs, *, model_config, mesh):
-  write = lambda p, z, r: write_memories(p, z, model_config, r)
-  return sharding.per_shard(write, mesh, in_specs=(P(), P(DATA), P(DATA)), out_specs=P(DATA))(
-      params, stored, rngs)
-
-
-def _write_call(params, shards, stored, model_config):
-  rngs = np.asarray(model.evaluation_write_keys(shards.count))
-  return compile_ahead.call(_write_sharded, params, shards.put(stored), shards.put(rngs),
-                            model_config=model_config, mesh=shards.mesh)
-
-
-def write_sharded(params, shards, stored, model_config):
-  """Memories of stored [M, T, C], split over `shards.mesh` (see ShardedSet)."""
-  return _write_call(params, shards, stored, model_config)()
-
-
-class ShardedSet:
-  """Evaluation arrays padded to a multiple of the mesh's devices and split over them; `valid`
-  marks the real memories (padding repeats the last one and is never scored)."""
-
-  def __init__(self, mesh, count):
-    self.mesh, self.count = mesh, count
-    self.valid = self.put(np.ones(count, bool), fill=False)
-
-  def put(self, x, fill=None):
-    padded, _ = sharding.pad_to_multiple(np.asarray(x), self.mesh)
-    if fill is not None:
-      padded = padded.copy()
-      padded[self.count:] = fill
-    return sharding.put(padded, sharding.split_over_data(self.mesh))
-
-
-def _score_call(memories, shards, targets, cues, mask, *, num_iters, method, model_config,
-                beta=0.0):
-  """The `_read_sharded` call of `_score` (a `compile_ahead.Call`)."""
-  denoise = mask is None
-  if denoise:
-    mask = np.ones((shards.count, np.shape(targets)[-1]), np.float32)
-  return compile_ahead.call(
-      _read_sharded, memories, shards.put(targets), shards.put(cues), shards.put(mask),
-      shards.valid, jnp.asarray(beta, jnp.float32), num_iters=num_iters, method=method,
-      model_config=model_config, mesh=shards.mesh, denoise=denoise)
-
-
-def _score(*args, **kwargs):
-  """`read_and_score` on memories already split over `shards.mesh`."""
-  return _score_call(*args, **kwargs)()
-
-
-def read_and_score(memories, targets, cues, mask, *, num_iters, method, model_config,
-                   mesh=None, beta=0.0):
-  """Iterative reads of cues [M, T, C] under mask [M, C] (None: denoise) and their metrics, the
-  memories ({"memory", "values"} as `write_memories` returns them) split over the mesh's devices
-  (default: one device); `beta` is the attention read's inverse temperature.
-
-  Returns ({metric: [num_iters + 1]}, iterates [num_iters + 1, T, C] of memory 0). method
-  "unmasked" is the original DKM read (paper 4.4): masked entries filled with 0, then read as if
-  everything were observed, nothing clamped.
-  """
-  shards = ShardedSet(mesh or sharding.make_mesh(1), len(targets))
-  return _score(jax.tree_util.tree_map(shards.put, memories), shards, targets, cues, mask,
-                num_iters=num_iters, method=method, model_config=model_config, beta=beta)
-
-
 def _lists(metrics):
-  return {k: [float(v) for v in np.asarray(metrics[k])] for k in METRICS}
+  return {k: [float(v) for v in np.asarray(metrics[k])] for k in pitch_metrics.METRICS}
 
 
 def make_tasks(config, stored):
@@ -222,10 +68,10 @@ def choose_attention_beta(params, config, stored, novel, mesh=None, betas=ATTENT
   mesh = mesh or sharding.make_mesh(1)
   frozen = config_checks.freeze(config.model)
   stored, novel = np.asarray(stored), np.asarray(novel)
-  shards = ShardedSet(mesh, len(stored))
-  memories = write_sharded(params, shards, stored, frozen)
+  shards = sharded_reads.ShardedSet(mesh, len(stored))
+  memories = sharded_reads.write_sharded(params, shards, stored, frozen)
   mask = observation_mask("half", len(stored), stored.shape[-1] // 4, None)
-  exact = lambda beta, x: float(_score(memories, shards, x, x, mask, num_iters=1,
+  exact = lambda beta, x: float(sharded_reads.score(memories, shards, x, x, mask, num_iters=1,
                                        method="attention", model_config=frozen,
                                        beta=beta)[0]["acc_exact"][-1])
   return best_on_validation(betas, lambda beta: (exact(beta, stored), exact(beta, novel)))
@@ -256,11 +102,11 @@ def evaluate(params, stored, novel, tasks, config, capacity_sets=None, mesh=None
   headline = config.model.read_method
   num_iters = config.eval.num_iters
   stored, novel = np.asarray(stored), np.asarray(novel)
-  shards = ShardedSet(mesh, len(stored))
-  memories = write_sharded(params, shards, stored, frozen)
+  shards = sharded_reads.ShardedSet(mesh, len(stored))
+  memories = sharded_reads.write_sharded(params, shards, stored, frozen)
 
   def score_call(targets, cues, mask, method, memories=memories, shards=shards):
-    return _score_call(memories, shards, targets, cues, mask, num_iters=num_iters,
+    return sharded_reads.score_call(memories, shards, targets, cues, mask, num_iters=num_iters,
                        method=method, model_config=frozen, beta=beta)
 
   def score(targets, cues, mask, method, memories=memories, shards=shards):
@@ -300,8 +146,8 @@ def _capacity(params, capacity_sets, mesh, model_config, score_call, heartbeat):
   """report["capacity"]: {T: half-masked metrics of memories of T episodes (the headline read)};
   every size's write, then every size's read, compiled at once."""
   sets = {size: np.asarray(s) for size, s in sorted(capacity_sets.items())}
-  shards = {size: ShardedSet(mesh, len(s)) for size, s in sets.items()}
-  writes = {size: _write_call(params, shards[size], s, model_config) for size, s in sets.items()}
+  shards = {size: sharded_reads.ShardedSet(mesh, len(s)) for size, s in sets.items()}
+  writes = {size: sharded_reads.write_call(params, shards[size], s, model_config) for size, s in sets.items()}
   compile_ahead.compile_all(list(writes.values()))
   reads = {size: score_call(s, s, observation_mask("half", len(s), s.shape[-1] // 4, None),
                             model_config.read_method, writes[size](), shards[size])
@@ -321,19 +167,16 @@ def continue_chorale(params, model_config, given, stored, num_new_bars, steps_pe
   Each new window is the last known bar followed by a masked bar, completed from a memory that
   stores `stored` [T, C]; returns the normalised [(2 + num_new_bars) * steps_per_bar, 4] grid.
   """
-  written = jax.tree_util.tree_map(lambda a: a[0], write_memories(params, stored[None],
-                                                                  model_config))
+  written = jax.tree_util.tree_map(lambda a: a[0], sharded_reads.write_memories(
+      params, stored[None], model_config))
   grid = np.asarray(given, np.float32).reshape(-1, 4)
   window_steps = 2 * steps_per_bar
   mask = np.repeat(np.arange(window_steps) < steps_per_bar, 4).astype(np.float32)
   for _ in range(num_new_bars):
     cue = np.concatenate([grid[-steps_per_bar:], np.zeros((steps_per_bar, 4), np.float32)])
     iterates = dkm.iterate_read(written["memory"], cue.reshape(-1), mask, num_iters=num_iters,
-                                obs_noise_std=model_config.obs_noise_std,
-                                prior_std=model_config.prior_std,
-                                method=model_config.read_method,
-                                rcond=model_config.lstsq_rcond or None,
-                                values=written["values"],
+                                **model.solve_options(model_config),
+                                method=model_config.read_method, values=written["values"],
                                 beta=model_config.attention_beta if beta is None else beta,
                                 top_k=model_config.attention_top_k)
     new = np.asarray(iterates[-1]).reshape(window_steps, 4)[steps_per_bar:]

@@ -1,1 +1,1 @@
-"""kanerva_music.memory: the memory: the DKM's write, KL and reads as pure functions (dkm), SPD algebra in XLA ops (spd), the trainable prior and the ELBO (model)."""
+"""kanerva_music.memory: the memory: the DKM's write, KL and reads as pure functions (dkm), the lstsq read's pseudo-inverse (pinv), SPD systems in XLA ops (spd), the trainable prior and the ELBO (model)."""

@@ -11,7 +11,7 @@ Every function works on one memory; `jax.vmap` maps it over many. All functions 
 (float32 by default, float64 under `jax_enable_x64`).
 """
 
-from typing import Callable, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +19,7 @@ from jax.scipy import linalg as jsl
 from jax.typing import ArrayLike
 import numpy as np
 
+from kanerva_music.memory import pinv
 from kanerva_music.memory import spd
 
 # Ridge (MAP, eq. 6) solvers, then the two reads the paper compares (docs/dkm.md, "What
@@ -29,30 +30,10 @@ RIDGE_METHODS = ("svd", "qr", "cholesky")
 SOLVE_METHODS = RIDGE_METHODS + ("lstsq", "dm_cholesky")
 # Beyond the paper: a nonlinear read, softmax attention over the memory's read-outs.
 READ_METHODS = SOLVE_METHODS + ("attention",)
-# How the Cholesky-based systems (the write, the cholesky / dm_cholesky addresses) are solved:
-# "xla" by `spd` (one LAPACK call, the rest matrix products; the fast path), "lapack" by
-# cho_factor / cho_solve (triangular-solve custom calls; the previous, straightforward code).
-LINALGS = ("xla", "lapack")
-
-
-class _SpdSystem(NamedTuple):
-  solve: Callable    # b -> A^{-1} b
-  logdet: jax.Array  # ln|A|
-  inverse_diagonal: Callable  # () -> diag(A^{-1})
-
-
-def _spd_system(matrix, linalg):
-  """Solves with symmetric positive definite `matrix` by `linalg` (see LINALGS)."""
-  if linalg == "xla":
-    lower_inv, logdet = spd.cholesky_inverse(matrix)
-    return _SpdSystem(lambda b: spd.solve(lower_inv, b), logdet,
-                      lambda: jnp.sum(lower_inv * lower_inv, axis=-2))
-  if linalg == "lapack":
-    factor = jsl.cho_factor(matrix, lower=True)
-    solve = lambda b: jsl.cho_solve(factor, b)
-    eye = jnp.eye(matrix.shape[-1], dtype=matrix.dtype)
-    return _SpdSystem(solve, spd.cholesky_logdet(factor[0]), lambda: jnp.diagonal(solve(eye)))
-  raise ValueError(f"Unknown linalg {linalg!r}; expected one of {LINALGS}")
+# How the Cholesky-based systems (the write, the cholesky / dm_cholesky addresses) are solved
+# (`spd.system`), and how the lstsq read's pseudo-inverse is computed (`pinv`).
+LINALGS = spd.LINALGS
+LSTSQ_SOLVERS = pinv.SOLVERS
 
 
 def map_memories(fn, *args):
@@ -84,52 +65,51 @@ def _ridge_lambda(obs_noise_std, prior_std, dtype):
   return jnp.asarray(obs_noise_std, dtype) ** 2 / jnp.asarray(prior_std, dtype) ** 2
 
 
-def default_rcond(num_cols, num_rows, dtype):
-  """NumPy's lstsq cut-off: machine epsilon times the larger dimension."""
-  return float(jnp.finfo(dtype).eps) * max(num_cols, num_rows)
+default_rcond = pinv.default_rcond
 
 
-def _solve_operator(mean, observed, lam, method, rcond, linalg="xla"):
+def _solve_operator(mean, observed, lam, method, rcond, linalg="xla", lstsq_solver="svd"):
   """The K x C matrix G with w = G (m * x), for one mask `observed` [C].
 
   With A = diag(m) mean^T [C, K] (masked rows zero, so shapes stay static under jit):
   * svd / qr / cholesky: the ridge (MAP) address of eq. 6, G = (A^T A + lam I)^{-1} A^T;
   * lstsq: the minimum-norm least-squares address, G = pinv(A), singular values below
-    rcond * s_max cut to zero (lam is ignored, as in the paper's read);
+    rcond * s_max cut to zero (lam is ignored, as in the paper's read), by `lstsq_solver`
+    (LSTSQ_SOLVERS);
   * dm_cholesky: G = ((A^T A)^2 + lam I)^{-1} A^T A A^T, DeepMind's "original DKM" solve.
   One factorisation serves every query that shares the memory and mask.
   """
   num_rows = mean.shape[0]
   a = observed[:, None] * mean.T  # [C, K]
   eye = jnp.eye(num_rows, dtype=mean.dtype)
-  if method in ("svd", "lstsq"):
+  if method == "lstsq":
+    if lstsq_solver not in LSTSQ_SOLVERS:
+      raise ValueError(f"Unknown lstsq solver {lstsq_solver!r}; expected one of {LSTSQ_SOLVERS}")
+    return (pinv.cholesky_pinv if lstsq_solver == "cholesky" else pinv.svd_pinv)(a, rcond)
+  if method == "svd":
     u, s, vt = jnp.linalg.svd(a, full_matrices=False)
-    if method == "svd":
-      # Exact ridge filter factors; s = 0 (rank-deficient A) contributes 0, never 0/0.
-      factors = s / (s * s + lam)
-    else:
-      kept = s > rcond * jnp.max(s)  # all False when nothing is observed: G = 0
-      factors = jnp.where(kept, 1.0 / jnp.where(kept, s, 1.0), 0.0)
-    return (vt.T * factors) @ u.T
+    # Exact ridge filter factors; s = 0 (rank-deficient A) contributes 0, never 0/0.
+    return (vt.T * (s / (s * s + lam))) @ u.T
   if method == "qr":
     augmented = jnp.concatenate([a, jnp.sqrt(lam) * eye], axis=0)  # [C + K, K], full rank
     q, r = jnp.linalg.qr(augmented)
     return jsl.solve_triangular(r, q[: a.shape[0]].T, lower=False)
   if method == "cholesky":
-    return _spd_system(a.T @ a + lam * eye, linalg).solve(a.T)
+    return spd.system(a.T @ a + lam * eye, linalg).solve(a.T)
   if method == "dm_cholesky":
     gram = a.T @ a
-    return _spd_system(gram @ gram + lam * eye, linalg).solve(gram @ a.T)
+    return spd.system(gram @ gram + lam * eye, linalg).solve(gram @ a.T)
   raise ValueError(f"Unknown solve method {method!r}; expected one of {SOLVE_METHODS}.")
 
 
 def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="svd",
-                     rcond=None, linalg="xla"):
+                     rcond=None, linalg="xla", lstsq_solver="svd"):
   """Factorises once for a memory mean and mask; returns G [..., K, C] (paper eq. 6).
 
   `mask` is None (all observed), [C], or [B..., C] for several masks (one factorisation each).
   The address of a cue x is then `apply_address_operator(G, x, mask)`. `rcond` is the `lstsq`
-  cut-off (None: `default_rcond`); `linalg` how the Cholesky methods solve (see LINALGS).
+  cut-off (None: `default_rcond`) and `lstsq_solver` how it is computed (LSTSQ_SOLVERS);
+  `linalg` how the Cholesky methods solve (see LINALGS).
   """
   mean = jnp.asarray(mean)
   if method not in SOLVE_METHODS:
@@ -139,7 +119,11 @@ def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="s
     rcond = default_rcond(*mean.shape[::-1], mean.dtype)
   observed = _observed(mask, mean.shape, mean.dtype)
   observed = jnp.broadcast_to(observed, observed.shape[:-1] + mean.shape[-1:])
-  fn = lambda m: _solve_operator(mean, m, lam, method, rcond, linalg)
+  fn = lambda m: _solve_operator(mean, m, lam, method, rcond, linalg, lstsq_solver)
+  if observed.ndim > 1 and method == "lstsq" and lstsq_solver == "cholesky":
+    # lax.map, not vmap: under vmap the fast path's lax.cond would run both of its branches.
+    flat = observed.reshape(-1, observed.shape[-1])
+    return jax.lax.map(fn, flat).reshape(observed.shape[:-1] + mean.shape)
   for _ in range(observed.ndim - 1):
     fn = jax.vmap(fn)
   return fn(observed)
@@ -176,12 +160,13 @@ def _per_cue_ridge_address(mean, x, mask, obs_noise_std, prior_std):
   gram = masked_grams(mean, (mask != 0).astype(mean.dtype))
   gram = gram + lam * jnp.eye(mean.shape[0], dtype=mean.dtype)
   rhs = jnp.where(mask != 0, x, jnp.zeros((), x.dtype)) @ mean.T
-  return _spd_system(gram, "xla").solve(rhs[..., None])[..., 0]
+  return spd.system(gram, "xla").solve(rhs[..., None])[..., 0]
 
 
 def solve_address(mean: ArrayLike, x: ArrayLike, mask: Optional[ArrayLike] = None, *,
                   obs_noise_std: float, prior_std: float = 1.0, method: str = "svd",
-                  rcond: Optional[float] = None, linalg: str = "xla") -> jax.Array:
+                  rcond: Optional[float] = None, linalg: str = "xla",
+                  lstsq_solver: str = "svd") -> jax.Array:
   """Masked address w [..., K] of cues x [..., C] against memory mean [K, C] (paper eq. 6).
 
   Ridge methods: mu = argmin_w ||m * (x - mean^T w)||^2 / sigma_xi^2 + ||w||^2 / sigma_p^2;
@@ -196,6 +181,7 @@ def solve_address(mean: ArrayLike, x: ArrayLike, mask: Optional[ArrayLike] = Non
     obs_noise_std: sigma_xi. prior_std: sigma_p of p(w).
     method: one of SOLVE_METHODS. rcond: the lstsq cut-off (None: NumPy's).
     linalg: "xla" (Cholesky systems in matrix products) or "lapack".
+    lstsq_solver: how the lstsq read is computed, "svd" or "cholesky" (LSTSQ_SOLVERS).
 
   Returns:
     The addresses mu, [..., K].
@@ -204,11 +190,11 @@ def solve_address(mean: ArrayLike, x: ArrayLike, mask: Optional[ArrayLike] = Non
   x = jnp.asarray(x, mean.dtype)
   if mask is None and method == "cholesky" and linalg == "xla":
     # Nothing masked (the training write): solve against mean x^T [K, ...] instead of building
-    # the K x C operator, a third of the products. (linalg="lapack" keeps the previous code.)
+    # the K x C operator, a third of the products. (linalg="lapack" keeps the reference program.)
     lam = _ridge_lambda(obs_noise_std, prior_std, mean.dtype)
     gram = mean @ mean.T + lam * jnp.eye(mean.shape[0], dtype=mean.dtype)
     rhs = (x @ mean.T).reshape(-1, mean.shape[0])
-    return _spd_system(gram, linalg).solve(rhs.T).T.reshape(x.shape[:-1] + mean.shape[:1])
+    return spd.system(gram, linalg).solve(rhs.T).T.reshape(x.shape[:-1] + mean.shape[:1])
   if mask is not None:
     mask = jnp.asarray(mask)
     # Drop leading size-1 dimensions so that a mask shared by a batch is factorised only once.
@@ -219,7 +205,8 @@ def solve_address(mean: ArrayLike, x: ArrayLike, mask: Optional[ArrayLike] = Non
     if method == "cholesky" and linalg == "xla" and mask.shape == x.shape and mask.ndim > 1:
       return _per_cue_ridge_address(mean, x, mask, obs_noise_std, prior_std)
   operator = address_operator(mean, mask, obs_noise_std=obs_noise_std, prior_std=prior_std,
-                              method=method, rcond=rcond, linalg=linalg)
+                              method=method, rcond=rcond, linalg=linalg,
+                              lstsq_solver=lstsq_solver)
   return apply_address_operator(operator, x, mask)
 
 
@@ -230,7 +217,7 @@ def _write_factors(memory, z, w, obs_noise_std, linalg):
   delta = z - w @ r
   sc = w @ u
   sz = sc @ w.T + obs_noise_std**2 * jnp.eye(w.shape[0], dtype=r.dtype)
-  system = _spd_system(sz, linalg)
+  system = spd.system(sz, linalg)
   gain = system.solve(sc).T  # Sc^T Sz^{-1}, [K, T]
   new_cov = u - gain @ sc
   posterior = Memory(mean=r + gain @ delta, cov=0.5 * (new_cov + new_cov.T))
@@ -347,7 +334,7 @@ def iterate_read(memory: Memory, x: ArrayLike, mask: Optional[ArrayLike] = None,
                  num_iters: int, obs_noise_std: float, prior_std: float = 1.0,
                  method: str = "svd", clamp_observed: bool = True, rcond: Optional[float] = None,
                  values: Optional[ArrayLike] = None, beta: Optional[float] = None,
-                 top_k: int = 0) -> jax.Array:
+                 top_k: int = 0, lstsq_solver: str = "svd") -> jax.Array:
   """Iterative reads x_n = R^T mu(x_{n-1}; R), n = 1..num_iters (paper eqs. 4-5, 6).
 
   The first read solves with `mask` (None = all observed: denoising a noisy cue). Later reads
@@ -358,7 +345,8 @@ def iterate_read(memory: Memory, x: ArrayLike, mask: Optional[ArrayLike] = None,
   Args:
     memory: the written memory (its mean R [K, C] is read).
     x: cues, [..., C]. mask: 1 where observed, broadcasting against x (None: all).
-    num_iters: reads to take. obs_noise_std, prior_std, method, rcond: as in `solve_address`.
+    num_iters: reads to take. obs_noise_std, prior_std, method, rcond, lstsq_solver: as in
+      `solve_address`.
     clamp_observed: keep the cue's observed entries in every iterate.
     values, beta, top_k: method="attention" reads by `attention_read` over `values` (the stored
       read-outs W R', [T, C]) with inverse temperature `beta` and the `top_k` best (0: all).
@@ -376,7 +364,8 @@ def iterate_read(memory: Memory, x: ArrayLike, mask: Optional[ArrayLike] = None,
     first_read = lambda cue: attention_read(values, cue, mask, beta=beta, top_k=top_k)
     full_read = lambda z: attention_read(values, z, None, beta=beta, top_k=top_k)
   else:
-    kwargs = dict(obs_noise_std=obs_noise_std, prior_std=prior_std, method=method, rcond=rcond)
+    kwargs = dict(obs_noise_std=obs_noise_std, prior_std=prior_std, method=method, rcond=rcond,
+                  lstsq_solver=lstsq_solver)
     full_operator = address_operator(mean, None, **kwargs)
     full_read = lambda z: read(memory, apply_address_operator(full_operator, z))
     if mask is None:

@@ -11,7 +11,7 @@ evaluation and the completion tool share.
 """
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -36,7 +36,8 @@ def check_model_config(model_config):
   for field, choices in (("prior_cov", PRIOR_COVS), ("write_addresses", WRITE_ADDRESSES),
                          ("read_address", READ_ADDRESSES), ("init_mean", INIT_MEANS),
                          ("write_solve_method", dkm.RIDGE_METHODS),
-                         ("read_method", dkm.READ_METHODS), ("linalg", dkm.LINALGS)):
+                         ("read_method", dkm.READ_METHODS), ("linalg", dkm.LINALGS),
+                         ("lstsq_solver", dkm.LSTSQ_SOLVERS)):
     if field in model_config and model_config[field] not in choices:
       raise ValueError(f"config.model.{field}={model_config[field]!r}; expected one of {choices}")
 
@@ -81,8 +82,9 @@ def init_params(rng, model_config, num_cols, train_windows=None):
   return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)
 
 
-def prior_memory(params, model_config):
-  """p(M) = MN(R0, U0, I), U0 positive definite by construction."""
+def prior_memory(params: dict, model_config) -> dkm.Memory:
+  """p(M) = MN(R0, U0, I) (paper eq. 2), U0 positive definite by construction
+  (`model.prior_cov`)."""
   mean = params["prior_mean"]
   k = mean.shape[0]
   if model_config.prior_cov == "full":
@@ -98,6 +100,14 @@ def prior_memory(params, model_config):
 
 def address_std(params):
   return jax.nn.softplus(params["address_std_raw"])
+
+
+def solve_options(model_config) -> dict:
+  """`dkm.solve_address`'s options from a model config: sigma_xi, sigma_p, the lstsq cut-off
+  and how the lstsq read is computed (configs that predate a field get its default)."""
+  return dict(obs_noise_std=model_config.obs_noise_std, prior_std=model_config.prior_std,
+              rcond=model_config.get("lstsq_rcond", 0.0) or None,
+              lstsq_solver=model_config.get("lstsq_solver", "svd"))
 
 
 def linalg(model_config):
@@ -137,12 +147,23 @@ class Written(NamedTuple):
   w: jax.Array
 
 
-def store(params, episodes, model_config, rng, *, method):
-  """Writes episodes [T, C] into one memory from the prior (docs/dkm.md, "Write").
+def store(params: dict, episodes: jax.Array, model_config, rng: Optional[jax.Array], *,
+          method: str) -> Written:
+  """Writes episodes into one memory from the prior (paper eqs. 2, 6; docs/dkm.md, "Write").
 
   Addresses solve eq. 6 against the prior mean, or, with `sequential_write`, each against the
-  memory written so far. With `write_addresses="sample"` and an `rng`, the write uses
-  w = mu + sigma_w eps; otherwise w = mu. Returns (prior, posterior, KL(posterior || prior), mu).
+  memory written so far. With `write_addresses="sample"` the write uses w = mu + sigma_w eps;
+  otherwise w = mu.
+
+  Args:
+    params: the model's parameters (`init_params`).
+    episodes: [T, C] the episodes (z = x).
+    model_config: config.model.
+    rng: the address noise's key (used only with `write_addresses="sample"`).
+    method: the addresses' solve method (dkm.SOLVE_METHODS).
+
+  Returns:
+    `Written`: prior and posterior memories, KL(posterior || prior), mu [T, K] and w [T, K].
   """
   prior = prior_memory(params, model_config)
   noise = jnp.zeros((episodes.shape[0], prior.mean.shape[0]), prior.mean.dtype)
@@ -171,13 +192,21 @@ def evaluation_write_keys(num_memories):
     return _split_program()(jax.random.PRNGKey(_EVALUATION_WRITE_SEED), num_memories)
 
 
-def memory_terms(params, episodes, rng, model_config, *, method):
-  """Writes T episodes [T, C] into one memory; returns the summed terms of L_T (eq. 3).
+def memory_terms(params: dict, episodes: jax.Array, rng: Optional[jax.Array], model_config, *,
+                 method: str) -> dict:
+  """Writes T episodes into one memory; returns the summed terms of L_T (eq. 3).
 
   The likelihood term is taken under q(w_t) = N(mu_t, sigma_w^2 I) and the posterior q(M) after
   writing. mu_t is the write's address (`read_address="prior"`, paper 4.2: "retrieving episodes
   using the weight samples generated when storing") or solved against the posterior mean
   (`"posterior"`, DeepMind's DKM).
+
+  Args:
+    params, rng, model_config, method: as in `store`.
+    episodes: [T, C].
+
+  Returns:
+    {"log_likelihood", "kl_address", "kl_memory"}: scalars, each summed over the T episodes.
   """
   _, posterior, kl_memory, mu, _ = store(params, episodes, model_config, rng, method=method)
   if model_config.read_address == "posterior":
@@ -191,16 +220,24 @@ def memory_terms(params, episodes, rng, model_config, *, method):
   }
 
 
-def batch_objective(params, batch, rngs, model_config, *, method, map_memories=False):
-  """Returns (loss, (metrics, neg_cond_elbo_bits [B], kl_memory_per_dim [B])) for [B, T, C].
+def batch_objective(params: dict, batch: jax.Array, rngs: jax.Array, model_config, *,
+                    method: str, map_memories: bool = False) -> tuple:
+  """The training loss -L_T / (T C) (eq. 3) of a batch of memories, and what is logged.
 
-  rngs: [B] keys, one per memory (so a memory's address noise does not depend on how the batch
-  is split over devices); used only when `write_addresses="sample"`. Evaluation passes fixed keys,
-  so that it writes as training does. `map_memories` computes one memory at a time
-  (`dkm.map_memories`, evaluation) instead of vmapping them (training).
-  The loss is -L_T / (T C) averaged over memories.
-  `neg_cond_elbo_bits` is the paper's reported metric (paper 4.2): -(L_T + KL(q(M)||p(M))) per
-  time step per voice, in bits.
+  Args:
+    params: the model's parameters.
+    batch: [B, T, C], T episodes for each of B memories.
+    rngs: [B] keys, one per memory (so a memory's address noise does not depend on how the batch
+      is split over devices); used only when `write_addresses="sample"`. Evaluation passes fixed
+      keys, so that it writes as training does.
+    model_config: config.model. method: the write's solve method.
+    map_memories: one memory at a time (`dkm.map_memories`, evaluation) instead of vmapped
+      (training).
+
+  Returns:
+    (loss, (metrics, neg_cond_elbo_bits [B], kl_memory_per_dim [B])): the loss averaged over
+    memories; `neg_cond_elbo_bits` is the paper's reported metric (4.2), -(L_T + KL(q(M)||p(M)))
+    per time step per voice in bits.
   """
   num_memories, num_episodes, num_cols = batch.shape
   one = lambda x, r: memory_terms(params, x, r, model_config, method=method)

@@ -8,8 +8,16 @@ by block doubling (log2 n levels of batched matrix products, every block of a le
 solves are two products with it, and the derivatives are closed-form matrix products.
 """
 
+from typing import Callable, NamedTuple
+
 import jax
 import jax.numpy as jnp
+from jax.scipy import linalg as jsl
+
+# How an SPD system is solved: "xla" by this module (one LAPACK call, the rest matrix products;
+# the fast path), "lapack" by cho_factor / cho_solve (triangular-solve custom calls: the
+# straightforward program, kept as the reference).
+LINALGS = ("xla", "lapack")
 
 
 def _diagonal_blocks(matrix, size):
@@ -91,3 +99,25 @@ def _cholesky_inverse_jvp(primals, tangents):
 def solve(lower_inv, rhs):
   """A^{-1} rhs from `cholesky_inverse`'s L^{-1}."""
   return jnp.swapaxes(lower_inv, -1, -2) @ (lower_inv @ rhs)
+
+
+class System(NamedTuple):
+  """A symmetric positive definite system A, factorised once."""
+  solve: Callable    # b -> A^{-1} b
+  logdet: jax.Array  # ln|A|
+  inverse_diagonal: Callable  # () -> diag(A^{-1})
+
+
+def system(matrix: jax.Array, linalg: str = "xla") -> System:
+  """Factorises symmetric positive definite `matrix` [n, n] by `linalg` (one of LINALGS)."""
+  if linalg == "xla":
+    lower_inv, logdet = cholesky_inverse(matrix)
+    return System(lambda b: solve(lower_inv, b), logdet,
+                  lambda: jnp.sum(lower_inv * lower_inv, axis=-2))
+  if linalg == "lapack":
+    factor = jsl.cho_factor(matrix, lower=True)
+    solve_with = lambda b: jsl.cho_solve(factor, b)
+    eye = jnp.eye(matrix.shape[-1], dtype=matrix.dtype)
+    return System(solve_with, cholesky_logdet(factor[0]),
+                  lambda: jnp.diagonal(solve_with(eye)))
+  raise ValueError(f"Unknown linalg {linalg!r}; expected one of {LINALGS}")

@@ -1,1 +1,1 @@
-"""kanerva_music.reporting: REPORT.md / report.json of the linear DKM (report), the storage tables, the piano-roll figures and MIDI/WAV (music_io)."""
+"""kanerva_music.reporting: the linear DKM's report, measured (report: report.json, figures, media) and rendered (claims: the verdicts against their thresholds; markdown: REPORT.md; storage_tables), the piano-roll figures and MIDI/WAV (music_io)."""

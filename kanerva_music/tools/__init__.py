@@ -1,1 +1,1 @@
-"""kanerva_music.tools: programs on trained workdirs: complete your own chorale (complete, given_notes), the ablation tables, the benchmark and the stress test."""
+"""kanerva_music.tools: programs on trained workdirs: complete your own chorale (complete; the score and the fill plan in user_score; the given notes kept in given_notes), the ablation tables, the benchmark and the stress test."""

@@ -7,7 +7,9 @@ r"""Speed of the DKM, each figure a ratio against a baseline run in the same pro
    alternated so that machine load hits both alike; the losses of one step are compared.
 2. Completion (half of each episode masked) by the jitted read, against NumPy running the same
    algorithm (one factorisation per memory and mask for the whole stack, then matrix products),
-   and, with a mask per episode, against a per-episode NumPy `lstsq` loop.
+   and, with a mask per episode, against a per-episode NumPy `lstsq` loop. The `lstsq` read by
+   each of its solvers (`dkm.LSTSQ_SOLVERS`) against the fastest of NumPy's SVD, Gram
+   eigendecomposition and Cholesky implementations of it, in float32 and float64.
 3. `--sweep`: step time and completion throughput as K, T and the batch grow.
 Episodes are random-walk chorales: speed does not depend on the data.
 """
@@ -21,6 +23,7 @@ import numpy as np
 
 from kanerva_music.data import episodes
 from kanerva_music.memory import dkm
+from kanerva_music.memory import pinv
 from kanerva_music.training import train
 from music_runtime.running import cli
 from music_runtime.training import sharding
@@ -106,23 +109,67 @@ def written_means(config, pool, num_memories, rng):
   return np.asarray(write_all(batch)), batch
 
 
-def numpy_operators(means, mask, method, sigma, rcond):
-  """The same algorithm as dkm._solve_operator in NumPy, stacked over memories: G [M, K, C]."""
+def _numpy_svd_pinv(a, rcond):
+  u, s, vt = np.linalg.svd(a, full_matrices=False)
+  kept = s > rcond * s.max(axis=-1, keepdims=True)
+  factors = np.where(kept, 1.0 / np.where(kept, s, 1.0), 0.0)
+  return np.swapaxes(vt, 1, 2) * factors[:, None, :] @ np.swapaxes(u, 1, 2)
+
+
+def _numpy_eigh_pinv(a, rcond):
+  """pinv from the K x K Gram's eigendecomposition, eigenvalues cut at rcond^2 lambda_max (the
+  SVD's cut-off; exact in float64)."""
+  eigenvalues, vectors = np.linalg.eigh(np.swapaxes(a, 1, 2) @ a)
+  kept = eigenvalues > rcond**2 * eigenvalues.max(axis=-1, keepdims=True)
+  inverse = np.where(kept, 1.0 / np.where(kept, eigenvalues, 1.0), 0.0)
+  return (vectors * inverse[:, None, :]) @ np.swapaxes(vectors, 1, 2) @ np.swapaxes(a, 1, 2)
+
+
+def _numpy_cholesky_pinv(a, rcond):
+  """`pinv.cholesky_pinv` in NumPy: normal equations and a Newton step where the condition
+  bound admits them, the SVD for the other memories."""
+  gram = np.swapaxes(a, 1, 2) @ a
+  with np.errstate(all="ignore"):
+    try:
+      lower_inv = np.linalg.inv(np.linalg.cholesky(gram))
+      bound = np.trace(gram, axis1=1, axis2=2) * np.sum(lower_inv**2, axis=(1, 2))
+    except np.linalg.LinAlgError:  # some Gram is singular: decide memory by memory
+      bound = np.full(len(a), np.inf)
+      for m, one in enumerate(gram):
+        try:
+          inv = np.linalg.inv(np.linalg.cholesky(one))
+          bound[m] = np.trace(one) * np.sum(inv**2)
+        except np.linalg.LinAlgError:
+          pass
+  fast = np.isfinite(bound) & (bound <= pinv.CHOLESKY_MAX_BOUND)
+  out = np.empty(np.swapaxes(a, 1, 2).shape, a.dtype)
+  if fast.any():
+    g0 = np.linalg.solve(gram[fast], np.swapaxes(a[fast], 1, 2))
+    out[fast] = 2 * g0 - (g0 @ a[fast]) @ g0
+  if not fast.all():
+    out[~fast] = _numpy_svd_pinv(a[~fast], rcond)
+  return out
+
+
+NUMPY_LSTSQ = {"svd": _numpy_svd_pinv, "eigh": _numpy_eigh_pinv,
+               "cholesky": _numpy_cholesky_pinv}
+
+
+def numpy_operators(means, mask, method, sigma, rcond, lstsq_solver="svd"):
+  """The same algorithm as dkm._solve_operator in NumPy, stacked over memories: G [M, K, C]
+  (`lstsq` by NUMPY_LSTSQ[lstsq_solver])."""
   a = mask[None, :, None] * np.swapaxes(means, 1, 2)  # [M, C, K]
   if method == "lstsq":
-    u, s, vt = np.linalg.svd(a, full_matrices=False)
-    kept = s > rcond * s.max(axis=-1, keepdims=True)
-    factors = np.where(kept, 1.0 / np.where(kept, s, 1.0), 0.0)
-    return np.swapaxes(vt, 1, 2) * factors[:, None, :] @ np.swapaxes(u, 1, 2)
+    return NUMPY_LSTSQ[lstsq_solver](a, rcond)
   if method == "cholesky":
     gram = np.swapaxes(a, 1, 2) @ a + sigma**2 * np.eye(a.shape[-1])
     return np.linalg.solve(gram, np.swapaxes(a, 1, 2))
   raise ValueError(method)
 
 
-def numpy_complete(means, cues, mask, method, sigma, rcond):
+def numpy_complete(means, cues, mask, method, sigma, rcond, lstsq_solver="svd"):
   """Completion [M, T, C] by NumPy: one factorisation per memory, then matrix products."""
-  operators = numpy_operators(means, mask, method, sigma, rcond)
+  operators = numpy_operators(means, mask, method, sigma, rcond, lstsq_solver)
   addresses = np.einsum("mkc,mtc->mtk", operators, np.where(mask != 0, cues, 0.0))
   return addresses @ means
 
@@ -143,12 +190,12 @@ def numpy_loop_complete(means, cues, masks, rcond, method="lstsq", sigma=None):
   return out
 
 
-def jitted_complete(method, sigma, rcond):
+def jitted_complete(method, sigma, rcond, lstsq_solver="svd"):
   """The jitted read: one memory at a time (`dkm.map_memories`, as evaluation reads), every
   episode of a memory at once; masks [C] (shared) or [T, C] (per episode)."""
   def one(mean, cues, mask):
     return dkm.solve_address(mean, cues, mask, obs_noise_std=sigma, method=method,
-                             rcond=rcond) @ mean
+                             rcond=rcond, lstsq_solver=lstsq_solver) @ mean
   return jax.jit(lambda means, cues, masks: dkm.map_memories(one, means, cues, masks))
 
 
@@ -182,22 +229,58 @@ def time_completion(config, means, batch, repeats, rng):
           f"{count / numpy_s:,.0f}: {numpy_s / ours_s:.1f}x; max |difference| "
           f"{np.max(np.abs(np.asarray(ours, np.float64) - theirs)):.1e}")
 
+  time_lstsq_solvers(means, cues, mask, sigma, rcond, repeats)
+
   # A mask per episode: a random half of the steps of each episode observed.
   steps = config.data.episode_steps
   seen_steps = rng.random((num_memories, num_episodes, steps)).argsort(-1) < steps // 2
   per_episode = np.repeat(seen_steps, num_cols // steps, axis=-1).astype(np.float32)
   cues = np.where(per_episode != 0, batch, np.nan).astype(np.float32)
-  for method in ("lstsq", "cholesky"):
-    read = jitted_complete(method, sigma, rcond)
+  for method, solver in (("lstsq", "svd"), ("lstsq", "cholesky"), ("cholesky", "svd")):
+    read = jitted_complete(method, sigma, rcond, solver)
     ours = jax.block_until_ready(read(means, cues, per_episode))
     ours_s = _seconds(lambda: jax.block_until_ready(read(means, cues, per_episode)), repeats)
     args = (means.astype(np.float64), cues.astype(np.float64), per_episode, None, method, sigma)
     theirs = numpy_loop_complete(*args)
     loop_s = _seconds(lambda: numpy_loop_complete(*args), repeats)
+    if method == "lstsq":
+      method = f"lstsq by {solver}"
     print(f"completion {method}, a random half of each episode's steps masked (one "
           f"factorisation per episode): jitted {count / ours_s:,.0f} episodes/s vs per-episode "
           f"NumPy loop {count / loop_s:,.0f}: {loop_s / ours_s:.1f}x; max |difference| "
           f"{np.max(np.abs(np.asarray(ours, np.float64) - theirs)):.1e}")
+
+
+def time_lstsq_solvers(means, cues, mask, sigma, rcond, repeats):
+  """The half-masked lstsq read by each jitted solver against every NumPy implementation of the
+  same read (float32 and float64, stacked over memories), and each one's distance from a
+  float64 SVD."""
+  count = cues.shape[0] * cues.shape[1]
+  masks = np.broadcast_to(mask, (len(means), mask.size))
+  oracle = numpy_complete(means.astype(np.float64), cues.astype(np.float64), mask, "lstsq",
+                          sigma, rcond)
+  difference = lambda out: np.max(np.abs(np.asarray(out, np.float64) - oracle))
+  jitted = {}
+  for solver in dkm.LSTSQ_SOLVERS:
+    read = jitted_complete("lstsq", sigma, rcond, solver)
+    out = jax.block_until_ready(read(means, cues, masks))
+    seconds = _seconds(lambda: jax.block_until_ready(read(means, cues, masks)), repeats)
+    jitted[solver] = count / seconds, difference(out)
+  numpy_rates = {}
+  for dtype in (np.float32, np.float64):
+    args = (means.astype(dtype), cues.astype(dtype), mask.astype(dtype), "lstsq", sigma, rcond)
+    for solver in NUMPY_LSTSQ:
+      out = numpy_complete(*args, solver)
+      seconds = _seconds(lambda: numpy_complete(*args, solver), repeats)
+      numpy_rates[f"{solver} {np.dtype(dtype).name}"] = count / seconds, difference(out)
+  fastest = max(numpy_rates, key=lambda name: numpy_rates[name][0])
+  for solver, (rate, diff) in jitted.items():
+    print(f"completion lstsq by {solver}, half masked: jitted {rate:,.0f} episodes/s vs the "
+          f"fastest NumPy ({fastest}) {numpy_rates[fastest][0]:,.0f}: "
+          f"{rate / numpy_rates[fastest][0]:.1f}x; max |difference| from a float64 SVD "
+          f"{diff:.1e}")
+  print("  NumPy lstsq: " + "; ".join(f"{name} {rate:,.0f}/s (difference {diff:.1e})"
+                                       for name, (rate, diff) in numpy_rates.items()))
 
 
 def sweep(config, rng, repeats):

@@ -18,9 +18,10 @@ SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps", "eval
                   "data.music21_fallback", "model.linalg", "eval.report")
 # How the report reads a trained memory: --mode=eval may change these.
 SAFE_TO_EVALUATE = ("eval.", "model.memory_precision", "model.read_method",
-                    "model.attention_beta", "model.attention_top_k", "codec.read_method")
+                    "model.lstsq_solver", "model.attention_beta", "model.attention_top_k", "codec.read_method")
 # Fields added after runs were trained: a saved config without them ran as these values.
-ADDED_DEFAULTS = {"model.kind": "linear", "model.memory_precision": "float32"}
+ADDED_DEFAULTS = {"model.kind": "linear", "model.memory_precision": "float32",
+                  "model.lstsq_solver": "svd"}
 KINDS = ("linear", "codec")
 
 

@@ -6,6 +6,7 @@ differs from its own except in SAFE_TO_CHANGE.
 """
 
 from music_runtime.running import config_checks
+from tcn_wta import decoders
 
 ConfigError = config_checks.ConfigError
 
@@ -16,11 +17,12 @@ REPRESENTATIONS_OF_DATASET = {"groove": ("drums",), "maestro": ("events", "event
 # Where the data is may change (its content may not: config.json records its hash).
 SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps",
                   "checkpoint_every_steps", "checkpoints_to_keep", "watchdog_seconds",
-                  "mesh_devices", "data.root", "data.cache_dir", "data.workers")
+                  "mesh_devices", "data.root", "data.cache_dir", "data.workers",
+                  "model.decoder")  # the same function either way: only the speed differs
 # What the other modes (ablate, analyze, generate) measure of a trained model.
 SAFE_TO_EVALUATE = ("eval.", "analysis.", "ablation.", "generate.")
 # Fields added after runs were trained: their defaults are what those runs did.
-ADDED_DEFAULTS = {"data.phase": "beat", "train.corruption.drop": 0.0, "train.corruption.add": 0.0}
+ADDED_DEFAULTS = {"data.phase": "beat", "model.decoder": "auto", "train.corruption.drop": 0.0, "train.corruption.add": 0.0}
 PHASES = ("beat", "any")
 
 
@@ -43,6 +45,8 @@ def validate(config):
     raise ConfigError(f"config.model.k.k_start = {config.model.k.k_start}: more winners than "
                       f"atoms (config.model.num_atoms = {config.model.num_atoms})")
   config_checks.one_of(config, "data.phase", PHASES)
+  if "decoder" in config.model:
+    config_checks.one_of(config, "model.decoder", decoders.DECODERS)
   for name in ("train.corruption.drop", "train.corruption.add", "ablation.corrupt_drop",
                "ablation.corrupt_add"):
     value = config_checks.field(config, name)

@@ -19,11 +19,12 @@ from kanerva_music.codec import train as codec_train
 from kanerva_music.evaluation import evaluate
 from kanerva_music.tools import ablation
 from kanerva_music.tools import complete
+from kanerva_music.tools import user_score
 from kanerva_music.training import config_checks
 from tests.conftest import tiny_codec_config
-from tests.kanerva_music.test_evaluate import _check_html_report as check_html_report
-from tests.kanerva_music.test_evaluate import four_voices
-from tests.kanerva_music.test_evaluate import write_score
+from tests.music_runtime.test_html_report import check_report_page as check_html_report
+from tests.conftest import four_voices
+from tests.conftest import write_score
 
 S, T = 8, 3
 
@@ -257,9 +258,11 @@ def test_completion_tool_reads_a_codec_workdir_and_says_which_model(tiny_chorale
   write_score(source, four_voices())
   loaded, _ = complete.load_trained(workdir)
   assert complete.best_read(workdir, loaded) == "encoder"  # no report yet: the encoder read
-  with pytest.raises(complete.CompletionInputError, match="codec DKM, whose reads are"):
+  with pytest.raises(user_score.CompletionInputError, match="codec DKM, whose reads are"):
     complete.check_read(loaded, "lstsq")
-  # The binary's main, in this process (its flags parsed, then reset).
+  # The binary's main, in this process (its flags defined as running it would, parsed, reset).
+  if "input" not in flags.FLAGS:
+    complete._define_flags()  # pylint: disable=protected-access
   flags.FLAGS([sys.argv[0], f"--workdir={workdir}", f"--input={source}", f"--output={output}"])
   try:
     complete.main([sys.argv[0]])
@@ -267,9 +270,9 @@ def test_completion_tool_reads_a_codec_workdir_and_says_which_model(tiny_chorale
     flags.FLAGS.unparse_flags()
   printed = capsys.readouterr().out.splitlines()
   assert printed[0] == "Model: codec DKM (mlp encoder, C' = 32), encoder read"
-  grid, bars = complete.read_voices(str(source))
-  done, _ = complete.read_voices(str(output))
-  to_fill = complete.fill_mask(bars, 32)
+  grid, bars = user_score.read_voices(str(source))
+  done, _ = user_score.read_voices(str(output))
+  to_fill = user_score.fill_mask(bars, 32)
   np.testing.assert_array_equal(done[~to_fill], grid[~to_fill])
   assert np.all((done[to_fill] >= 36) & (done[to_fill] <= 81))
   assert output.with_suffix(".wav").exists()

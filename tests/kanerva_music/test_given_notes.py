@@ -3,7 +3,7 @@
 import numpy as np
 import pretty_midi
 
-from kanerva_music.tools import complete
+from kanerva_music.tools import user_score
 from kanerva_music.tools import given_notes
 
 QUARTER_SECONDS = 0.5  # 120 qpm, not the grid writer's 100
@@ -42,10 +42,10 @@ def test_given_notes_tempo_strikes_and_chords_round_trip_exactly(tmp_path):
   source = tmp_path / "given.mid"
   _chorale_with_repeated_strikes_and_a_chord(source)
   original = pretty_midi.PrettyMIDI(str(source))  # as the file holds it, tick for tick
-  grid, bars, given = complete.read_score(str(source))
+  grid, bars, given = user_score.read_score(str(source))
   assert given.tempos == ((0.0, 120.0),) and given.ticks_per_quarter == 480
   assert given.chords == ((1, 2.0, (64, 69)),)
-  fill = complete.fill_mask(bars, 32, fill_bars=["4"])  # quarters 12-16
+  fill = user_score.fill_mask(bars, 32, fill_bars=["4"])  # quarters 12-16
   filled = np.where(fill[:, None], 60.0, grid)  # a stand-in for the model's read
   out = tmp_path / "out.mid"
   import note_seq  # pylint: disable=import-outside-toplevel

@@ -117,3 +117,16 @@ def test_a_browser_loads_every_image_and_decodes_every_audio_file(tmp_path):
   images, audio = check_in_browser(_workdir(tmp_path), tmp_path / "page.png")
   assert len(images) == 5 and len(audio) == 4
   assert all(duration > 1.0 for _, _, duration in audio)
+
+
+def check_report_page(workdir, listening):
+  """REPORT.html: every file it references exists, and a player per listening WAV."""
+  page = open(os.path.join(workdir, "REPORT.html")).read()
+  refs = html_report.referenced_files(page)
+  assert all(os.path.exists(os.path.join(workdir, r)) for r in refs), refs
+  for name in listening:
+    assert f'<h4>{name}</h4>' in page
+  assert page.count("<audio ") == sum(r.endswith(".wav") for r in refs) > 0
+  if browser_available():  # the real page, opened as a reader would
+    check_in_browser(os.path.join(workdir, "REPORT.html"),
+                     os.path.join(workdir, "..", "report_page.png"))

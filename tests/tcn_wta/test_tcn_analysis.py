@@ -220,8 +220,8 @@ def test_analyze_and_generate_on_a_tiny_groove(tmp_path):
   assert size["parameters"] == sum(int(np.prod(p.shape)) for p in
                                    jax.tree_util.tree_leaves(trained_run.state["params"]))
   assert size["checkpoint_bytes"] > size["parameter_bytes"]
-  from tests.kanerva_music.test_evaluate import _check_html_report  # pylint: disable=import-outside-toplevel
-  _check_html_report(str(tmp_path / "run"), ("original", "cleaned"))
+  from tests.music_runtime.test_html_report import check_report_page  # pylint: disable=import-outside-toplevel
+  check_report_page(str(tmp_path / "run"), ("original", "cleaned"))
   text = open(tmp_path / "run" / "REPORT.md").read()
   for claim in ("reconstructs music (3.3)", "cleaning", "top N", "structured drums",
                 "drummer detection", "style map", "Performance RNN 25 MB"):

@@ -1,0 +1,69 @@
+"""The `lstsq` read's pseudo-inverse pinv(A) of a masked memory A = diag(m) R^T [C, K], two ways
+(docs/dkm.md, "What reproducing it taught us"): by the SVD (the reference) and by the normal
+equations where they are well conditioned (the same read, faster)."""
+
+import jax
+import jax.numpy as jnp
+
+from kanerva_music.memory import spd
+
+SOLVERS = ("svd", "cholesky")
+# `cholesky_pinv` takes its fast path while trace(A^T A) ||L^-1||_F^2, an upper bound on
+# cond(A)^2, is at most this: there (cond(A) <= ~300) its Newton step leaves it as close to a
+# float64 SVD oracle as the float32 SVD is (tests/kanerva_music/test_pinv.py); beyond, the SVD
+# computes it.
+CHOLESKY_MAX_BOUND = 1e6
+
+
+def default_rcond(num_cols: int, num_rows: int, dtype) -> float:
+  """NumPy's lstsq cut-off: machine epsilon times the larger dimension."""
+  return float(jnp.finfo(dtype).eps) * max(num_cols, num_rows)
+
+
+def svd_pinv(a: jax.Array, rcond: float) -> jax.Array:
+  """pinv(a) [K, C] of a [C, K]: singular values below rcond * s_max cut to zero.
+
+  Args:
+    a: [C, K], masked rows zero.
+    rcond: the relative cut-off.
+
+  Returns:
+    [K, C], zero when a is.
+  """
+  u, s, vt = jnp.linalg.svd(a, full_matrices=False)
+  kept = s > rcond * jnp.max(s)  # all False when nothing is observed: G = 0
+  return (vt.T * jnp.where(kept, 1.0 / jnp.where(kept, s, 1.0), 0.0)) @ u.T
+
+
+def squared_condition_bound(gram: jax.Array, lower_inv: jax.Array) -> jax.Array:
+  """trace(A^T A) ||L^{-1}||_F^2 >= lambda_max / lambda_min = cond(A)^2, from the Gram A^T A
+  [K, K] and its Cholesky factor's inverse L^{-1} (at most K^2 times too large)."""
+  return jnp.trace(gram) * jnp.sum(lower_inv * lower_inv)
+
+
+def cholesky_pinv(a: jax.Array, rcond: float) -> jax.Array:
+  """`svd_pinv(a, rcond)` by the normal equations where they are well conditioned.
+
+  G0 = (A^T A)^{-1} A^T by one Cholesky factorisation, then one Newton-Schulz step
+  G = 2 G0 - G0 A G0, which squares G0's relative error (the normal equations' error grows as
+  cond(A)^2, the SVD's as cond(A)). Where the bound trace(A^T A) ||L^{-1}||_F^2 >= cond(A)^2
+  exceeds CHOLESKY_MAX_BOUND (A rank-deficient or ill-conditioned: no cut-off can be decided
+  from the Gram in float32) the SVD computes it (`lax.cond`: one branch runs, except under vmap).
+
+  Args:
+    a: [C, K], masked rows zero.
+    rcond: the SVD's relative cut-off (used where the SVD is taken).
+
+  Returns:
+    [K, C].
+  """
+  gram = a.T @ a
+  lower_inv, _ = spd.cholesky_inverse(gram)
+  bound = squared_condition_bound(gram, lower_inv)
+
+  def normal_equations(_):
+    g0 = spd.solve(lower_inv, a.T)
+    return 2.0 * g0 - (g0 @ a) @ g0
+
+  fast = jnp.isfinite(bound) & (bound <= CHOLESKY_MAX_BOUND)
+  return jax.lax.cond(fast, normal_equations, lambda _: svd_pinv(a, rcond), None)

@@ -1,0 +1,173 @@
+"""The user's score for the completion tool: its four voices on the 16th-note grid, its printed
+bars, and which steps a completion fills and from which windows (`plan_reads`)."""
+
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+from kanerva_music.data import bach_corpus
+from kanerva_music.data import episodes
+from kanerva_music.tools import given_notes
+
+STEPS_PER_QUARTER = bach_corpus.STEPS_PER_QUARTER
+
+
+class CompletionInputError(ValueError):
+  """The input file cannot be completed by this model."""
+
+
+class Bars(NamedTuple):
+  """Where the printed bars of a piece lie on its 16th-note grid."""
+  num_steps: int
+  bar_steps: int = 16    # 4/4
+  pickup_steps: int = 0  # steps of bar 0 (an anacrusis) before bar 1's downbeat
+
+  @property
+  def first(self):
+    return 0 if self.pickup_steps else 1
+
+  @property
+  def last(self):
+    return self.bar_of(self.num_steps - 1)
+
+  def bar_of(self, step):
+    """Printed bar number of each step (array or int)."""
+    return np.where(np.asarray(step) < self.pickup_steps, 0,
+                    (np.asarray(step) - self.pickup_steps) // self.bar_steps + 1)
+
+  def span(self, bar):
+    """[start, stop) steps of a printed bar."""
+    if bar == 0:
+      return 0, self.pickup_steps
+    start = self.pickup_steps + (bar - 1) * self.bar_steps
+    return start, min(start + self.bar_steps, self.num_steps)
+
+  def lines(self):
+    """Steps where a bar starts."""
+    return [self.span(b)[0] for b in range(self.first, self.last + 1)]
+
+  def describe(self, start, stop):
+    """'bars a-b' (or 'bar a') covering steps [start, stop) clipped to the piece."""
+    first = int(self.bar_of(max(start, 0)))
+    last = int(self.bar_of(min(stop, self.num_steps) - 1))
+    return f"bar {first}" if first == last else f"bars {first}-{last}"
+
+
+def _bars_of_score(score, num_steps):
+  """Bar length from the first time signature (4/4 if none) and the pickup, if the score has one
+  (MusicXML keeps it as bar 0; MIDI has no pickup, so its bars count from its first beat)."""
+  part = score.parts[0]
+  signatures = list(part.recurse().getElementsByClass("TimeSignature"))
+  bar_quarters = float(signatures[0].barDuration.quarterLength) if signatures else 4.0
+  measures = list(part.getElementsByClass("Measure"))
+  pickup = 0.0
+  if len(measures) > 1 and (measures[0].number == 0 or measures[0].paddingLeft > 0):
+    pickup = float(measures[0].duration.quarterLength)
+    if pickup >= bar_quarters:
+      pickup = 0.0
+  return Bars(num_steps, int(round(bar_quarters * STEPS_PER_QUARTER)),
+              int(round(pickup * STEPS_PER_QUARTER)))
+
+
+def read_voices(path):
+  """([steps, 4] MIDI pitches, NaN = rest; Bars) of a four-voice file, checked against the
+  model's range."""
+  grid, bars, _ = read_score(path)
+  return grid, bars
+
+
+def read_score(path):
+  """([steps, 4] MIDI pitches, NaN = rest; Bars; the score's notes as given,
+  `given_notes.GivenScore`) of a four-voice file, checked against the model's range."""
+  if not os.path.exists(path):
+    raise CompletionInputError(f"{path}: no such file")
+  try:
+    score = given_notes.parse(path)
+  except Exception as e:  # pylint: disable=broad-except  # music21 raises many types
+    raise CompletionInputError(f"{path}: music21 cannot read it ({e})") from e
+  parts = list(getattr(score, "parts", []))
+  grid = bach_corpus.score_to_pitches(score)
+  if grid is None:
+    raise CompletionInputError(f"{path}: has {len(parts)} parts; expected four voices (soprano, "
+                               "alto, tenor, bass), one part each")
+  if not np.isfinite(grid).any():
+    raise CompletionInputError(f"{path}: has no notes")
+  bars = _bars_of_score(score, len(grid))
+  bad = np.argwhere(np.isfinite(grid) & ((grid < episodes.PITCH_LOW) |
+                                         (grid > episodes.PITCH_HIGH)))
+  if len(bad):
+    from music21 import pitch as m21pitch  # pylint: disable=import-outside-toplevel
+    notes = sorted({(int(v), int(bars.bar_of(s)), m21pitch.Pitch(midi=int(grid[s, v])))
+                    for s, v in bad}, key=lambda n: (n[1], n[0]))
+    listed = ", ".join(f"{bach_corpus.VOICE_NAMES[v]} bar {b} {p.nameWithOctave}"
+                       for v, b, p in notes[:12])
+    raise CompletionInputError(
+        f"{path}: {len(notes)} note(s) outside the model's range MIDI {episodes.PITCH_LOW}-"
+        f"{episodes.PITCH_HIGH} (C2-A5): {listed}{' ...' if len(notes) > 12 else ''}")
+  return grid, bars, given_notes.given_score(score, bach_corpus.satb_parts(score), path)
+
+
+def _parse_fill_steps(fill_steps, window_steps):
+  if not fill_steps:
+    return window_steps // 2, window_steps - 1
+  first, _, last = fill_steps.partition("-")
+  try:
+    first, last = int(first), int(last or first)
+  except ValueError:
+    first, last = -1, -1
+  if not 0 <= first <= last < window_steps:
+    raise CompletionInputError(f"--fill_steps={fill_steps}: expected a-b within 0-"
+                               f"{window_steps - 1}")
+  return first, last
+
+
+def _parse_fill_bars(fill_bars, bars):
+  try:
+    chosen = {int(b) for b in fill_bars}
+  except ValueError as e:
+    raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: expected bar numbers "
+                               f"{bars.first}-{bars.last}, e.g. --fill_bars=4,6") from e
+  outside = sorted(b for b in chosen if not bars.first <= b <= bars.last)
+  if outside:
+    raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: bar(s) {outside} outside "
+                               f"the piece's bars {bars.first}-{bars.last}")
+  return sorted(chosen)
+
+
+def plan_reads(bars, window_steps, given, fill_steps=None, fill_bars=None):
+  """(fill [num_steps] bool, reads [(window_start, steps_written [num_steps] bool)]).
+
+  `given` [num_steps] counts the given notes per step. Window starts may lie before step 0 or
+  run past the end; those steps are read as unobserved."""
+  step = np.arange(bars.num_steps)
+  if fill_bars:
+    chosen_bars = _parse_fill_bars(fill_bars, bars)
+    fill = np.isin(bars.bar_of(step), chosen_bars)
+    by_start = {}
+    for bar in chosen_bars:
+      start, stop = bars.span(bar)
+      # The bar last in its window (context before it) or first (context after), whichever
+      # window holds more given notes; before wins a tie.
+      options = (stop - window_steps, start)
+      counts = [given[max(s, 0):s + window_steps][~fill[max(s, 0):s + window_steps]].sum()
+                for s in options]
+      chosen = options[int(np.argmax(counts))]
+      by_start.setdefault(chosen, np.zeros(bars.num_steps, bool))[start:stop] = True
+    return fill, sorted(by_start.items())
+  first, last = _parse_fill_steps(fill_steps, window_steps)
+  # Windows tile the piece from bar 1's downbeat; a pickup before it is kept as given.
+  origin = bars.pickup_steps
+  within = (step - origin) % window_steps
+  fill = (within >= first) & (within <= last) & (step >= origin)
+  reads = []
+  for start in range(origin, bars.num_steps, window_steps):
+    written = fill & (step >= start) & (step < start + window_steps)
+    if written.any():
+      reads.append((start, written))
+  return fill, reads
+
+
+def fill_mask(bars, window_steps, fill_steps=None, fill_bars=None):
+  """[num_steps] bool, True where a step is to be filled."""
+  return plan_reads(bars, window_steps, np.ones(bars.num_steps), fill_steps, fill_bars)[0]

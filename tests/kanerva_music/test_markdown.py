@@ -1,0 +1,53 @@
+"""The linear and codec DKM reports' Markdown renderers against stored golden output."""
+
+import os
+
+from configs import chorales as chorales_config
+from kanerva_music.codec import report_text as codec_report_text
+from kanerva_music.reporting import claims
+from kanerva_music.reporting import markdown
+from tests import golden
+
+HERE = os.path.join(os.path.dirname(__file__), "golden")
+WORKDIR = "/workdir"
+CLIPS = [f"{name}_{kind}" for name in ("denoise", "complete") for kind in ("original", "cue",
+                                                                           "output")]
+CLIPS += [f"continue_{kind}" for kind in ("original", "given", "output")]
+
+
+def _linear_media():
+  media = {"fig2": f"{WORKDIR}/fig2_denoise.png", "fig3": f"{WORKDIR}/fig3_complete.png",
+           "fig4": f"{WORKDIR}/fig4_continue.png", "synth": "sine",
+           "capacity": f"{WORKDIR}/capacity.png", "frontier": f"{WORKDIR}/frontier.png"}
+  media.update({name: f"{WORKDIR}/audio/{name}.mid" for name in CLIPS})
+  return media
+
+
+def test_linear_report_renders_as_stored():
+  report = golden.load_report(os.path.join(HERE, "linear_report.json"))
+  config = chorales_config.get_config("quick")
+  golden.check(markdown.markdown(report, _linear_media(), WORKDIR, config),
+               os.path.join(HERE, "linear_REPORT.md"))
+
+
+def test_linear_claims_follow_their_thresholds(monkeypatch):
+  """A verdict moves with its threshold, which is data: the ELBO claim at a looser tolerance."""
+  report = golden.load_report(os.path.join(HERE, "linear_report.json"))
+  config = chorales_config.get_config("quick")
+  elbo = report["elbo_bits_per_dim"]["test"]["mean"]
+  first = claims.paper_claims(report, config)[0]
+  assert first.held is (abs(elbo - 0.76) <= 0.1)
+  monkeypatch.setitem(claims.THRESHOLDS, "elbo_within_bits", abs(elbo - 0.76) + 1.0)
+  looser = claims.paper_claims(report, config)[0]
+  assert looser.held and looser.rule == f"within {abs(elbo - 0.76) + 1.0:g}"
+
+
+def test_codec_report_renders_as_stored():
+  report = golden.load_report(os.path.join(HERE, "codec_report.json"))
+  media = {"completion": f"{WORKDIR}/codec_complete.png", "synth": "sine",
+           "frontier": f"{WORKDIR}/frontier.png"}
+  media.update({f"codec_{query}_{kind}": f"{WORKDIR}/audio/codec_{query}_{kind}.mid"
+                for query in ("recall", "novel") for kind in ("original", "cue", "output")})
+  config = chorales_config.get_config("codec_quick")
+  golden.check(codec_report_text.markdown(report, media, WORKDIR, config),
+               os.path.join(HERE, "codec_REPORT.md"))
