@@ -41,7 +41,8 @@ def get_config(variant=""):
   config.model.patch = 4
   config.model.tcn_features = (8, 16, 32)
   config.model.kernel_size = 3
-  config.model.decoder = "auto"   # dense, sparse, or auto: sparse when 40 k <= D (speed only)
+  config.model.decoder = "auto"   # dense | sparse | auto: sparse when 25 k <= D (speed only)
+  config.model.kwta = "auto"      # top_k | threshold | auto: threshold when k >= max(16, D / 32)
   config.model.k = ml_collections.ConfigDict()
   config.model.k.k_start = 12
   config.model.k.k_end = 6

@@ -40,7 +40,8 @@ def get_config(variant=""):
   config.model.patch = 4            # P: one quarter note
   config.model.tcn_features = ()    # the authors' drum model has no TCN
   config.model.kernel_size = 3
-  config.model.decoder = "auto"   # dense, sparse, or auto: sparse when 40 k <= D (speed only)
+  config.model.decoder = "auto"   # dense | sparse | auto: sparse when 25 k <= D (speed only)
+  config.model.kwta = "auto"      # top_k | threshold | auto: threshold when k >= max(16, D / 32)
   config.model.k = ml_collections.ConfigDict()
   config.model.k.k_start = 4
   config.model.k.k_end = 1

@@ -6,6 +6,7 @@ differs from its own except in SAFE_TO_CHANGE.
 """
 
 from music_runtime.running import config_checks
+from music_runtime.training import layers
 from tcn_wta import decoders
 
 ConfigError = config_checks.ConfigError
@@ -18,11 +19,12 @@ REPRESENTATIONS_OF_DATASET = {"groove": ("drums",), "maestro": ("events", "event
 SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps",
                   "checkpoint_every_steps", "checkpoints_to_keep", "watchdog_seconds",
                   "mesh_devices", "data.root", "data.cache_dir", "data.workers",
-                  "model.decoder")  # the same function either way: only the speed differs
+                  "model.decoder", "model.kwta")  # the same function either way: only speed
 # What the other modes (ablate, analyze, generate) measure of a trained model.
 SAFE_TO_EVALUATE = ("eval.", "analysis.", "ablation.", "generate.")
 # Fields added after runs were trained: their defaults are what those runs did.
-ADDED_DEFAULTS = {"data.phase": "beat", "model.decoder": "auto", "train.corruption.drop": 0.0, "train.corruption.add": 0.0}
+ADDED_DEFAULTS = {"data.phase": "beat", "model.decoder": "auto", "model.kwta": "auto",
+                  "train.corruption.drop": 0.0, "train.corruption.add": 0.0}
 PHASES = ("beat", "any")
 
 
@@ -47,6 +49,8 @@ def validate(config):
   config_checks.one_of(config, "data.phase", PHASES)
   if "decoder" in config.model:
     config_checks.one_of(config, "model.decoder", decoders.DECODERS)
+  if "kwta" in config.model:
+    config_checks.one_of(config, "model.kwta", layers.KWTA_METHODS)
   for name in ("train.corruption.drop", "train.corruption.add", "ablation.corrupt_drop",
                "ablation.corrupt_add"):
     value = config_checks.field(config, name)

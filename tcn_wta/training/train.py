@@ -34,7 +34,7 @@ def build_model(config, channels):
   m = config.model
   return model_lib.TcnWta(channels=channels, num_atoms=m.num_atoms, patch=m.patch,
                           tcn_features=tuple(m.tcn_features), kernel_size=m.kernel_size,
-                          decoder=m.get("decoder", "auto"))
+                          decoder=m.get("decoder", "auto"), kwta=m.get("kwta", "auto"))
 
 
 def create_state(config, net):

@@ -120,3 +120,14 @@ def test_training_steps_do_not_depend_on_the_decoder_or_the_kwta():
     np.testing.assert_array_equal(ours, theirs)
   for ours, theirs in zip(trained["sparse"], trained["top_k"]):
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("field,value", [("decoder", "sprase"), ("kwta", "topk")])
+def test_config_refuses_an_unknown_decoder_or_kwta(field, value):
+  import importlib  # pylint: disable=import-outside-toplevel
+  from tcn_wta.training import config_checks  # pylint: disable=import-outside-toplevel
+  config = importlib.import_module("configs.groove").get_config()
+  config_checks.validate(config)
+  config.model[field] = value
+  with pytest.raises(config_checks.ConfigError, match=f"config.model.{field}"):
+    config_checks.validate(config)
