@@ -37,7 +37,7 @@ import ml_collections
 
 
 VARIANTS = ("", "precise", "paper", "learned_cov", "quick", "codec", "codec_mlp", "codec_conv",
-            "codec_kwta", "codec_quick")
+            "codec_kwta", "codec_quick", "prior", "prior_conv", "prior_quick")
 
 
 def get_config(variant=""):
@@ -128,6 +128,8 @@ def get_config(variant=""):
     config.eval.num_memories = 32
   elif variant.startswith("codec"):
     _codec(config, variant)
+  elif variant.startswith("prior"):
+    _prior(config, variant)
   elif variant not in VARIANTS:
     raise ValueError(f"Unknown config variant {variant!r}; expected one of {VARIANTS}")
   return config
@@ -181,6 +183,61 @@ def _codec(config, variant):
   else:
     config.codec.encoder = encoder
     config.name = "chorales_codec" + ("" if encoder == "mlp" else "_" + encoder)
+
+
+def _prior(config, variant):
+  """The orderless inpainting network (`model.kind = "prior"`; docs/dkm.md, "The prior"):
+  prior (transformer), prior_conv (dilated convolution), prior_quick (a tiny one)."""
+  config.name = "chorales_" + variant
+  config.model.kind = "prior"
+  config.prior = ml_collections.ConfigDict()
+  config.prior.network = "transformer"    # transformer | conv
+  config.prior.width = 256
+  config.prior.depth = 6
+  config.prior.heads = 8
+  config.prior.dropout = 0.1
+  config.prior.mask_mix = (0.5, 0.25, 0.25)  # count, span, voices (prior/masks.py)
+  config.prior.transpose_semitones = 6    # inside each voice's training range
+  config.prior.weight_decay = 0.01
+  config.prior.warmup_steps = 200
+  config.prior.final_learning_rate_fraction = 0.02
+  config.learning_rate = 1e-3
+  config.batch_size = 64                  # episodes per step
+  config.num_train_steps = 3000
+  config.log_every_steps = 100
+  config.eval_every_steps = 250
+  config.checkpoint_every_steps = 250
+  config.eval.num_memories = 16           # the codec report's episodes: 16 x T unseen
+  config.eval.prior_masks = ("half", "random_50", "soprano", "bass", "outer")
+  config.eval.gibbs_steps = 32            # annealed blocked Gibbs sampling (prior/reads.py)
+  config.eval.gibbs_min_share = 0.05
+  config.eval.gibbs_temperature = 1.0
+  config.eval.gibbs_memories = 4          # Gibbs is scored on this many memories' episodes
+  config.eval.code_length_orders = 4      # random orders of the chain rule (prior/code_length.py)
+  config.eval.code_length_episodes = 32
+  config.eval.code_length_block = 1       # entries coded per network call (1: exact chain rule)
+  config.eval.capacity_rows = ()
+  if variant == "prior_conv":
+    config.prior.network = "conv"
+    config.prior.depth = 10
+  elif variant == "prior_quick":  # a minute: a small convolution that beats hold-last on random_50
+    config.prior.network = "conv"
+    config.prior.width = 64
+    config.prior.depth = 5
+    config.prior.heads = 2
+    config.prior.mask_mix = (0.7, 0.15, 0.15)
+    config.learning_rate = 2e-3
+    config.batch_size = 32
+    config.num_train_steps = 600
+    config.eval_every_steps = 200
+    config.checkpoint_every_steps = 200
+    config.eval.num_memories = 2
+    config.eval.gibbs_steps = 8
+    config.eval.gibbs_memories = 1
+    config.eval.code_length_orders = 2
+    config.eval.code_length_episodes = 4
+  elif variant != "prior":
+    raise ValueError(f"Unknown config variant {variant!r}; expected one of {VARIANTS}")
 
 
 def get_sweep():

@@ -15,6 +15,8 @@ from kanerva_music.codec import report as codec_report
 from kanerva_music.codec import train as codec_train
 from kanerva_music.data import chorales
 from kanerva_music.data import episodes
+from kanerva_music.prior import report as prior_report
+from kanerva_music.prior import train as prior_train
 from kanerva_music.reporting import report
 from kanerva_music.training import config_checks
 from kanerva_music.training import train
@@ -45,8 +47,9 @@ USER_ERRORS = (config_checks.ConfigError, chorales.ChoraleDataError, episodes.Ep
 def main(argv):
   config = FLAGS.config
   workdir = cli.start_job(argv, config, FLAGS.workdir)
-  codec = config.model.get("kind", "linear") == "codec"
-  trainer, reporter = (codec_train, codec_report) if codec else (train, report)
+  kind = config.model.get("kind", "linear")
+  trainer, reporter = {"linear": (train, report), "codec": (codec_train, codec_report),
+                       "prior": (prior_train, prior_report)}[kind]
   # Training and reports write into the workdir: one writer at a time (an evaluation without a
   # report only reads).
   writes = FLAGS.mode == "train" or config.eval.report
@@ -58,7 +61,10 @@ def main(argv):
       result = trainer.evaluate_checkpoint(config, workdir)
     if config.eval.report:
       reporter.write_report(config, workdir, result, heartbeat=dog.beat)
-  if codec:
+  if kind == "prior":
+    print(f"Best validation NLL: {result.best['validation_nll']:.4f} nats per hidden note "
+          f"(step {result.best['step']})")
+  elif kind == "codec":
     elbo = result.elbo["test"]
     print(f"Final test bits per note: {elbo['bits_per_note']:.4f} +- {elbo['stderr']:.4f} "
           f"(given the memory: {elbo['conditional_bits_per_note']:.4f}; the paper's linear "

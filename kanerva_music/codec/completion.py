@@ -5,8 +5,8 @@ import numpy as np
 
 from kanerva_music.codec import objective
 from kanerva_music.codec import reads
-from kanerva_music.codec import train as codec_train
 from kanerva_music.data import episodes
+from kanerva_music.data import pitch_classes
 from kanerva_music.training import config_checks
 
 READS = ("encoder", "attractor", "optimised")
@@ -20,7 +20,7 @@ def complete_windows(config, params, stored, cues, masks, read="encoder"):
   steps = config.data.episode_steps
   codec = objective.make_codec(config)
   frozen = config_checks.freeze(config.model)
-  to_classes = lambda x: codec_train.pitch_classes(jnp.asarray(x, jnp.float32), steps)
+  to_classes = lambda x: pitch_classes.from_normalised(jnp.asarray(x, jnp.float32), steps)
   written = objective.write(codec, params, to_classes(stored), frozen, None)
   notes = to_classes(np.where(np.asarray(masks) != 0, cues, -1.0))
   mask = jnp.asarray(np.asarray(masks, np.float32).reshape(len(masks), steps, 4))

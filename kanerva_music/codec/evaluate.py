@@ -15,6 +15,7 @@ import numpy as np
 
 from kanerva_music.codec import objective
 from kanerva_music.codec import reads
+from kanerva_music.evaluation import pitch_metrics
 from kanerva_music.evaluation import storage
 from kanerva_music.training import config_checks
 from music_runtime.running import compile_ahead
@@ -26,17 +27,6 @@ METRICS = ("acc_exact", "acc_1", "acc_2", "nll")
 def note_masks(masks, episode_steps):
   """[M, C] time-major masks (`evaluate.observation_mask`) -> [M, S, 4]."""
   return np.asarray(masks, np.float32).reshape(len(masks), episode_steps, 4)
-
-
-def _sums(targets, predictions, logits, scored):
-  """Per-iteration sums over scored notes: exact / within 1 / within 2 semitones [I], the
-  final read's NLL, and the count."""
-  weight = jnp.broadcast_to(scored, targets.shape).astype(jnp.float32)
-  distance = jnp.abs(predictions - targets)
-  total = lambda v: jnp.sum(v * weight, axis=tuple(range(1, v.ndim)))
-  return {"acc_exact": total(distance == 0), "acc_1": total(distance <= 1),
-          "acc_2": total(distance <= 2),
-          "nll": jnp.sum(objective.note_nll(logits, targets) * weight), "count": jnp.sum(weight)}
 
 
 def _write_mean(codec, params, stored, model_config, precision):
@@ -65,7 +55,8 @@ def _complete(params, stored, queries, masks, from_prior, *, codec, model_config
     else:
       result = reads.encoder_read(codec, params, mean, queries_m, mask, model_config, method,
                                   num_iters)
-    return _sums(queries_m, result.predictions, result.logits, mask == 0)
+    return pitch_metrics.categorical_sums(queries_m, result.predictions, result.logits,
+                                          mask == 0)
 
   sums = jax.lax.map(one, (stored, queries, masks))
   return jax.tree_util.tree_map(lambda v: jnp.sum(v, axis=0), sums)
@@ -77,18 +68,11 @@ def _denoise(params, stored, noisy, *, codec, model_config, num_iters, method):
     stored_m, noisy_m = args
     mean = _write_mean(codec, params, stored_m, model_config, "float32")
     result = reads.denoise_read(codec, params, mean, noisy_m, model_config, method, num_iters)
-    return _sums(stored_m, result.predictions, result.logits, jnp.ones((), bool))
+    return pitch_metrics.categorical_sums(stored_m, result.predictions, result.logits,
+                                          jnp.ones((), bool))
 
   sums = jax.lax.map(one, (stored, noisy))
   return jax.tree_util.tree_map(lambda v: jnp.sum(v, axis=0), sums)
-
-
-def _means(sums):
-  count = float(sums["count"])
-  out = {k: [float(v) / count for v in np.atleast_1d(np.asarray(sums[k]))]
-         for k in ("acc_exact", "acc_1", "acc_2")}
-  out["nll"] = float(sums["nll"]) / count
-  return out
 
 
 def completion_calls(trained, config, stored, novel, masks):
@@ -125,7 +109,8 @@ def complete_section(trained, config, stored, novel, masks, heartbeat=lambda wha
   compile_ahead.compile_all(list(calls.values()))
   out = {}
   for (mask_name, read, query), call in calls.items():
-    out.setdefault(mask_name, {}).setdefault(read, {})[query] = _means(call())
+    out.setdefault(mask_name, {}).setdefault(read, {})[query] = (
+        pitch_metrics.categorical_means(call()))
     heartbeat(f"report: codec {read} read")
   half = out["half"]
   nll = {"stored": half["encoder"]["recall"]["nll"], "unseen": half["encoder"]["novel"]["nll"],
@@ -138,7 +123,7 @@ def denoise_section(trained, config, stored, noisy):
   sums = _denoise(trained.state["params"], jnp.asarray(stored), jnp.asarray(noisy),
                   codec=trained.codec, model_config=_frozen(config),
                   num_iters=config.eval.num_iters, method=config.codec.read_method)
-  return _means(sums)
+  return pitch_metrics.categorical_means(sums)
 
 
 @functools.partial(jax.jit, static_argnames=("codec", "model_config", "method"))
@@ -154,7 +139,8 @@ def _capacity_read(params, stored, masks, *, codec, model_config, method):
 
     def read(mean_p):
       result = reads.encoder_read(codec, params, mean_p, stored_m, mask, model_config, method, 1)
-      return _sums(stored_m, result.predictions, result.logits, mask == 0)
+      return pitch_metrics.categorical_sums(stored_m, result.predictions, result.logits,
+                                            mask == 0)
 
     return jax.lax.map(read, kept)
 

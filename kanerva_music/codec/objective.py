@@ -203,17 +203,6 @@ def training_masks(rng, shape):
   return jnp.broadcast_to(mask, shape).astype(jnp.float32)
 
 
-def transpose(rng, notes, max_semitones):
-  """Each episode [..., S, 4] shifted by a uniform number of semitones in +-max_semitones that
-  keeps every note inside the 46 pitch classes."""
-  axes = (-2, -1)
-  low = jnp.maximum(-jnp.min(notes, axis=axes), -max_semitones)
-  high = jnp.minimum(networks.NUM_PITCHES - 1 - jnp.max(notes, axis=axes), max_semitones)
-  shift = low + jnp.floor(jax.random.uniform(rng, low.shape) * (high - low + 1)).astype(
-      notes.dtype)
-  return notes + shift[..., None, None]
-
-
 def noisy_cue(rng, notes, noise_std):
   """The report's denoising cue in pitch classes: x + N(0, noise_std^2) in [-1, 1] units
   (one semitone = 2/45), rounded to the nearest class."""

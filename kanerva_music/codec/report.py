@@ -18,8 +18,8 @@ from kanerva_music.codec import evaluate as codec_evaluate
 from kanerva_music.codec import objective
 from kanerva_music.codec import reads
 from kanerva_music.codec import report_text
-from kanerva_music.codec import train as codec_train
 from kanerva_music.data import episodes
+from kanerva_music.data import pitch_classes
 from kanerva_music.evaluation import baselines
 from kanerva_music.evaluation import capacity
 from kanerva_music.evaluation import evaluate
@@ -34,7 +34,7 @@ NUM_EXAMPLES = 4
 
 
 def _classes(config, x):
-  return np.asarray(codec_train.pitch_classes(jnp.asarray(x), config.data.episode_steps))
+  return np.asarray(pitch_classes.from_normalised(jnp.asarray(x), config.data.episode_steps))
 
 
 def _pitch_grid(classes):

@@ -17,6 +17,7 @@ import optax
 
 from kanerva_music.codec import objective
 from kanerva_music.data import episodes
+from kanerva_music.data import pitch_classes
 from kanerva_music.training import config_checks
 from kanerva_music.training import train as dkm_train
 from music_runtime.files import metric_writing
@@ -39,13 +40,6 @@ class TrainedCodec(NamedTuple):
   data_source: Any  # provenance.DataSource
   mesh: Any
   train_seconds: Optional[float] = None
-
-
-def pitch_classes(x, episode_steps):
-  """Normalised episodes [..., C] -> pitch classes 0..45 [..., S, 4] (int32)."""
-  pitch = jnp.clip(jnp.round(episodes.denormalise(x)), episodes.PITCH_LOW, episodes.PITCH_HIGH)
-  return (pitch - episodes.PITCH_LOW).astype(jnp.int32).reshape(
-      x.shape[:-1] + (episode_steps, 4))
 
 
 def make_optimizer(config):
@@ -89,7 +83,7 @@ def make_train_step(config, codec, mesh):
     rng = jax.random.fold_in(rng, state["step"])
     rng_data, rng_shift, rng_loss = jax.random.split(rng, 3)
     batch = episodes.sample_episodes(pool, rng_data, (config.batch_size, 2 * num_episodes), steps)
-    notes = objective.transpose(rng_shift, pitch_classes(batch, steps),
+    notes = pitch_classes.transpose(rng_shift, pitch_classes.from_normalised(batch, steps),
                                 config.codec.transpose_semitones)
     grads, metrics = gradients(state["params"], notes[:, :num_episodes], notes[:, num_episodes:],
                                jax.random.split(rng_loss, config.batch_size))
@@ -118,7 +112,8 @@ def evaluate_elbo(config, codec, params, eval_sets):
   frozen = config_checks.freeze(config.model)
   results = {}
   for split, normalised in eval_sets.items():
-    sets = np.asarray(pitch_classes(jnp.asarray(normalised), config.data.episode_steps))
+    sets = np.asarray(pitch_classes.from_normalised(jnp.asarray(normalised),
+                                                    config.data.episode_steps))
     elbos, kls = [], []
     for m, notes in enumerate(sets):
       elbo, kl = _memory_elbo(params, jnp.asarray(notes), jax.random.PRNGKey(10_000 + m),

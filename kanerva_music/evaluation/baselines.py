@@ -11,6 +11,9 @@ the DKM is scored on:
 * `modern_hopfield`: softmax attention over the memory's stored episodes, scores
   -beta/2 ||m * (x - s)||^2 (Ramsauer et al. 2020, "Hopfield Networks is All You Need"),
   beta chosen on the validation split by `choose_beta`;
+* `parallel_motion`: each hidden entry at its voice's median training interval from the
+  nearest given voice of the same step (holding the last chord where a step gives none): the
+  harmonisation baseline of the whole-voice masks;
 * `median_filter` (denoising): the median of three consecutive steps of each voice.
 """
 
@@ -19,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kanerva_music.data import episodes
 from kanerva_music.evaluation import evaluate
 from kanerva_music.evaluation import pitch_metrics
 from music_runtime.running import compile_ahead
@@ -26,7 +30,7 @@ from music_runtime.training import sharding
 
 NUM_VOICES = 4
 COMPLETION_BASELINES = ("hold_last_chord", "train_mean", "nearest_stored", "nearest_train",
-                        "modern_hopfield")
+                        "modern_hopfield", "parallel_motion")
 DENOISE_BASELINES = ("cue", "median_filter", "train_mean", "nearest_stored", "nearest_train",
                      "modern_hopfield")
 BETAS = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
@@ -125,6 +129,32 @@ def modern_hopfield(cues, mask, stored, beta):
   return jax.vmap(one)(cues, stored, mask)
 
 
+def median_intervals(windows) -> np.ndarray:
+  """[4, 4] the median of voice v's pitch minus voice g's over every step of the normalised
+  windows [N, C], in semitones, returned in normalised units (2/45 a semitone)."""
+  pitches = np.rint(_steps(np.asarray(episodes.denormalise(np.asarray(windows, np.float64))))
+                    ).reshape(-1, NUM_VOICES)
+  semitones = np.median(pitches[:, :, None] - pitches[:, None, :], axis=0)
+  return (semitones * 2.0 / (episodes.PITCH_HIGH - episodes.PITCH_LOW)).astype(np.float32)
+
+
+@jax.jit
+def parallel_motion(cues, mask, intervals):
+  """Each masked entry at intervals[v, g] from the given voice g of its step nearest to v
+  (the higher voice on a tie); a step with no given voice holds the last chord."""
+  observed = _steps(mask != 0)  # [M, S, 4]
+  voices = jnp.arange(NUM_VOICES)
+  distance = jnp.abs(voices[:, None] - voices[None, :]) + 0.5 * (voices[None, :] > voices[:, None])
+  distance = jnp.where(observed[..., None, :], distance, jnp.inf)  # [M, S, v, g]
+  source = first_argmin(distance)  # [M, S, v]
+  steps = _steps(cues)  # [M, T, S, 4]
+  index = jnp.broadcast_to(source[:, None], steps.shape)
+  estimate = jnp.take_along_axis(steps, index, axis=-1) + intervals[voices, source][:, None]
+  held = _steps(hold_last_chord(cues, mask))
+  any_given = jnp.any(observed, axis=-1)[:, None, :, None]
+  return jnp.where(any_given, estimate, held).reshape(cues.shape)
+
+
 @jax.jit
 def median_filter(cues, mask):
   """Median of steps s-1, s, s+1 of each voice (edges repeat themselves)."""
@@ -137,18 +167,19 @@ def median_filter(cues, mask):
 
 class Context:
   """What the baselines need besides the cues: the training windows [N, C], their per-position
-  mean, and Hopfield's beta."""
+  mean, their median intervals between voices, and Hopfield's beta."""
 
   def __init__(self, train_windows, beta=None):
     self.train_windows = jnp.asarray(train_windows, jnp.float32)
     self.position_mean = jnp.mean(self.train_windows, axis=0)
+    self.intervals = jnp.asarray(median_intervals(train_windows))
     self.beta = beta
 
 
 _FUNCTIONS = {"hold_last_chord": hold_last_chord, "median_filter": median_filter}
 
 
-def _estimate(name, cues, mask, stored, train_windows, position_mean, beta, denoise):
+def _estimate(name, cues, mask, stored, train_windows, position_mean, intervals, beta, denoise):
   if name == "cue":
     out = cues
   elif name in _FUNCTIONS:
@@ -161,6 +192,8 @@ def _estimate(name, cues, mask, stored, train_windows, position_mean, beta, deno
     out = nearest_train(cues, mask, train_windows)
   elif name == "modern_hopfield":
     out = modern_hopfield(cues, mask, stored, beta)
+  elif name == "parallel_motion":
+    out = parallel_motion(cues, mask, intervals)
   else:
     raise ValueError(f"Unknown baseline {name!r}")
   return out if denoise else _clamp(out, cues, mask)
@@ -174,6 +207,7 @@ def _arguments(cues, mask, stored, context, beta):
           jnp.asarray(stored, jnp.float32),
           None if context is None else context.train_windows,
           None if context is None else context.position_mean,
+          None if context is None else context.intervals,
           None if beta is None else jnp.asarray(beta, jnp.float32))
 
 
@@ -182,10 +216,12 @@ def estimate(name, cues, mask, stored, context, beta=None, *, denoise=False):
   return _estimate(name, *_arguments(cues, mask, stored, context, beta), denoise)
 
 
-def _scored(targets, cues, mask, stored, train_windows, position_mean, beta, *, name, denoise):
+def _scored(targets, cues, mask, stored, train_windows, position_mean, intervals, beta, *, name,
+            denoise):
   """A baseline's estimates and their `pitch_metrics.iteration_metrics` on the masked entries (every
   entry when denoising), as one program."""
-  out = _estimate(name, cues, mask, stored, train_windows, position_mean, beta, denoise)
+  out = _estimate(name, cues, mask, stored, train_windows, position_mean, intervals, beta,
+                  denoise)
   scored = jnp.ones((1, 1, 1), bool) if denoise else mask[:, None, :] == 0
   return pitch_metrics.iteration_metrics(targets, out[None], scored)
 

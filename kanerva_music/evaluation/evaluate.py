@@ -18,7 +18,10 @@ from music_runtime.running import compile_ahead
 from music_runtime.running import config_checks
 from music_runtime.training import sharding
 
-MASKS = ("half", "three_quarters", "random_25", "random_50", "random_75")
+MASKS = ("half", "three_quarters", "random_25", "random_50", "random_75", "soprano", "bass",
+         "outer")
+# The voices each whole-voice mask observes (0 soprano, 1 alto, 2 tenor, 3 bass).
+GIVEN_VOICES = {"soprano": (0,), "bass": (3,), "outer": (0, 3)}
 # Every read of dkm.SOLVE_METHODS, and "unmasked": the original DKM's completion (paper 4.4).
 METHODS = dkm.READ_METHODS + ("unmasked",)
 DENOISE_METHODS = dkm.READ_METHODS
@@ -29,7 +32,8 @@ DATA = sharding.DATA
 
 def observation_mask(name, num_memories, episode_steps, rng, num_voices=4):
   """[num_memories, C] {0,1} mask (1 = observed). Random masks: one per memory, shared by its
-  episodes, so one factorisation serves the whole memory."""
+  episodes, so one factorisation serves the whole memory. "soprano", "bass" and "outer" observe
+  whole voices (GIVEN_VOICES): a melody or bass line to harmonise."""
   num_cols = episode_steps * num_voices
   step = np.arange(num_cols) // num_voices
   if name == "half":
@@ -42,6 +46,9 @@ def observation_mask(name, num_memories, episode_steps, rng, num_voices=4):
     order = np.argsort(rng.random((num_memories, num_cols)), axis=1)
     mask = np.ones((num_memories, num_cols), bool)
     np.put_along_axis(mask, order[:, :num_masked], False, axis=1)
+  elif name in GIVEN_VOICES:
+    voice = np.arange(num_cols) % num_voices
+    mask = np.broadcast_to(np.isin(voice, GIVEN_VOICES[name]), (num_memories, num_cols))
   else:
     raise ValueError(f"Unknown mask {name!r}; expected one of {MASKS}")
   return np.asarray(mask, np.float32)

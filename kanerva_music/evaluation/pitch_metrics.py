@@ -2,7 +2,10 @@
 squared error in normalised units, and pitch accuracy after de-normalising and rounding (exact,
 within 1 semitone, within 2 semitones = a whole step), per iteration."""
 
+import jax
 import jax.numpy as jnp
+import numpy as np
+import optax
 
 from kanerva_music.data import episodes
 
@@ -30,3 +33,26 @@ def iteration_metrics(target, iterates, scored):
 
 def to_pitch(x):
   return jnp.clip(jnp.round(episodes.denormalise(x)), episodes.PITCH_LOW, episodes.PITCH_HIGH)
+
+
+def categorical_sums(targets: jax.Array, predictions: jax.Array, logits: jax.Array,
+                     scored: jax.Array) -> dict:
+  """Sums over the scored entries of pitch-class reads: exact / within 1 / within 2 semitones
+  per iteration [I] (predictions [I, ..., S, 4] or [..., S, 4]), the NLL of `targets` under the
+  final read's logits [..., S, 4, 46], and the count."""
+  weight = jnp.broadcast_to(scored, targets.shape).astype(jnp.float32)
+  distance = jnp.abs(predictions - targets)
+  total = lambda v: jnp.sum(v * weight, axis=tuple(range(1, v.ndim)))
+  nll = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
+  return {"acc_exact": total(distance == 0), "acc_1": total(distance <= 1),
+          "acc_2": total(distance <= 2), "nll": jnp.sum(nll * weight), "count": jnp.sum(weight)}
+
+
+def categorical_means(sums: dict) -> dict:
+  """`categorical_sums` (summed over batches) -> {acc_exact [I], acc_1 [I], acc_2 [I], nll}
+  means per scored entry."""
+  count = float(sums["count"])
+  out = {k: [float(v) / count for v in np.atleast_1d(np.asarray(sums[k]))]
+         for k in ("acc_exact", "acc_1", "acc_2")}
+  out["nll"] = float(sums["nll"]) / count
+  return out

@@ -36,12 +36,19 @@ def recorded_train_seconds(workdir: str, train_seconds: Optional[float]) -> Opti
   return train_seconds
 
 
+def novel_episodes(config, test_pool):
+  """[M, T, C] unseen test episodes beside the stored ones (the ELBO's test set): a fixed,
+  seeded draw from the test split."""
+  m, t, s = config.eval.num_memories, config.episodes_per_memory, config.data.episode_steps
+  return np.asarray(episodes.evaluation_set(test_pool, config.eval.seed + 100, m, t, s))
+
+
 def novel_and_capacity_episodes(config, test_pool):
   """Novel and capacity sets beside the stored ones (the ELBO's test set): fixed, seeded draws
   from the test split, disjoint seeds."""
   m, t, s = config.eval.num_memories, config.episodes_per_memory, config.data.episode_steps
   seed = config.eval.seed
-  novel = np.asarray(episodes.evaluation_set(test_pool, seed + 100, m, t, s))
+  novel = novel_episodes(config, test_pool)
   capacity = {size: np.asarray(episodes.evaluation_set(
       test_pool, seed + 200 + size, max(1, m * t // size), size, s))
               for size in evaluate.CAPACITY_SIZES}

@@ -6,6 +6,8 @@ from kanerva_music.evaluation import evaluate
 from kanerva_music.evaluation import storage
 from kanerva_music.memory import dkm
 from kanerva_music.memory import model
+from kanerva_music.prior import masks as prior_masks
+from kanerva_music.prior import network
 from music_runtime.running import config_checks
 
 ConfigError = config_checks.ConfigError
@@ -18,11 +20,12 @@ SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps", "eval
                   "data.music21_fallback", "model.linalg", "eval.report")
 # How the report reads a trained memory: --mode=eval may change these.
 SAFE_TO_EVALUATE = ("eval.", "model.memory_precision", "model.read_method",
-                    "model.lstsq_solver", "model.attention_beta", "model.attention_top_k", "codec.read_method")
+                    "model.lstsq_solver", "model.attention_beta", "model.attention_top_k",
+                    "codec.read_method")
 # Fields added after runs were trained: a saved config without them ran as these values.
 ADDED_DEFAULTS = {"model.kind": "linear", "model.memory_precision": "float32",
                   "model.lstsq_solver": "svd"}
-KINDS = ("linear", "codec")
+KINDS = ("linear", "codec", "prior")
 
 
 def validate(config):
@@ -46,6 +49,42 @@ def validate(config):
   config_checks.one_of(config, "model.kind", KINDS)
   if config.model.kind == "codec":
     _validate_codec(config)
+  if config.model.kind == "prior":
+    _validate_prior(config)
+
+
+def _validate_prior(config):
+  if "prior" not in config:
+    raise ConfigError("config.model.kind = 'prior' needs a config.prior section: use "
+                      "--config=configs/chorales.py:prior")
+  config_checks.one_of(config, "prior.network", network.KINDS)
+  for name in ("prior.width", "prior.depth", "prior.heads", "eval.gibbs_steps",
+               "eval.gibbs_memories", "eval.code_length_orders", "eval.code_length_episodes",
+               "eval.code_length_block"):
+    config_checks.at_least(config, name, 1)
+  entries = config.data.episode_steps * network.NUM_VOICES
+  if entries % config.eval.code_length_block:
+    raise ConfigError(f"config.eval.code_length_block = {config.eval.code_length_block} does "
+                      f"not divide the {entries} entries of an episode")
+  if config.prior.width % config.prior.heads:
+    raise ConfigError(f"config.prior.heads = {config.prior.heads} does not divide "
+                      f"config.prior.width = {config.prior.width}")
+  for name in ("prior.dropout", "prior.weight_decay"):
+    config_checks.at_least(config, name, 0.0, float)
+  config_checks.at_least(config, "prior.transpose_semitones", 0)
+  mix = tuple(config.prior.mask_mix)
+  if len(mix) != len(prior_masks.KINDS) or min(mix) < 0 or sum(mix) <= 0:
+    raise ConfigError(f"config.prior.mask_mix = {mix}: {len(prior_masks.KINDS)} non-negative "
+                      f"weights of the mask kinds {', '.join(prior_masks.KINDS)}")
+  config_checks.at_least(config, "eval.gibbs_temperature", 1e-3, float)
+  if not 0.0 < config.eval.gibbs_min_share <= 1.0:
+    raise ConfigError(f"config.eval.gibbs_min_share = {config.eval.gibbs_min_share}: "
+                      "expected a share in (0, 1]")
+  masks = tuple(config.eval.prior_masks)
+  unknown = [m for m in masks if m not in evaluate.MASKS]
+  if unknown or not masks:
+    raise ConfigError(f"config.eval.prior_masks = {masks}: expected masks among "
+                      f"{', '.join(evaluate.MASKS)}")
 
 
 def _validate_codec(config):

@@ -9,14 +9,14 @@ import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers
 
 
-def manager(workdir: str, *, keep: int = 3,
-            save_interval_steps: int = 1) -> ocp.CheckpointManager:
-  """A CheckpointManager over `workdir/checkpoints` that keeps the latest `keep` steps."""
+def manager(workdir: str, *, keep: int = 3, save_interval_steps: int = 1,
+            folder: str = "checkpoints") -> ocp.CheckpointManager:
+  """A CheckpointManager over `workdir/<folder>` that keeps the latest `keep` steps."""
   options = ocp.CheckpointManagerOptions(
       save_interval_steps=save_interval_steps,
       preservation_policy=checkpoint_managers.LatestN(keep),
       create=True)
-  return ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), "checkpoints"),
+  return ocp.CheckpointManager(os.path.join(os.path.abspath(workdir), folder),
                                options=options)
 
 

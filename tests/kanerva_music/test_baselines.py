@@ -37,6 +37,20 @@ def oracle_nearest(query, candidates, mask):
   return candidates[np.argmin(d)]
 
 
+def oracle_parallel(cue, mask, intervals):
+  """Per step, each voice from the given voice nearest to it (the higher one on a tie) plus the
+  median interval; a step with nothing given holds."""
+  grid, obs = cue.reshape(S, 4), mask.reshape(S, 4) != 0
+  out = oracle_hold(cue, mask).reshape(S, 4)
+  for s in range(S):
+    given = np.flatnonzero(obs[s])
+    for v in range(4):
+      if len(given):
+        g = min(given, key=lambda g: (abs(v - g), g))
+        out[s, v] = grid[s, g] + intervals[v, g]
+  return out.reshape(C)
+
+
 def clamp(estimate, cue, mask):
   return np.where(mask != 0, cue, estimate)
 
@@ -68,7 +82,8 @@ def test_each_baseline_equals_its_numpy_oracle(setup):
         raw = {"hold_last_chord": oracle_hold(q, m), "train_mean": windows.mean(0),
                "nearest_stored": oracle_nearest(q, stored[i], m),
                "nearest_train": oracle_nearest(q, windows, m),
-               "modern_hopfield": weights @ stored[i]}
+               "modern_hopfield": weights @ stored[i],
+               "parallel_motion": oracle_parallel(q, m, np.asarray(context.intervals))}
         for name, value in raw.items():
           expected[name][i, t] = clamp(value, q, m)
     for name in baselines.COMPLETION_BASELINES:
@@ -123,3 +138,27 @@ def test_first_argmin_equals_argmin_with_ties_and_nans():
   for axis in (-1, 0):
     np.testing.assert_array_equal(np.asarray(baselines.first_argmin(values, axis=axis)),
                                   np.argmin(values, axis=axis))
+
+
+def test_median_intervals_are_the_median_voice_differences_in_semitones():
+  rng = np.random.default_rng(3)
+  pitches = rng.integers(40, 80, size=(50, C)).astype(np.float64)
+  got = baselines.median_intervals(episodes.normalise(pitches))
+  steps = pitches.reshape(-1, 4)
+  for v in range(4):
+    for g in range(4):
+      assert got[v, g] == pytest.approx(np.median(steps[:, v] - steps[:, g]) * 2 / 45, abs=1e-6)
+
+
+def test_parallel_motion_harmonises_a_given_melody_at_the_median_intervals():
+  rng = np.random.default_rng(4)
+  windows = random_episodes(rng, 1, 40)[0]
+  context = baselines.Context(windows)
+  melody = random_episodes(rng, 1, 2)
+  soprano = evaluate.observation_mask("soprano", 1, S, None)
+  got = np.asarray(baselines.estimate("parallel_motion", melody, soprano, melody, context))
+  steps, out = melody.reshape(1, 2, S, 4), got.reshape(1, 2, S, 4)
+  intervals = np.asarray(context.intervals)
+  np.testing.assert_array_equal(out[..., 0], steps[..., 0])
+  for v in (1, 2, 3):
+    np.testing.assert_allclose(out[..., v], steps[..., 0] + intervals[v, 0], atol=1e-6)

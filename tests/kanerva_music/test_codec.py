@@ -16,6 +16,7 @@ from kanerva_music.codec import networks
 from kanerva_music.codec import objective
 from kanerva_music.codec import reads
 from kanerva_music.codec import train as codec_train
+from kanerva_music.data import pitch_classes
 from kanerva_music.evaluation import evaluate
 from kanerva_music.tools import ablation
 from kanerva_music.tools import complete
@@ -126,7 +127,7 @@ def test_transposition_keeps_every_note_in_range_and_shifts_episodes_whole():
   rng = np.random.default_rng(2)
   x = random_notes(rng, (50, S, 4))
   x = x.at[0].set(0).at[1].set(networks.NUM_PITCHES - 1)  # no room below / above
-  shifted = np.asarray(objective.transpose(jax.random.PRNGKey(0), x, 6))
+  shifted = np.asarray(pitch_classes.transpose(jax.random.PRNGKey(0), x, 6))
   diff = shifted - np.asarray(x)
   assert shifted.min() >= 0 and shifted.max() < networks.NUM_PITCHES
   assert np.all(diff == diff[:, :1, :1])  # one shift per episode
@@ -187,8 +188,8 @@ def test_a_tiny_trained_codec_recalls_its_stored_episodes(chord_chorale_npz, tmp
   config.checkpoint_every_steps = 2500
   config.eval_every_steps = 10_000
   trained = codec_train.train_and_evaluate(config, str(tmp_path / "wd"))
-  stored = np.asarray(codec_train.pitch_classes(jnp.asarray(trained.eval_sets["test"]), S))
-  novel = np.asarray(codec_train.pitch_classes(jnp.asarray(trained.eval_sets["validation"]), S))
+  stored = np.asarray(pitch_classes.from_normalised(jnp.asarray(trained.eval_sets["test"]), S))
+  novel = np.asarray(pitch_classes.from_normalised(jnp.asarray(trained.eval_sets["validation"]), S))
   half = codec_evaluate.note_masks(evaluate.observation_mask("half", len(stored), S, None), S)
   complete, nll = codec_evaluate.complete_section(trained, config, stored, novel,
                                                   {"half": half})

@@ -1,0 +1,234 @@
+"""Trains the orderless inpainting network (`objective.loss`) with AdamW on chorale episodes.
+
+Each step draws `batch_size` training windows on device, transposes each inside the voices'
+training ranges, draws one training mask per episode (`masks.training_masks`) and takes one
+AdamW step (linear warm-up, cosine decay). Every `eval_every_steps` and at the end the
+validation NLL per hidden note is measured on fixed episodes and masks; the parameters with
+the lowest one are kept in `<workdir>/best` (with `best.json`) and are what the report and the
+tools read.
+"""
+
+import functools
+import os
+from typing import Any, NamedTuple, Optional
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
+import numpy as np
+import optax
+
+from kanerva_music.data import episodes
+from kanerva_music.data import pitch_classes
+from kanerva_music.prior import masks
+from kanerva_music.prior import network
+from kanerva_music.prior import objective
+from kanerva_music.training import config_checks
+from kanerva_music.training import train as dkm_train
+from music_runtime.files import metric_writing
+from music_runtime.files import workdir_utils
+from music_runtime.training import checkpointing
+from music_runtime.training import sharding
+from music_runtime.training import training_loop
+
+DATA = sharding.DATA
+BEST_FOLDER = "best"
+BEST_RECORD = "best.json"
+_NAN_HINT = "Try a lower --config.learning_rate."
+
+
+class TrainedPrior(NamedTuple):
+  """What training (or restoring) the inpainting network hands to its report and the tools."""
+  params: Any              # the parameters with the best validation NLL
+  net: network.InpaintingNet
+  pools: dict              # {split: episodes.EpisodePool}
+  ranges: np.ndarray       # [2, 4] the voices' training ranges (pitch classes)
+  best: dict               # {"step", "validation_nll"} of `params`
+  data_source: Any         # provenance.DataSource
+  mesh: Any
+  train_seconds: Optional[float] = None
+  final_step: int = 0
+
+
+def make_net(config) -> network.InpaintingNet:
+  """The network of `config.prior`."""
+  c = config.prior
+  return network.InpaintingNet(kind=c.network, width=c.width, depth=c.depth, heads=c.heads,
+                               dropout=c.dropout)
+
+
+def make_optimizer(config):
+  """AdamW, a linear warm-up and a cosine decay to `final_learning_rate_fraction`."""
+  c = config.prior
+  schedule = optax.warmup_cosine_decay_schedule(
+      0.0, config.learning_rate, min(c.warmup_steps, config.num_train_steps // 2),
+      config.num_train_steps, config.learning_rate * c.final_learning_rate_fraction)
+  return optax.adamw(schedule, weight_decay=c.weight_decay)
+
+
+def init_params(config, net):
+  notes = jnp.zeros((1, config.data.episode_steps, network.NUM_VOICES), jnp.int32)
+  return net.init(jax.random.PRNGKey(config.seed), network.tokens(notes, notes))["params"]
+
+
+def create_state(config, net):
+  params = init_params(config, net)
+  return {"params": params, "opt_state": make_optimizer(config).init(params),
+          "step": jnp.asarray(0, jnp.int32)}
+
+
+def num_parameters(params) -> int:
+  return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(params)))
+
+
+def make_train_step(config, net, ranges, mesh):
+  """A pure jitted step: samples, transposes and masks its global batch on device from
+  fold_in(rng, step), splits it over the mesh, one AdamW step on the mean loss."""
+  optimizer = make_optimizer(config)
+  steps = config.data.episode_steps
+  mix = tuple(config.prior.mask_mix)
+  sharding.check_divisible(config.batch_size, mesh, "batch_size")
+
+  def local_gradients(params, notes, mask, rngs):
+    rng = rngs[0]  # this shard's dropout key
+    loss, grads = jax.value_and_grad(
+        lambda p: objective.loss(net, p, notes, mask, dropout_rng=rng))(params)
+    return sharding.mean_over_shards((grads, {"loss": loss}), mesh)
+
+  gradients = sharding.per_shard(local_gradients, mesh, in_specs=(P(), P(DATA), P(DATA), P(DATA)),
+                                 out_specs=P())
+
+  @jax.jit
+  def train_step(state, pool, rng):
+    rng = jax.random.fold_in(rng, state["step"])
+    rng_data, rng_shift, rng_mask, rng_drop = jax.random.split(rng, 4)
+    batch = episodes.sample_episodes(pool, rng_data, (config.batch_size,), steps)
+    notes = pitch_classes.transpose(rng_shift, pitch_classes.from_normalised(batch, steps),
+                                    config.prior.transpose_semitones, ranges)
+    mask = masks.training_masks(rng_mask, notes.shape, mix)
+    grads, metrics = gradients(state["params"], notes, mask,
+                               jax.random.split(rng_drop, sharding.num_shards(mesh)))
+    updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+    return {"params": optax.apply_updates(state["params"], updates), "opt_state": opt_state,
+            "step": state["step"] + 1}, metrics
+
+  return train_step
+
+
+@functools.partial(jax.jit, static_argnames=("net",))
+def _mean_hidden_nll(params, notes, mask, *, net):
+  def one(args):
+    n, m = args
+    return objective.hidden_nll(objective.apply(net, params, n, m), n, m)
+  per_episode = jax.lax.map(one, (notes, mask))
+  return jnp.mean(per_episode)
+
+
+def validation_set(config, pools):
+  """Fixed validation episodes [M, T, S, 4] (the DKM reports' draw) and training-kind masks."""
+  normalised = dkm_train.evaluation_sets(config, pools)["validation"]
+  notes = pitch_classes.from_normalised(jnp.asarray(normalised), config.data.episode_steps)
+  mask = masks.training_masks(jax.random.PRNGKey(config.eval.seed + 7), notes.shape,
+                              tuple(config.prior.mask_mix))
+  return notes, mask
+
+
+def validation_nll(net, params, valid) -> float:
+  """Mean NLL per hidden note (nats, per-episode means averaged) on `validation_set`."""
+  notes, mask = valid
+  return float(_mean_hidden_nll(params, notes, mask, net=net))
+
+
+class BestKeeper:
+  """Keeps the parameters with the lowest validation NLL in `<workdir>/best` (Orbax) and their
+  step and NLL in `<workdir>/best.json`, both replaced only by a better one."""
+
+  def __init__(self, workdir):
+    self._workdir = workdir
+    self._record = os.path.join(workdir, BEST_RECORD)
+    self.best = (workdir_utils.read_json(self._record, "best-parameters record")
+                 if os.path.exists(self._record) else None)
+
+  def offer(self, step: int, nll: float, params) -> bool:
+    if self.best is not None and nll >= self.best["validation_nll"]:
+      return False
+    mngr = checkpointing.manager(self._workdir, keep=1, folder=BEST_FOLDER)
+    try:
+      checkpointing.save(mngr, step, params, force=True)
+      mngr.wait_until_finished()
+    finally:
+      mngr.close()
+    self.best = {"step": int(step), "validation_nll": float(nll)}
+    workdir_utils.write_json(self._record, self.best)
+    return True
+
+
+def restore_best(workdir, like_params):
+  """(params, best record) of `<workdir>/best`; FileNotFoundError if there is none."""
+  record = os.path.join(workdir, BEST_RECORD)
+  if not os.path.exists(record):
+    raise FileNotFoundError(f"No {record}: train the network first with --mode=train "
+                            "(the default).")
+  best = workdir_utils.read_json(record, "best-parameters record")
+  mngr = checkpointing.manager(workdir, keep=1, folder=BEST_FOLDER)
+  try:
+    params, step = checkpointing.restore_latest(mngr, like_params)
+  finally:
+    mngr.close()
+  if step != best["step"]:
+    raise FileNotFoundError(f"{record} names step {best['step']} but {workdir}/{BEST_FOLDER} "
+                            f"holds {step}: train again to rewrite them.")
+  return params, best
+
+
+def training_ranges(config, pools) -> np.ndarray:
+  windows = episodes.pool_windows(jax.device_get(pools["train"]), config.data.episode_steps)
+  return pitch_classes.voice_ranges(windows, config.data.episode_steps)
+
+
+def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedPrior:
+  """Trains to `config.num_train_steps`, resuming from `workdir`; returns the best params."""
+  mesh, pools, source = training_loop.prepare(
+      config, workdir, validate=config_checks.validate, load_data=dkm_train.load_pools,
+      check_resume=config_checks.check_resume)
+  ranges = training_ranges(config, pools)
+  pools = sharding.put_replicated(pools, mesh)
+  net = make_net(config)
+  valid = validation_set(config, pools)
+  writer = metric_writing.MetricWriter(workdir)
+  train_step = make_train_step(config, net, jnp.asarray(ranges), mesh)
+  rng = sharding.put_replicated(jax.random.PRNGKey(config.seed + 1), mesh)
+  keeper = BestKeeper(workdir)
+
+  def evaluate(state, step):
+    nll = validation_nll(net, state["params"], valid)
+    keeper.offer(step, nll, state["params"])
+    return {"validation/nll_per_hidden_note": nll}
+
+  trained = dkm_train.run_loop(config, workdir, create_state(config, net),
+                               lambda state, step: train_step(state, pools["train"], rng), mesh,
+                               writer, evaluate, _NAN_HINT, heartbeat)
+  final = int(trained.state["step"])
+  writer.write_scalars(final, evaluate(trained.state, final))
+  writer.close()
+  params, best = restore_best(workdir, trained.state["params"])
+  logging.info("Inpainting network: best validation NLL %.4f nats per hidden note at step %d "
+               "of %d; training took %.1fs.", best["validation_nll"], best["step"], final,
+               trained.train_seconds)
+  return TrainedPrior(params, net, pools, ranges, best, source, mesh, trained.train_seconds,
+                      final)
+
+
+def evaluate_checkpoint(config, workdir) -> TrainedPrior:
+  """The best parameters of a trained `workdir`, without training (and without writing
+  config.json: a config or data that differ from the run's are refused)."""
+  config_checks.validate(config)
+  mesh = sharding.make_mesh(config.mesh_devices)
+  pools, source = dkm_train.load_pools(config)
+  config_checks.check_resume(config, workdir, source.record(), evaluating=True)
+  net = make_net(config)
+  params, best = restore_best(workdir, sharding.put_replicated(init_params(config, net), mesh))
+  ranges = training_ranges(config, pools)
+  return TrainedPrior(params, net, sharding.put_replicated(pools, mesh), ranges, best, source,
+                      mesh, None, workdir_utils.latest_checkpoint_step(workdir) or 0)
