@@ -38,14 +38,17 @@ def satb_parts(score):
   return chosen
 
 
-def score_to_pitches(score):
-  """(T, 4) float32 MIDI pitches on the 16th-note grid, or None if not four voices."""
-  parts = satb_parts(score)
+def score_to_pitches(score, parts=None):
+  """(T, 4) float32 MIDI pitches on the 16th-note grid, or None if not four voices. `parts`:
+  the part of each voice (None: no notes), else `satb_parts(score)`."""
+  parts = satb_parts(score) if parts is None else parts
   if parts is None:
     return None
   num_steps = int(round(float(score.highestTime) * STEPS_PER_QUARTER))
   grid = np.full((num_steps, 4), np.nan, np.float32)
   for voice, part in enumerate(parts):
+    if part is None:
+      continue
     for note in part.flatten().notes:
       start = int(round(float(note.offset) * STEPS_PER_QUARTER))
       stop = int(round(float(note.offset + note.quarterLength) * STEPS_PER_QUARTER))

@@ -14,6 +14,8 @@ import numpy as np
 
 from kanerva_music.prior import reads
 
+DEFAULT_HOP = 16  # one bar of 4/4 in 16th notes
+
 
 def window_starts(num_steps: int, window: int, hop: int) -> list:
   """Starts of windows of `window` steps every `hop` steps, the last one ending the piece."""
@@ -26,7 +28,7 @@ def window_starts(num_steps: int, window: int, hop: int) -> list:
 
 
 def fill_piece(net, params, notes: np.ndarray, given: np.ndarray, *, read: str = "one_pass",
-               rng: Optional[jax.Array] = None, hop: int = 16, num_steps: int = 32,
+               rng: Optional[jax.Array] = None, hop: int = DEFAULT_HOP, num_steps: int = 32,
                min_share: float = 0.05, temperature: float = 1.0) -> np.ndarray:
   """Pitch classes [L, 4] of a piece notes [L, 4] with its hidden entries (given == 0) filled.
 

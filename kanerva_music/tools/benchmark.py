@@ -11,6 +11,8 @@ r"""Speed of the DKM, each figure a ratio against a baseline run in the same pro
    each of its solvers (`dkm.LSTSQ_SOLVERS`) against the fastest of NumPy's SVD, Gram
    eigendecomposition and Cholesky implementations of it, in float32 and float64.
 3. `--sweep`: step time and completion throughput as K, T and the batch grow.
+4. The inpainting network (`prior_benchmark`, `--prior_config`; "" skips it): its training
+   FLOP/s against this machine's matmul FLOP/s, and its reads' episodes/s.
 Episodes are random-walk chorales: speed does not depend on the data.
 """
 
@@ -24,8 +26,10 @@ import numpy as np
 from kanerva_music.data import episodes
 from kanerva_music.memory import dkm
 from kanerva_music.memory import pinv
+from kanerva_music.tools import prior_benchmark
 from kanerva_music.training import train
 from music_runtime.running import cli
+from music_runtime.running import config_files
 from music_runtime.training import sharding
 
 FLAGS = flags.FLAGS
@@ -39,6 +43,8 @@ def _define_flags():
   flags.DEFINE_integer("train_steps", 200, "Timed training steps per repeat.")
   flags.DEFINE_integer("repeats", 3, "Alternated repeats of each timing; the best is kept.")
   flags.DEFINE_bool("sweep", False, "Also print how cost grows with K, T and the batch.")
+  flags.DEFINE_string("prior_config", "configs/chorales.py:prior",
+                      "The inpainting network's config to time after the DKM (\"\": none).")
 
 
 def synthetic_pool(rng, num_chorales=60, length=200, episode_steps=32):
@@ -331,6 +337,9 @@ def main(argv):
   time_completion(config, means, batch, FLAGS.repeats, rng)
   if FLAGS.sweep:
     sweep(config, rng, FLAGS.repeats)
+  if FLAGS.prior_config:
+    prior_benchmark.report(config_files.load(FLAGS.prior_config), FLAGS.repeats,
+                           prior_benchmark.DEFAULT_TRAIN_STEPS)
 
 
 if __name__ == "__main__":

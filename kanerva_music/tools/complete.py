@@ -1,7 +1,15 @@
-r"""Completes your own four-voice chorale with a trained DKM (paper section 4.4).
+r"""Completes your own four-voice chorale with a trained DKM (paper section 4.4) or the
+inpainting network, or harmonises a melody.
 
   python -m kanerva_music.tools.complete --workdir=runs/chorales --input=my_chorale.mid \
-      --output=completed.mid [--fill_steps=16-31 | --fill_bars=4,6]
+      --output=completed.mid [--fill_steps=16-31 | --fill_bars=4,6 | --given_voices=S]
+  python -m kanerva_music.tools.complete --workdir=runs/chorales_prior --input=melody.musicxml \
+      --output=harmonised.mid --given_voices=S [--sample]
+
+`--given_voices` (letters of SATB) keeps those voices and fills every other one at every step;
+the input then holds four parts or just the given ones (in S, A, T, B order). An inpainting
+network (`configs/chorales.py:prior`) fills by its one-pass read, or with `--sample` by annealed
+Gibbs sampling; it has no memory.
 
 The input (MIDI or MusicXML, anything music21 reads) must have four voices (S, A, T, B) with pitches
 in the model's range. Bars are numbered as printed in the score (a pickup is bar 0). The memory
@@ -30,6 +38,8 @@ from kanerva_music.data import episodes
 from kanerva_music.evaluation import sharded_reads
 from kanerva_music.memory import dkm
 from kanerva_music.memory import model
+from kanerva_music.prior import harmonise
+from kanerva_music.prior import train as prior_train
 from kanerva_music.tools import given_notes
 from kanerva_music.tools import user_score
 from kanerva_music.training import train
@@ -55,7 +65,13 @@ def _define_flags():
                     "is bar 0), e.g. 3,4; overrides --fill_steps.")
   flags.DEFINE_bool("allow_unobserved", False, "Read windows with no given note (the read then "
                     "starts from nothing and returns the memory's most typical content).")
-  flags.DEFINE_integer("seed", 0, "Seed for the training episodes stored beside the input.")
+  flags.DEFINE_integer("seed", 0, "Seed for the training episodes stored beside the input (and "
+                       "for --sample).")
+  flags.DEFINE_string("given_voices", None, "Harmonise: the voices kept as given, letters of "
+                      "SATB (S: a melody, B: a bass, SB: both); every other voice is filled at "
+                      "every step.")
+  flags.DEFINE_bool("sample", False, "An inpainting network fills by annealed Gibbs sampling "
+                    "(one coherent piece) instead of its one-pass argmax.")
   flags.DEFINE_enum("read", None, list(dkm.READ_METHODS) + list(codec_completion.READS),
                     "The read (default: the trained model's best half-masked read of stored "
                     "episodes in its report.json, else config.model.read_method; a codec DKM "
@@ -70,9 +86,14 @@ def load_trained(workdir):
                                "Train one with python -m kanerva_music.main "
                                "--config=configs/chorales.py --workdir=...")
   config = ml_collections.ConfigDict(saved)
-  target = (codec_train.create_state(config, codec_objective.make_codec(config))
-            if is_codec(config) else train.create_state(config))
   try:
+    if is_prior(config):
+      params, best = prior_train.restore_best(
+          workdir, prior_train.init_params(config, prior_train.make_net(config)))
+      logging.info("Loaded %s: the parameters of step %d", workdir, best["step"])
+      return config, params
+    target = (codec_train.create_state(config, codec_objective.make_codec(config))
+              if is_codec(config) else train.create_state(config))
     state, step = checkpointing.restore_trained(workdir, target,
                                                 keep=config.checkpoints_to_keep)
   except FileNotFoundError as e:
@@ -87,8 +108,16 @@ def is_codec(config):
   return config.model.get("kind", "linear") == "codec"
 
 
-def model_name(config, read):
+def is_prior(config):
+  return config.model.get("kind", "linear") == "prior"
+
+
+def model_name(config, read, params=None):
   """What the tool says it read with."""
+  if is_prior(config):
+    size = prior_train.num_parameters(params) if params is not None else 0
+    return (f"inpainting network ({config.prior.network}, {size:,} parameters), {read} read; "
+            "memory: none (the network alone)")
   if is_codec(config):
     code_size = codec_objective.make_codec(config).code_size
     return f"codec DKM ({config.codec.encoder} encoder, C' = {code_size}), {read} read"
@@ -97,6 +126,10 @@ def model_name(config, read):
 
 def check_read(config, read):
   """A read the workdir's model has (a linear read of a codec DKM, or the reverse, is refused)."""
+  if is_prior(config):
+    raise user_score.CompletionInputError(
+        f"--read={read}: the workdir holds an inpainting network, which fills by its one-pass "
+        "read (or with --sample by Gibbs sampling)")
   reads = codec_completion.READS if is_codec(config) else dkm.READ_METHODS
   if read not in reads:
     kind = "a codec DKM" if is_codec(config) else "a linear DKM"
@@ -151,15 +184,27 @@ class Completion(NamedTuple):
   fill: np.ndarray      # [num_steps] bool, the filled steps
 
 
+def fill_plan(bars, window, given, fill_steps=None, fill_bars=None, given_voices=None):
+  """(fill [steps, 4] bool, reads): the entries to fill and the windows that read them."""
+  if given_voices:
+    fill, reads = user_score.plan_harmonisation(bars.num_steps, window)
+    return fill[:, None] & ~user_score.parse_given_voices(given_voices)[None], reads
+  fill, reads = user_score.plan_reads(bars, window, given.sum(1), fill_steps, fill_bars)
+  return np.repeat(fill[:, None], 4, axis=1), reads
+
+
 def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, train_pool=None,
-                  seed=0, read=None, beta=None, allow_unobserved=False):
-  """Fills the chosen steps of grid by masked iterative reads with `read` (default: the
-  config's; `beta` for the attention read)."""
+                  seed=0, read=None, beta=None, allow_unobserved=False, given_voices=None,
+                  sample=False):
+  """Fills the chosen entries of grid (`fill_plan`) by masked iterative reads with `read`
+  (default: the config's; `beta` for the attention read), or by the inpainting network."""
   window = config.data.episode_steps
   x = episodes.normalise(grid.astype(np.float32))
   given_notes = np.isfinite(x)
-  fill, reads = user_score.plan_reads(bars, window, given_notes.sum(1), fill_steps, fill_bars)
-  observed = given_notes & ~fill[:, None]
+  fill, reads = fill_plan(bars, window, given_notes, fill_steps, fill_bars, given_voices)
+  if is_prior(config):
+    return _complete_with_prior(config, params, grid, bars, fill, sample, seed)
+  observed = given_notes & ~fill
   starts = [s for s, _ in reads]
   cues = _windows(np.where(observed, x, 0.0).astype(np.float32), starts, window, 0.0)
   masks = _windows(observed.astype(np.float32), starts, window, 0.0)
@@ -191,12 +236,37 @@ def complete_grid(config, params, grid, bars, fill_steps=None, fill_bars=None, t
   out = grid.astype(np.float64)
   for (start, steps_written), pitches, (index, agree) in zip(reads, completed, nearest):
     rows = np.flatnonzero(steps_written)
-    out[rows] = pitches[rows - start]
+    out[rows] = np.where(fill[rows], pitches[rows - start], out[rows])
     source = (f"the input's {bars.describe(own_starts[index], own_starts[index] + window)}"
               if index < len(own) else f"training episode {index - len(own)}")
     summary.append(f"Filled {bars.describe(rows[0], rows[-1] + 1)} from the window of "
                    f"{bars.describe(start, start + window)}; {agree:.0%} of its filled notes "
                    f"equal the nearest stored episode ({source})")
+  return Completion(out, summary, fill)
+
+
+def _complete_with_prior(config, params, grid, bars, fill, sample, seed):
+  """The inpainting network's fill of the entries `fill` [steps, 4] of grid, window by window
+  (`harmonise.fill_piece`); a piece shorter than one window is read padded with hidden steps."""
+  window = config.data.episode_steps
+  given = np.isfinite(grid) & ~fill
+  length = max(len(grid), window)
+  classes = np.zeros((length, 4), np.int32)
+  classes[:len(grid)] = np.where(given, grid - episodes.PITCH_LOW, 0)
+  known = np.zeros((length, 4), np.float32)
+  known[:len(grid)] = given
+  ev = config.eval
+  filled = harmonise.fill_piece(prior_train.make_net(config), params, classes, known,
+                                read="gibbs" if sample else "one_pass",
+                                rng=jax.random.PRNGKey(seed), num_steps=ev.gibbs_steps,
+                                min_share=ev.gibbs_min_share, temperature=ev.gibbs_temperature)
+  out = np.where(fill, filled[:len(grid)] + episodes.PITCH_LOW, grid).astype(np.float64)
+  steps = np.flatnonzero(fill.any(1))
+  voices = "".join(letter for letter, f in zip(user_score.VOICE_LETTERS, fill.any(0)) if f)
+  where = bars.describe(steps[0], steps[-1] + 1) if len(steps) else "no step"
+  summary = [f"Filled {int(fill.sum())} entries ({voices or 'none'} of {where}) from "
+             f"{int(given.sum())} given ones, windows of {window} steps every "
+             f"{harmonise.DEFAULT_HOP}"]
   return Completion(out, summary, fill)
 
 
@@ -241,18 +311,30 @@ def main(argv):
     raise user_score.CompletionInputError(f"--output={FLAGS.output}: expected a .mid path (a WAV is "
                                "written beside it)")
   workdir_lock.check_unlocked(FLAGS.output, "--output")
+  if FLAGS.given_voices:
+    user_score.parse_given_voices(FLAGS.given_voices)
   config, params = load_trained(FLAGS.workdir)
-  grid, bars, given = user_score.read_score(FLAGS.input)
+  if FLAGS.sample and not is_prior(config):
+    raise user_score.CompletionInputError(
+        f"--sample: {FLAGS.workdir} holds a DKM; sampling is the inpainting network's read "
+        "(train one with --config=configs/chorales.py:prior)")
+  grid, bars, given = user_score.read_score(FLAGS.input, FLAGS.given_voices)
   # Checked before the data load so that a bad flag fails at once.
-  user_score.plan_reads(bars, config.data.episode_steps, np.ones(bars.num_steps), FLAGS.fill_steps,
-             FLAGS.fill_bars)
-  pools, _ = train.load_pools(config)
-  read = FLAGS.read or best_read(FLAGS.workdir, config)
-  check_read(config, read)
-  beta = attention_beta(FLAGS.workdir, config) if read == "attention" else None
+  fill_plan(bars, config.data.episode_steps, np.isfinite(grid), FLAGS.fill_steps,
+            FLAGS.fill_bars, FLAGS.given_voices)
+  if is_prior(config):
+    if FLAGS.read:
+      check_read(config, FLAGS.read)
+    read, beta, train_pool = ("gibbs" if FLAGS.sample else "one_pass"), None, None
+  else:
+    read = FLAGS.read or best_read(FLAGS.workdir, config)
+    check_read(config, read)
+    beta = attention_beta(FLAGS.workdir, config) if read == "attention" else None
+    train_pool = train.load_pools(config)[0]["train"]
   completion = complete_grid(config, params, grid, bars, FLAGS.fill_steps, FLAGS.fill_bars,
-                             pools["train"], FLAGS.seed, read, beta, FLAGS.allow_unobserved)
-  print(f"Model: {model_name(config, read)}")
+                             train_pool, FLAGS.seed, read, beta, FLAGS.allow_unobserved,
+                             FLAGS.given_voices, FLAGS.sample)
+  print(f"Model: {model_name(config, read, params)}")
   print("\n".join(completion.summary + chord_lines(given, bars)))
   sequence = given_notes.completed_sequence(given, completion.fill, completion.pitches)
   wav = os.path.splitext(FLAGS.output)[0] + ".wav"
@@ -262,7 +344,7 @@ def main(argv):
   note_seq.sequence_proto_to_midi_file(sequence, FLAGS.output)
   synth = audio.write_sequence_wav(sequence, wav, audio.SAMPLE_RATE)
   print(f"Wrote {FLAGS.output} and {wav} ({synth} synthesis); every given note outside the "
-        "filled steps is kept as given")
+        "filled entries is kept as given")
 
 
 def chord_lines(given, bars):

@@ -51,10 +51,13 @@ def _ticks_per_quarter(path):
 
 def given_score(score, parts, path: str) -> GivenScore:
   """The notes of the four voice `parts` of `score` (ties joined, chords split into their
-  notes), its tempo map and, for MIDI, its resolution."""
+  notes; a voice whose part is None has none), its tempo map and, for MIDI, its resolution."""
   voices, chords = [], []
   for voice, part in enumerate(parts):
     notes = []
+    if part is None:
+      voices.append(notes)
+      continue
     for element in part.stripTies().flatten().notes:
       start = float(element.offset)
       end = start + float(element.quarterLength)
@@ -90,8 +93,8 @@ def seconds_of(tempos: Sequence[Tuple[float, float]], quarters: float) -> float:
 
 
 def completed_sequence(given: GivenScore, fill: np.ndarray, grid: np.ndarray):
-  """A NoteSequence of the given notes outside the filled steps `fill` [steps] and the grid's
-  notes [steps, 4] inside them.
+  """A NoteSequence of the given notes outside the filled steps `fill` ([steps]: every voice;
+  [steps, 4]: per voice) and the grid's notes [steps, 4] inside them.
 
   A given note starting in a filled step is replaced; one sounding into a filled step ends
   where the filling starts. Inside a filled run of steps, equal consecutive grid pitches are
@@ -102,7 +105,7 @@ def completed_sequence(given: GivenScore, fill: np.ndarray, grid: np.ndarray):
   for offset, qpm in given.tempos:
     seq.tempos.add(time=seconds_of(given.tempos, offset), qpm=qpm)
   fill = np.asarray(fill, bool)
-  filled_steps = np.flatnonzero(fill)
+  fill = np.repeat(fill[:, None], len(given.voices), axis=1) if fill.ndim == 1 else fill
 
   def add(voice, start_q, end_q, pitch, velocity):
     seq.notes.add(pitch=int(pitch), velocity=int(velocity), instrument=voice,
@@ -111,9 +114,11 @@ def completed_sequence(given: GivenScore, fill: np.ndarray, grid: np.ndarray):
                   end_time=seconds_of(given.tempos, end_q))
 
   for voice, notes in enumerate(given.voices):
+    filled = fill[:, voice]
+    filled_steps = np.flatnonzero(filled)
     for note in notes:
       onset_step = int(np.floor(note.start * STEPS_PER_QUARTER + 1e-9))
-      if 0 <= onset_step < len(fill) and fill[onset_step]:
+      if 0 <= onset_step < len(filled) and filled[onset_step]:
         continue
       end = note.end
       later = filled_steps[filled_steps > onset_step]
@@ -122,12 +127,12 @@ def completed_sequence(given: GivenScore, fill: np.ndarray, grid: np.ndarray):
       add(voice, note.start, end, note.pitch, note.velocity)
     column = np.asarray(grid, np.float64)[:, voice]
     step = 0
-    while step < len(fill):
-      if not fill[step] or np.isnan(column[step]):
+    while step < len(filled):
+      if not filled[step] or np.isnan(column[step]):
         step += 1
         continue
       stop = step + 1
-      while stop < len(fill) and fill[stop] and column[stop] == column[step]:
+      while stop < len(filled) and filled[stop] and column[stop] == column[step]:
         stop += 1
       add(voice, step / STEPS_PER_QUARTER, stop / STEPS_PER_QUARTER, column[step],
           DEFAULT_VELOCITY)

@@ -77,20 +77,38 @@ def read_voices(path):
   return grid, bars
 
 
-def read_score(path):
+VOICE_LETTERS = "SATB"
+
+
+def voice_parts(score, path, given_voices=None):
+  """The part of each of the four voices (None for a voice the score does not hold): four parts
+  (`bach_corpus.satb_parts`), or, with `given_voices` (letters of SATB), exactly that many
+  parts, taken in S, A, T, B order."""
+  parts = list(getattr(score, "parts", []))
+  if given_voices and len(parts) == len(given_voices) < 4:
+    chosen = iter(parts)
+    return [next(chosen) if letter in given_voices else None for letter in VOICE_LETTERS]
+  satb = bach_corpus.satb_parts(score)
+  if satb is None:
+    also = (f", or {len(given_voices)} (the given voices {given_voices})"
+            if given_voices and len(given_voices) < 4 else "")
+    raise CompletionInputError(f"{path}: has {len(parts)} parts; expected four voices (soprano, "
+                               f"alto, tenor, bass), one part each{also}")
+  return satb
+
+
+def read_score(path, given_voices=None):
   """([steps, 4] MIDI pitches, NaN = rest; Bars; the score's notes as given,
-  `given_notes.GivenScore`) of a four-voice file, checked against the model's range."""
+  `given_notes.GivenScore`) of a four-voice file (or of the `given_voices` alone, see
+  `voice_parts`), checked against the model's range."""
   if not os.path.exists(path):
     raise CompletionInputError(f"{path}: no such file")
   try:
     score = given_notes.parse(path)
   except Exception as e:  # pylint: disable=broad-except  # music21 raises many types
     raise CompletionInputError(f"{path}: music21 cannot read it ({e})") from e
-  parts = list(getattr(score, "parts", []))
-  grid = bach_corpus.score_to_pitches(score)
-  if grid is None:
-    raise CompletionInputError(f"{path}: has {len(parts)} parts; expected four voices (soprano, "
-                               "alto, tenor, bass), one part each")
+  parts = voice_parts(score, path, given_voices)
+  grid = bach_corpus.score_to_pitches(score, parts)
   if not np.isfinite(grid).any():
     raise CompletionInputError(f"{path}: has no notes")
   bars = _bars_of_score(score, len(grid))
@@ -105,7 +123,7 @@ def read_score(path):
     raise CompletionInputError(
         f"{path}: {len(notes)} note(s) outside the model's range MIDI {episodes.PITCH_LOW}-"
         f"{episodes.PITCH_HIGH} (C2-A5): {listed}{' ...' if len(notes) > 12 else ''}")
-  return grid, bars, given_notes.given_score(score, bach_corpus.satb_parts(score), path)
+  return grid, bars, given_notes.given_score(score, parts, path)
 
 
 def _parse_fill_steps(fill_steps, window_steps):
@@ -166,6 +184,24 @@ def plan_reads(bars, window_steps, given, fill_steps=None, fill_bars=None):
     if written.any():
       reads.append((start, written))
   return fill, reads
+
+
+def parse_given_voices(given_voices):
+  """[4] bool: the voices named by `given_voices`, letters of SATB (e.g. "S", "SB")."""
+  letters = (given_voices or "").upper()
+  if not letters or set(letters) - set(VOICE_LETTERS) or len(set(letters)) == 4:
+    raise CompletionInputError(f"--given_voices={given_voices}: expected one to three of the "
+                               "letters S, A, T, B (e.g. S to harmonise a melody, SB)")
+  return np.array([v in letters for v in VOICE_LETTERS])
+
+
+def plan_harmonisation(num_steps, window_steps):
+  """(fill [num_steps] bool, reads) of filling voices at every step: windows tile the piece from
+  its first step (a pickup included)."""
+  step = np.arange(num_steps)
+  reads = [(start, (step >= start) & (step < start + window_steps))
+           for start in range(0, num_steps, window_steps)]
+  return np.ones(num_steps, bool), reads
 
 
 def fill_mask(bars, window_steps, fill_steps=None, fill_bars=None):

@@ -13,3 +13,10 @@ def load_module(path):
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module
+
+
+def load(spec: str):
+  """The config of "path/to/file.py[:variant]", as `config_flags` reads a --config flag."""
+  path, _, variant = spec.partition(":")
+  module = load_module(path)
+  return module.get_config(variant) if variant else module.get_config()

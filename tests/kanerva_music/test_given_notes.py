@@ -2,9 +2,11 @@
 
 import numpy as np
 import pretty_midi
+import pytest
 
 from kanerva_music.tools import user_score
 from kanerva_music.tools import given_notes
+from tests.conftest import write_score
 
 QUARTER_SECONDS = 0.5  # 120 qpm, not the grid writer's 100
 
@@ -73,3 +75,36 @@ def test_a_note_sounding_into_a_filled_bar_ends_where_the_filling_starts(tmp_pat
   sequence = given_notes.completed_sequence(given, fill, grid)
   assert [(n.start_time, n.end_time, n.pitch) for n in sequence.notes] == [(0.0, 4.0, 70)]
   assert given_notes.seconds_of(((0.0, 60.0), (4.0, 120.0)), 6.0) == 5.0
+
+
+def test_a_per_voice_fill_keeps_every_note_of_the_given_voices(tmp_path):
+  source = tmp_path / "given.mid"
+  _chorale_with_repeated_strikes_and_a_chord(source)
+  original = pretty_midi.PrettyMIDI(str(source))
+  grid, _, given = user_score.read_score(str(source))
+  fill = np.zeros(grid.shape, bool)
+  fill[:, 1:3] = True  # alto and tenor at every step
+  filled = np.where(fill, 60.0, grid)
+  out = tmp_path / "out.mid"
+  import note_seq  # pylint: disable=import-outside-toplevel
+  note_seq.sequence_proto_to_midi_file(given_notes.completed_sequence(given, fill, filled),
+                                       str(out))
+  done = pretty_midi.PrettyMIDI(str(out))
+  everything = lambda n: True
+  for voice in (0, 3):
+    assert _notes(done, voice, everything) == _notes(original, voice, everything), voice
+  for voice in (1, 2):
+    assert {n[2] for n in _notes(done, voice, everything)} == {60}, voice
+
+
+def test_given_voices_alone_are_read_in_satb_order(tmp_path):
+  source = tmp_path / "outer.musicxml"
+  write_score(source, [("Melody", [72, 74]), ("Line", [48, 43])], "musicxml")
+  grid, _, given = user_score.read_score(str(source), "SB")
+  np.testing.assert_array_equal(grid[:, 0], [72] * 4 + [74] * 4)
+  np.testing.assert_array_equal(grid[:, 3], [48] * 4 + [43] * 4)
+  assert np.isnan(grid[:, 1:3]).all() and given.voices[1] == [] and given.voices[2] == []
+  with pytest.raises(user_score.CompletionInputError, match="or 1 \\(the given voices S\\)"):
+    user_score.read_score(str(source), "S")
+  with pytest.raises(user_score.CompletionInputError, match="one to three of the letters"):
+    user_score.parse_given_voices("SATB")

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -21,10 +22,14 @@ from kanerva_music.prior import masks
 from kanerva_music.prior import network
 from kanerva_music.prior import objective
 from kanerva_music.prior import reads
+from kanerva_music.tools import complete
+from kanerva_music.tools import user_score
 from kanerva_music.training import config_checks
 from music_runtime.files import metric_writing
 from tests.kanerva_music.conftest import ROOT
 from tests.kanerva_music.conftest import prior_command
+from tests.conftest import four_voices
+from tests.conftest import write_score
 from tests.music_runtime.test_html_report import check_report_page
 
 S = 8  # steps of the tiny networks' episodes
@@ -264,3 +269,45 @@ def test_evaluation_reproduces_the_report_and_leaves_training_alone(trained_prio
   again = json.load(open(copy / "report.json"))["prior"]
   assert again["complete"] == first["complete"] and again["code_length"] == first["code_length"]
   assert open(copy / "config.json", "rb").read() == config_bytes
+
+
+def _midi_notes(path, voice):
+  import pretty_midi  # pylint: disable=import-outside-toplevel
+  midi = pretty_midi.PrettyMIDI(str(path))
+  return sorted((round(n.start, 6), round(n.end, 6), n.pitch) for n in midi.instruments[voice].notes)
+
+
+def test_the_completion_tool_harmonises_a_musicxml_melody_keeping_it_exactly(trained_prior,
+                                                                             tmp_path):
+  workdir, _ = trained_prior
+  melody = [67, 69, 71, 72, 74, 72, 71, 69, 67, 66, 67, 69, 71, 69, 67, 67]
+  source, out = tmp_path / "melody.musicxml", tmp_path / "harmonised.mid"
+  write_score(source, [("Soprano", melody)], "musicxml")
+  command = [sys.executable, "-m", "kanerva_music.tools.complete", f"--workdir={workdir}",
+             f"--input={source}", f"--output={out}", "--given_voices=S", "--sample"]
+  done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert done.returncode == 0, done.stderr[-3000:]
+  assert "Model: inpainting network (conv" in done.stdout and "gibbs read" in done.stdout
+  assert "memory: none" in done.stdout and "Filled 192 entries (ATB of bars 1-4)" in done.stdout
+  quarter = 0.5  # 120 quarter notes a minute
+  assert _midi_notes(out, 0) == [(i * quarter, (i + 1) * quarter, p) for i, p in enumerate(melody)]
+  for voice in (1, 2, 3):
+    notes = _midi_notes(out, voice)
+    assert notes[0][0] == 0.0 and notes[-1][1] == pytest.approx(16 * quarter)
+    assert all(a[1] == pytest.approx(b[0]) for a, b in zip(notes, notes[1:]))  # no gap
+  refused = subprocess.run(command[:-1] + ["--read=lstsq"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+  assert refused.returncode == 2 and "holds an inpainting network" in refused.stderr
+
+
+def test_the_completion_tool_fills_bars_with_the_network_keeping_other_voices(trained_prior):
+  workdir, _ = trained_prior
+  config, params = complete.load_trained(workdir)
+  grid = np.stack([np.repeat(p, 4) for _, p in four_voices(num_quarters=16)], 1).astype(float)
+  bars = user_score.Bars(len(grid))
+  done = complete.complete_grid(config, params, grid, bars, fill_bars=["2"])
+  assert done.fill.shape == grid.shape and done.fill[16:32].all() and not done.fill[:16].any()
+  np.testing.assert_array_equal(done.pitches[~done.fill], grid[~done.fill])
+  harmonised = complete.complete_grid(config, params, grid, bars, given_voices="SB")
+  np.testing.assert_array_equal(harmonised.pitches[:, [0, 3]], grid[:, [0, 3]])
+  assert harmonised.fill[:, [1, 2]].all() and np.isfinite(harmonised.pitches).all()

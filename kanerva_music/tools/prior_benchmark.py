@@ -1,0 +1,140 @@
+r"""Speed of the inpainting network, each figure a ratio against a baseline in the same process.
+
+  python -m kanerva_music.tools.benchmark            # the DKM, then this section
+  python -m kanerva_music.tools.prior_benchmark [--config=configs/chorales.py:prior]
+
+1. Training: the step's FLOP/s (XLA's own count of the compiled step's floating-point
+   operations over its measured time) against this machine's float32 matmul FLOP/s (a square
+   product timed in the same process): the share of the machine the step uses.
+2. Reads: episodes/s of the one-pass read and of annealed Gibbs sampling (`eval.gibbs_steps`),
+   against the one-pass read's own cost times the number of network calls Gibbs makes.
+Episodes are random pitch classes: speed does not depend on the data.
+"""
+
+import time
+
+from absl import flags
+import jax
+import jax.numpy as jnp
+from ml_collections import config_flags
+import numpy as np
+
+from kanerva_music.data import episodes
+from kanerva_music.prior import network
+from kanerva_music.prior import reads
+from kanerva_music.prior import train as prior_train
+from music_runtime.running import cli
+from music_runtime.training import sharding
+
+FLAGS = flags.FLAGS
+MATMUL_SIZE = 2048
+DEFAULT_TRAIN_STEPS = 20
+
+
+def _define_flags():
+  config_flags.DEFINE_config_file("config", "configs/chorales.py:prior",
+                                  "The inpainting network's config.")
+  flags.DEFINE_integer("train_steps", DEFAULT_TRAIN_STEPS, "Timed training steps per repeat.")
+  flags.DEFINE_integer("repeats", 3, "Repeats of each timing; the best is kept.")
+
+
+def best_seconds(fn, repeats: int) -> float:
+  """Best wall time of fn() (which blocks on its result) over `repeats`."""
+  best = float("inf")
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    best = min(best, time.perf_counter() - start)
+  return best
+
+
+def matmul_flops_per_second(repeats: int, size: int = MATMUL_SIZE) -> float:
+  """float32 FLOP/s of a jitted [size, size] x [size, size] product on the default device."""
+  a = jax.random.normal(jax.random.PRNGKey(0), (size, size), jnp.float32)
+  product = jax.jit(lambda x: x @ x)
+  jax.block_until_ready(product(a))
+  return 2.0 * size ** 3 / best_seconds(lambda: jax.block_until_ready(product(a)), repeats)
+
+
+def compiled_flops(jitted, *args) -> float:
+  """XLA's count of the floating-point operations of one call of `jitted(*args)`."""
+  analysis = jitted.lower(*args).compile().cost_analysis()
+  analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
+  return float(analysis.get("flops", float("nan")))
+
+
+def synthetic_pool(rng, episode_steps, num_chorales=40, length=160):
+  walks = [np.clip(np.array([72, 64, 55, 45]) + np.cumsum(rng.integers(-2, 3, (length, 4)), 0),
+                   36, 81).astype(np.float32) for _ in range(num_chorales)]
+  return episodes.make_pool(walks, episode_steps, name="bench")
+
+
+def time_training(config, repeats, num_steps):
+  """(steps/s, FLOP per step) of the network's jitted training step."""
+  mesh = sharding.make_mesh(1)
+  net = prior_train.make_net(config)
+  pool = synthetic_pool(np.random.default_rng(0), config.data.episode_steps)
+  ranges = jnp.asarray([[0] * 4, [network.NUM_PITCHES - 1] * 4], jnp.int32)
+  step = prior_train.make_train_step(config, net, ranges, mesh)
+  state, rng = prior_train.create_state(config, net), jax.random.PRNGKey(1)
+  flops = compiled_flops(step, state, pool, rng)
+  state, metrics = step(state, pool, rng)
+  jax.block_until_ready(metrics)
+
+  def run():
+    s, m = state, None
+    for _ in range(num_steps):
+      s, m = step(s, pool, rng)
+    jax.block_until_ready(m)
+
+  return num_steps / best_seconds(run, repeats), flops
+
+
+def time_reads(config, repeats, num_episodes=512):
+  """{read: episodes/s} of the one-pass read and Gibbs sampling on half-hidden episodes."""
+  net = prior_train.make_net(config)
+  params = prior_train.init_params(config, net)
+  s = config.data.episode_steps
+  notes = jax.random.randint(jax.random.PRNGKey(2), (num_episodes, s, 4), 0,
+                             network.NUM_PITCHES)
+  mask = jnp.broadcast_to((jnp.arange(s) < s // 2)[:, None], notes.shape).astype(jnp.float32)
+  one = jax.jit(lambda p, x, m: reads.one_pass(net, p, x, m).notes)
+  ev = config.eval
+  gibbs = jax.jit(lambda p, x, m, r: reads.gibbs(net, p, x, m, r, num_steps=ev.gibbs_steps,
+                                                 min_share=ev.gibbs_min_share).notes)
+  key = jax.random.PRNGKey(3)
+  jax.block_until_ready(one(params, notes, mask))
+  jax.block_until_ready(gibbs(params, notes, mask, key))
+  return {"one_pass": num_episodes / best_seconds(
+              lambda: jax.block_until_ready(one(params, notes, mask)), repeats),
+          "gibbs": num_episodes / best_seconds(
+              lambda: jax.block_until_ready(gibbs(params, notes, mask, key)), repeats)}
+
+
+def report(config, repeats: int, train_steps: int) -> None:
+  """Prints the training FLOP/s against matmul FLOP/s, and both reads' episodes/s."""
+  c = config.prior
+  print(f"inpainting network {c.network}: width {c.width}, depth {c.depth}, batch "
+        f"{config.batch_size}, devices {jax.devices()}")
+  steps_per_second, flops = time_training(config, repeats, train_steps)
+  peak = matmul_flops_per_second(repeats)
+  achieved = steps_per_second * flops
+  print(f"training: {steps_per_second:.2f} steps/s x {flops / 1e9:.2f} GFLOP per step = "
+        f"{achieved / 1e9:.1f} GFLOP/s; float32 matmul ({MATMUL_SIZE}^2) {peak / 1e9:.1f} "
+        f"GFLOP/s: {achieved / peak:.2f}x of it; {config.num_train_steps} steps in "
+        f"{config.num_train_steps / steps_per_second / 60:.1f} min")
+  rates = time_reads(config, repeats)
+  calls = config.eval.gibbs_steps + 1
+  print(f"reads: one pass {rates['one_pass']:,.0f} episodes/s; Gibbs ({config.eval.gibbs_steps}"
+        f" steps) {rates['gibbs']:,.0f} episodes/s: {rates['one_pass'] / rates['gibbs']:.1f}x "
+        f"slower, for {calls} network calls per episode")
+
+
+def main(argv):
+  del argv
+  report(FLAGS.config, FLAGS.repeats, FLAGS.train_steps)
+
+
+if __name__ == "__main__":
+  _define_flags()
+  cli.run(main)
