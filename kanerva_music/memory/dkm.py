@@ -7,8 +7,11 @@ the conventions are those of `docs/dkm.md`:
 * an episode x in R^C is read as x = M^T w + xi, xi ~ N(0, sigma_xi^2 I)            (eq. 1);
 * the address of a cue is the masked MAP / ridge solution of eq. 6.
 
-Every function works on one memory; `jax.vmap` maps it over many. All functions are dtype-generic
-(float32 by default, float64 under `jax_enable_x64`).
+Every function works on one memory; `jax.vmap` maps it over many at full speed, the lstsq read's
+fast path included (one `lax.cond` decides for the whole batch: `pinv.cholesky_pinv`), and
+`map_memories` maps one memory at a time (what evaluation does, for the LAPACK reason given
+there; both forms give the same reads). All functions are dtype-generic (float32 by default,
+float64 under `jax_enable_x64`).
 """
 
 from typing import NamedTuple, Optional
@@ -121,7 +124,8 @@ def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="s
   observed = jnp.broadcast_to(observed, observed.shape[:-1] + mean.shape[-1:])
   fn = lambda m: _solve_operator(mean, m, lam, method, rcond, linalg, lstsq_solver)
   if observed.ndim > 1 and method == "lstsq" and lstsq_solver == "cholesky":
-    # lax.map, not vmap: under vmap the fast path's lax.cond would run both of its branches.
+    # lax.map, so that each mask takes the SVD only if it needs it (under vmap one badly
+    # conditioned mask computes the SVD for every mask of the batch).
     flat = observed.reshape(-1, observed.shape[-1])
     return jax.lax.map(fn, flat).reshape(observed.shape[:-1] + mean.shape)
   for _ in range(observed.ndim - 1):

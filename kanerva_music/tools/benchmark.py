@@ -196,12 +196,15 @@ def numpy_loop_complete(means, cues, masks, rcond, method="lstsq", sigma=None):
   return out
 
 
-def jitted_complete(method, sigma, rcond, lstsq_solver="svd"):
-  """The jitted read: one memory at a time (`dkm.map_memories`, as evaluation reads), every
-  episode of a memory at once; masks [C] (shared) or [T, C] (per episode)."""
+def jitted_complete(method, sigma, rcond, lstsq_solver="svd", form="map"):
+  """The jitted read, every episode of a memory at once, masks [C] (shared) or [T, C] (per
+  episode): one memory at a time (form "map": `dkm.map_memories`, as evaluation reads) or
+  all memories at once (form "vmap": `jax.vmap`, as a JAX user maps a one-memory function)."""
   def one(mean, cues, mask):
     return dkm.solve_address(mean, cues, mask, obs_noise_std=sigma, method=method,
                              rcond=rcond, lstsq_solver=lstsq_solver) @ mean
+  if form == "vmap":
+    return jax.jit(jax.vmap(one))
   return jax.jit(lambda means, cues, masks: dkm.map_memories(one, means, cues, masks))
 
 
@@ -266,12 +269,13 @@ def time_lstsq_solvers(means, cues, mask, sigma, rcond, repeats):
   oracle = numpy_complete(means.astype(np.float64), cues.astype(np.float64), mask, "lstsq",
                           sigma, rcond)
   difference = lambda out: np.max(np.abs(np.asarray(out, np.float64) - oracle))
-  jitted = {}
+  jitted, vmapped = {}, {}
   for solver in dkm.LSTSQ_SOLVERS:
-    read = jitted_complete("lstsq", sigma, rcond, solver)
-    out = jax.block_until_ready(read(means, cues, masks))
-    seconds = _seconds(lambda: jax.block_until_ready(read(means, cues, masks)), repeats)
-    jitted[solver] = count / seconds, difference(out)
+    for form, rates in (("map", jitted), ("vmap", vmapped)):
+      read = jitted_complete("lstsq", sigma, rcond, solver, form)
+      out = jax.block_until_ready(read(means, cues, masks))
+      seconds = _seconds(lambda: jax.block_until_ready(read(means, cues, masks)), repeats)
+      rates[solver] = count / seconds, difference(out)
   numpy_rates = {}
   for dtype in (np.float32, np.float64):
     args = (means.astype(dtype), cues.astype(dtype), mask.astype(dtype), "lstsq", sigma, rcond)
@@ -285,6 +289,20 @@ def time_lstsq_solvers(means, cues, mask, sigma, rcond, repeats):
           f"fastest NumPy ({fastest}) {numpy_rates[fastest][0]:,.0f}: "
           f"{rate / numpy_rates[fastest][0]:.1f}x; max |difference| from a float64 SVD "
           f"{diff:.1e}")
+  for solver, (rate, diff) in vmapped.items():
+    print(f"  under jax.vmap (all memories at once): {solver} {rate:,.0f} episodes/s, "
+          f"{rate / jitted[solver][0]:.2f}x the mapped read, "
+          f"{rate / numpy_rates[fastest][0]:.1f}x the fastest NumPy; max |difference| from a "
+          f"float64 SVD {diff:.1e}")
+  for method in dkm.RIDGE_METHODS:
+    rates = {}
+    for form in ("map", "vmap"):
+      read = jitted_complete(method, sigma, rcond, form=form)
+      jax.block_until_ready(read(means, cues, masks))
+      rates[form] = count / _seconds(lambda: jax.block_until_ready(read(means, cues, masks)),
+                                     repeats)
+    print(f"  ridge read {method}: vmapped {rates['vmap']:,.0f} episodes/s vs mapped "
+          f"{rates['map']:,.0f}: {rates['vmap'] / rates['map']:.2f}x")
   print("  NumPy lstsq: " + "; ".join(f"{name} {rate:,.0f}/s (difference {diff:.1e})"
                                        for name, (rate, diff) in numpy_rates.items()))
 

@@ -140,3 +140,63 @@ def test_a_mask_per_cue_gives_each_cue_its_own_pseudo_inverse():
     np.testing.assert_allclose(ours, solve(cue, mask), rtol=1e-5, atol=1e-6)
     oracle = _oracle(_masked(mean, mask), pinv.default_rcond(C, K, np.float32)) @ (mask * cue)
     np.testing.assert_allclose(ours, oracle, rtol=1e-4, atol=1e-5)
+
+
+def _svd_outside_cond_branches(jaxpr):
+  """Whether an svd equation runs other than inside a branch of a `cond` (recursively)."""
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name == "svd":
+      return True
+    if eqn.primitive.name == "cond":
+      continue
+    for param in eqn.params.values():
+      inner = getattr(param, "jaxpr", None)
+      if inner is not None and _svd_outside_cond_branches(getattr(inner, "jaxpr", inner)):
+        return True
+  return False
+
+
+def _half_masked_lstsq(mean, cues, mask):
+  return dkm.solve_address(mean, cues, mask, obs_noise_std=0.1, method="lstsq",
+                           lstsq_solver="cholesky") @ mean
+
+
+def test_the_vmapped_lstsq_read_equals_the_mapped_one_and_the_oracle_in_a_mixed_batch():
+  """Well-conditioned memories and rank-deficient ones in one batch, under jax.vmap."""
+  rng = np.random.default_rng(11)
+  mask = (np.arange(C) < C // 2).astype(np.float32)
+  means = [_memory_of_condition(rng, kappa, C // 2) for kappa in (3.0, 30.0, 100.0)]
+  deficient = rng.normal(size=(K, C))
+  deficient[8:] = deficient[:8].sum(0) * 0.5  # rank 9
+  means = np.stack(means + [deficient]).astype(np.float32)
+  cues = rng.normal(size=(4, 6, C)).astype(np.float32)
+  masks = np.broadcast_to(mask, (4, C))
+  vmapped = np.asarray(jax.jit(jax.vmap(_half_masked_lstsq))(means, cues, masks))
+  mapped = np.asarray(jax.jit(lambda *a: dkm.map_memories(_half_masked_lstsq, *a))(
+      means, cues, masks))
+  np.testing.assert_allclose(vmapped, mapped, rtol=0, atol=1e-5 * np.abs(mapped).max())
+  rcond = pinv.default_rcond(C, K, np.float32)
+  for m in range(4):
+    a = means[m].T * mask[:, None]
+    oracle = cues[m] * mask @ _oracle(a, rcond).T @ means[m].astype(np.float64)
+    assert _relative_error(vmapped[m], oracle) < 1e-3, m
+  nested = np.asarray(jax.jit(jax.vmap(jax.vmap(_half_masked_lstsq)))(
+      means.reshape(2, 2, K, C), cues.reshape(2, 2, 6, C), masks.reshape(2, 2, C)))
+  np.testing.assert_allclose(nested.reshape(vmapped.shape), vmapped, rtol=0,
+                             atol=1e-5 * np.abs(mapped).max())
+
+
+def test_the_vmapped_cholesky_read_takes_no_svd_unless_an_element_needs_one():
+  rng = np.random.default_rng(12)
+  means = rng.normal(size=(3, K, C)).astype(np.float32)
+  cues = rng.normal(size=(3, 4, C)).astype(np.float32)
+  masks = np.broadcast_to((np.arange(C) < C // 2).astype(np.float32), (3, C))
+  jaxpr = jax.make_jaxpr(jax.vmap(_half_masked_lstsq))(means, cues, masks).jaxpr
+  assert not _svd_outside_cond_branches(jaxpr)
+  nested = jax.make_jaxpr(jax.vmap(jax.vmap(_half_masked_lstsq)))(
+      means.reshape(3, 1, K, C), cues.reshape(3, 1, 4, C), masks.reshape(3, 1, C)).jaxpr
+  assert not _svd_outside_cond_branches(nested)
+  # the gradient is the one-memory program's
+  loss = lambda m: jnp.sum(_half_masked_lstsq(m, cues[0], masks[0]) ** 2)
+  np.testing.assert_allclose(jax.vmap(jax.grad(loss))(means)[0], jax.grad(loss)(means[0]),
+                             rtol=1e-5, atol=1e-6)
