@@ -3,16 +3,17 @@
 import setuptools
 
 # Lower bounds: the releases the test suite has passed with (older ones are untested, not known
-# broken). jax/jaxlib 0.10.x are excluded for a measured hang: on jaxlib 0.10.2 (Python 3.11,
-# 2-core CPU) `python -m kanerva_music.tools.benchmark` deadlocks in the DKM training step when
-# hundreds of steps are dispatched before blocking (every thread in a futex wait, CPU time frozen
-# for minutes; the test suite and a 2,000-step training run pass there), which 0.9.2 runs in
-# 40 s. No other upper bound: none has a measured break, and Python >= 3.12 users get jax 0.11
-# and later. The exact set CI tests is constraints.txt:
-#   pip install -c constraints.txt -e '.[test]'
+# broken); the exact sets CI tests are constraints/py311.txt and constraints/py312.txt:
+#   pip install -c constraints/py311.txt -e '.[test]'
+# Excluded jax/jaxlib releases, for a measured deadlock on XLA:CPU: 0.10.0 made batched LAPACK
+# calls split their batch over XLA's thread pool and block on it, so two such calls at once on a
+# 2-thread pool wait for each other forever (both threads in lapack_spotrf_ffi/lapack_strsm_ffi
+# under jax::ParallelBatchMap); upstream turned it off in 0.11.1 (jax-ml/jax commit 859992407d,
+# jax-ml/jax#36927). No start-up flag avoids it.
+_JAX_EXCLUDED = "!=0.10.*,!=0.11.0"  # jaxlib 0.10.0-0.11.0: the batched-LAPACK deadlock above
 INSTALL_REQUIRES = [
-    "jax>=0.9.2,!=0.10.*",
-    "jaxlib>=0.9.2,!=0.10.*",
+    "jax>=0.9.2," + _JAX_EXCLUDED,
+    "jaxlib>=0.9.2," + _JAX_EXCLUDED,
     "flax>=0.12.6",
     "optax>=0.2.8",
     "orbax-checkpoint>=0.12.8",
@@ -41,13 +42,15 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["kanerva_music", "kanerva_music.*", "music_runtime",
                                                "music_runtime.*", "tcn_wta", "tcn_wta.*"]),
     python_requires=">=3.11",
+    classifiers=["Programming Language :: Python :: 3.11",  # both tested by .ci/run
+                 "Programming Language :: Python :: 3.12"],
     install_requires=INSTALL_REQUIRES,
     extras_require={
         # pytest-xdist: the README runs the suite on two processes; selenium drives the headless
         # browser test of REPORT.html (it skips without chromium and chromedriver).
         "test": ["pytest>=9.2", "pytest-xdist>=3.8", "selenium>=4.40"],
         # Accelerators: jax with NVIDIA CUDA 12 (the wheels bundle CUDA) or Cloud TPU.
-        "cuda": ["jax[cuda12]>=0.9.2,!=0.10.*"],
-        "tpu": ["jax[tpu]>=0.9.2,!=0.10.*"],
+        "cuda": ["jax[cuda12]>=0.9.2," + _JAX_EXCLUDED],
+        "tpu": ["jax[tpu]>=0.9.2," + _JAX_EXCLUDED],
     },
 )

@@ -1,20 +1,20 @@
 """The codec DKM's objective: the DKM ELBO with a categorical likelihood, and completion.
 
-Generative model (Wu et al. 2018, seed eq. 3 with a decoder): M ~ MN(R0, U0, I), w_t ~ N(0,
-sigma_p^2 I), x_t ~ prod_i Cat(x_ti | decoder(M^T w_t)). Inference: the encoder's codes z_t of the
-T episodes are written into q(M) by the DKM's Kalman write, q(w_t) = N(mu_t, sigma_w^2 I) at the
+Generative model (Wu et al. 2018; Rangasayee & Fan eq. 3 with a decoder): M ~ MN(R0, U0, I), w_t ~
+N(0, sigma_p^2 I), x_t ~ prod_i Cat(x_ti | decoder(M^T w_t)). Inference: the encoder's codes z_t of
+the T episodes are written into q(M) by the DKM's Kalman write, q(w_t) = N(mu_t, sigma_w^2 I) at the
 write's addresses. So
 
   L_T = sum_t E_{q(w_t) q(M)} ln p(x_t | M^T w_t) - sum_t KL(q(w_t) || p(w_t)) - KL(q(M) || p(M))
 
 is a lower bound on ln p(x_1..T) in nats, and -L_T / ln 2 is a lossless code length for the T
-episodes (bits back); without the memory's KL it is the paper's conditional bound (the memory
-known to both sides, seed 4.2). Completion trains the read the report measures: episodes stored
-in the memory and episodes not stored are read from masked cues, and the decoder's negative
-log-likelihood of the masked notes is minimised. The training loss is the completion NLL plus
--L_T / (T S 4) with its two KL terms weighted by `kl_weight` (beta-VAE style: at 1 the memory's
-KL empties the memory, as it does the linear DKM's at sigma_xi = 0.2; the report states L_T
-itself, unweighted).
+episodes (bits back); without the memory's KL it is the paper's conditional bound (the memory known
+to both sides, Rangasayee & Fan section 4.2). Completion trains the read the report measures:
+episodes stored in the memory and episodes not stored are read from masked cues, and the decoder's
+negative log-likelihood of the masked notes is minimised. The training loss is the completion NLL
+plus -L_T / (T S 4) with its two KL terms weighted by `kl_weight` (beta-VAE style: at 1 the memory's
+KL empties the memory, as it does the linear DKM's at sigma_xi = 0.2; the report states L_T itself,
+unweighted).
 """
 
 import math

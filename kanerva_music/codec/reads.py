@@ -1,4 +1,5 @@
-"""Completion and denoising reads of the codec DKM, one memory at a time (seed eqs. 4-6).
+"""Completion and denoising reads of the codec DKM, one memory at a time (Rangasayee & Fan,
+eqs. 4-6).
 
 * `encoder_read` (read (a)): the cue is encoded with its mask, the address solved from the
   observed blocks' code entries against the memory mean (eq. 6 in code space), the read-out

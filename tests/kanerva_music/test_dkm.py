@@ -21,7 +21,7 @@ def random_memory(rng, k=K, c=C):
 
 
 def oracle_address(mean, x, mask):
-  """Ridge solution of seed eq. 6 by lstsq on the observed rows only (float64)."""
+  """Ridge solution of eq. 6 (Rangasayee & Fan) by lstsq on the observed rows only (float64)."""
   obs = mask != 0
   a = mean.T[obs]
   lam = SIGMA_XI**2 / PRIOR_STD**2

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 
 from absl import flags
 import jax
@@ -99,3 +101,31 @@ def test_a_corrupt_latest_checkpoint_falls_back_to_the_previous_one(tiny_chorale
   for a, b in zip(jax.tree_util.tree_leaves(straight.state),
                   jax.tree_util.tree_leaves(resumed.state)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+_LAPACK_STEPS = r"""
+import jax, numpy as np
+from configs import chorales
+from kanerva_music.tools import benchmark
+from kanerva_music.training import train
+from music_runtime.training import sharding
+config = chorales.get_config("paper")
+config.model.linalg = "lapack"
+pool = benchmark.synthetic_pool(np.random.default_rng(0), num_chorales=10)
+step = train.make_train_step(config, sharding.make_mesh(1))
+state, rng = train.create_state(config), jax.random.PRNGKey(0)
+for _ in range(400):  # dispatched without waiting: many batched LAPACK calls in flight
+  state, metrics = step(state, pool, rng)
+jax.block_until_ready(metrics)
+print("done", jax.__version__)
+"""
+
+
+def test_the_lapack_training_step_runs_to_completion_on_the_installed_jax(tmp_path):
+  """The batched-LAPACK deadlock of jaxlib 0.10.0-0.11.0 (setup.py excludes them): the
+  `linalg="lapack"` reference step, hundreds of steps in flight on XLA:CPU's thread pool,
+  finishes under a watchdog on the installed release."""
+  root = os.path.join(os.path.dirname(__file__), "..", "..")
+  done = subprocess.run([sys.executable, "-c", _LAPACK_STEPS], cwd=root, capture_output=True,
+                        text=True, timeout=240)
+  assert done.returncode == 0 and done.stdout.startswith("done"), done.stderr[-2000:]
