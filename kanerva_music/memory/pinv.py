@@ -47,21 +47,24 @@ def _normal_equations_pinv(a, lower_inv):
   return 2.0 * g0 - (g0 @ a) @ g0
 
 
-def _fast_path(a):
-  """(the normal equations' pinv [K, C], whether they may be trusted) of a [C, K]."""
+def _normal_equations(a):
+  """(L^{-1} of A^T A, whether the normal equations may be trusted: the bound on cond(A)^2 is
+  finite and at most CHOLESKY_MAX_BOUND) of a [C, K]."""
   gram = a.T @ a
   lower_inv, _ = spd.cholesky_inverse(gram)
   bound = squared_condition_bound(gram, lower_inv)
-  fast = jnp.isfinite(bound) & (bound <= CHOLESKY_MAX_BOUND)
+  return lower_inv, jnp.isfinite(bound) & (bound <= CHOLESKY_MAX_BOUND)
+
+
+def _fast_path(a):
+  """(the normal equations' pinv [K, C], whether they may be trusted) of a [C, K]."""
+  lower_inv, fast = _normal_equations(a)
   return _normal_equations_pinv(a, lower_inv), fast
 
 
 def _one_cholesky_pinv(a, rcond):
   """One memory's read: the SVD only where the normal equations may not be trusted."""
-  gram = a.T @ a
-  lower_inv, _ = spd.cholesky_inverse(gram)
-  bound = squared_condition_bound(gram, lower_inv)
-  fast = jnp.isfinite(bound) & (bound <= CHOLESKY_MAX_BOUND)
+  lower_inv, fast = _normal_equations(a)
   return jax.lax.cond(fast, lambda _: _normal_equations_pinv(a, lower_inv),
                       lambda _: svd_pinv(a, rcond), None)
 
