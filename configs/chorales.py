@@ -205,6 +205,11 @@ def _prior(config, variant):
   config.prior.weight_decay = 0.01
   config.prior.warmup_steps = 200
   config.prior.final_learning_rate_fraction = 0.02
+  # The DKM memory of the chorale's other windows as context (prior/memory_context.py; 0: none).
+  config.prior.memory_rows = 32           # K
+  config.prior.memory_slots = 40          # stored windows: +-2..21 bars from the window
+  config.prior.memory_noise = 0.1         # sigma_xi of the write and the read, one-hot code
+  config.prior.memory_mode_mix = (0.25, 0.5, 0.25)  # off, others, others + itself
   config.learning_rate = 1e-3
   config.batch_size = 64                  # episodes per step
   config.num_train_steps = 4000           # about 20 minutes on 2 CPU cores
@@ -221,6 +226,8 @@ def _prior(config, variant):
   config.eval.code_length_episodes = 32
   config.eval.code_length_block = 1       # entries coded per network call (1: exact chain rule)
   config.eval.capacity_rows = ()
+  config.eval.context_masks = ("half", "random_50", "soprano")
+  config.eval.context_windows = 512       # bar-aligned test windows completed with the memory
   if variant == "prior_transformer":
     config.prior.network = "transformer"
     config.prior.depth = 6
@@ -240,6 +247,7 @@ def _prior(config, variant):
     config.eval.gibbs_memories = 1
     config.eval.code_length_orders = 2
     config.eval.code_length_episodes = 4
+    config.eval.context_windows = 64
   elif variant != "prior":
     raise ValueError(f"Unknown config variant {variant!r}; expected one of {VARIANTS}")
 

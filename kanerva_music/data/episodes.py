@@ -95,15 +95,21 @@ def make_pool(chorales, episode_steps, rests="skip", name=""):
       chorale_offsets=jnp.asarray(offsets, jnp.int32))
 
 
-def sample_episodes(pool, rng, shape, episode_steps):
-  """Uniform chorale, then uniform window within it; returns [*shape, episode_steps * 4]."""
+def sample_window_starts(pool, rng, shape):
+  """[*shape] rows of `pool.steps` where windows start: a uniform chorale, then a uniform
+  window within it."""
   rng_chorale, rng_window = jax.random.split(rng)
   num_chorales = pool.chorale_offsets.shape[0] - 1
   chorale = jax.random.randint(rng_chorale, shape, 0, num_chorales)
   first, last = pool.chorale_offsets[chorale], pool.chorale_offsets[chorale + 1]
   u = jax.random.uniform(rng_window, shape)
   window = jnp.minimum(first + (u * (last - first)).astype(jnp.int32), last - 1)
-  starts = pool.window_starts[window]
+  return pool.window_starts[window]
+
+
+def sample_episodes(pool, rng, shape, episode_steps):
+  """Uniform chorale, then uniform window within it; returns [*shape, episode_steps * 4]."""
+  starts = sample_window_starts(pool, rng, shape)
   rows = starts[..., None] + jnp.arange(episode_steps)
   return pool.steps[rows].reshape(*shape, episode_steps * pool.steps.shape[-1])
 

@@ -33,8 +33,11 @@ def hidden_nll(logits: jax.Array, notes: jax.Array, mask: jax.Array) -> jax.Arra
 def apply(net: network.InpaintingNet, params, notes: jax.Array, mask: jax.Array,
           context=None, dropout_rng=None) -> jax.Array:
   """Logits [..., S, 4, 46] of episodes [..., S, 4] given where mask != 0; with `dropout_rng`,
-  in training mode."""
+  in training mode. A network with a context input and no `context` reads the zero context
+  (the memory off)."""
   inputs = network.tokens(notes, mask)
+  if net.context and context is None:
+    context = jnp.zeros(inputs.shape[:-1] + (net.context,), jnp.float32)
   if dropout_rng is None:
     return net.apply({"params": params}, inputs, context)
   return net.apply({"params": params}, inputs, context, True, rngs={"dropout": dropout_rng})

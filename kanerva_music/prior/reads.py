@@ -25,9 +25,10 @@ class Fill(NamedTuple):
   logits: jax.Array   # [..., S, 4, 46] the one-pass distribution given the given entries
 
 
-def one_pass(net, params, notes: jax.Array, mask: jax.Array) -> Fill:
-  """The argmax fill of the hidden entries (mask == 0) of episodes [..., S, 4]."""
-  logits = objective.apply(net, params, notes, mask)
+def one_pass(net, params, notes: jax.Array, mask: jax.Array, context=None) -> Fill:
+  """The argmax fill of the hidden entries (mask == 0) of episodes [..., S, 4] (with a memory's
+  `context` [..., S, F], `memory_context.contexts`)."""
+  logits = objective.apply(net, params, notes, mask, context)
   return Fill(jnp.where(mask != 0, notes, jnp.argmax(logits, axis=-1)), logits)
 
 
@@ -38,7 +39,7 @@ def block_share(step: jax.Array, num_steps: int, min_share: float) -> jax.Array:
 
 
 def gibbs(net, params, notes: jax.Array, mask: jax.Array, rng: jax.Array, *, num_steps: int,
-          min_share: float = 0.05, temperature: float = 1.0) -> Fill:
+          min_share: float = 0.05, temperature: float = 1.0, context=None) -> Fill:
   """One sample of the hidden entries by annealed blocked Gibbs sampling.
 
   Args:
@@ -49,19 +50,21 @@ def gibbs(net, params, notes: jax.Array, mask: jax.Array, rng: jax.Array, *, num
     num_steps: Gibbs steps; the first resamples every hidden entry.
     min_share: the share of hidden entries resampled at the end.
     temperature: the logits are divided by it before sampling.
+    context: a memory's context [..., S, F] read from the given entries (None: none), the same
+      at every step.
 
   Returns:
     Fill(sampled notes, one-pass logits).
   """
   hidden = mask == 0
-  first = objective.apply(net, params, notes, mask)
+  first = objective.apply(net, params, notes, mask, context)
 
   def step(n, carry):
     x, key = carry
     key, key_block, key_sample = jax.random.split(key, 3)
     share = block_share(n, num_steps, min_share)
     block = hidden & (jax.random.uniform(key_block, hidden.shape) < share)
-    logits = objective.apply(net, params, x, 1.0 - block)
+    logits = objective.apply(net, params, x, 1.0 - block, context)
     sample = jax.random.categorical(key_sample, logits / temperature)
     return jnp.where(block, sample, x), key
 

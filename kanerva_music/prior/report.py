@@ -15,9 +15,11 @@ import numpy as np
 from kanerva_music.data import episodes
 from kanerva_music.evaluation import baselines
 from kanerva_music.evaluation import evaluate
+from kanerva_music.prior import context_task
 from kanerva_music.prior import evaluate as prior_evaluate
 from kanerva_music.prior import harmonise
 from kanerva_music.prior import masks
+from kanerva_music.prior import memory_context
 from kanerva_music.prior import report_text
 from kanerva_music.prior import train as prior_train
 from kanerva_music.reporting import figures
@@ -133,6 +135,16 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None) -> dict:
                                             config.eval)
   heartbeat("report: prior code length")
   stage("code_length")
+  memory_report = {}
+  if memory_context.MemoryConfig.of(config.prior).num_rows:
+    task = context_task.context_section(trained.net, trained.params,
+                                        memory_context.chorale_grid(pools["test"]), config)
+    memory_report = {"context": task["context"], "stored": task["stored"],
+                     "context_windows": task["windows"],
+                     "context_mean_stored": task["mean_stored_windows"],
+                     "context_memory_rows": task["memory_rows"]}
+    heartbeat("report: prior context task")
+    stage("context")
   splits = nll_by_split(config, trained)
   stage("nll_by_split")
   media = write_media(workdir, config, trained)
@@ -140,7 +152,7 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None) -> dict:
   report = {
       "prior": {"complete": complete, "code_length": code, "nll_by_split": splits,
                 "best": trained.best, "harmonisation_agreement": media.pop("agreement"),
-                "config_summary": config_summary(config, trained)},
+                "config_summary": config_summary(config, trained), **memory_report},
       "baselines": baseline_report,
       "data_provenance": trained.data_source.record(),
       "timing": {"train_seconds": dkm_report.recorded_train_seconds(workdir,

@@ -22,10 +22,12 @@ import optax
 from kanerva_music.data import episodes
 from kanerva_music.data import pitch_classes
 from kanerva_music.prior import masks
+from kanerva_music.prior import memory_context
 from kanerva_music.prior import network
 from kanerva_music.prior import objective
 from kanerva_music.training import config_checks
 from kanerva_music.training import train as dkm_train
+from music_runtime.files import atomic
 from music_runtime.files import metric_writing
 from music_runtime.files import workdir_utils
 from music_runtime.training import checkpointing
@@ -54,8 +56,9 @@ class TrainedPrior(NamedTuple):
 def make_net(config) -> network.InpaintingNet:
   """The network of `config.prior`."""
   c = config.prior
+  context = memory_context.CONTEXT_FEATURES if c.get("memory_rows", 0) else 0
   return network.InpaintingNet(kind=c.network, width=c.width, depth=c.depth, heads=c.heads,
-                               dropout=c.dropout)
+                               dropout=c.dropout, context=context)
 
 
 def make_optimizer(config):
@@ -69,7 +72,10 @@ def make_optimizer(config):
 
 def init_params(config, net):
   notes = jnp.zeros((1, config.data.episode_steps, network.NUM_VOICES), jnp.int32)
-  return net.init(jax.random.PRNGKey(config.seed), network.tokens(notes, notes))["params"]
+  context = (memory_context.off_context((1,), config.data.episode_steps) if net.context
+             else None)
+  return net.init(jax.random.PRNGKey(config.seed), network.tokens(notes, notes),
+                  context)["params"]
 
 
 def create_state(config, net):
@@ -84,30 +90,45 @@ def num_parameters(params) -> int:
 
 def make_train_step(config, net, ranges, mesh):
   """A pure jitted step: samples, transposes and masks its global batch on device from
-  fold_in(rng, step), splits it over the mesh, one AdamW step on the mean loss."""
+  fold_in(rng, step), splits it over the mesh, one AdamW step on the mean loss. With a memory
+  (`config.prior.memory_rows`), each example's context is read from a memory of its chorale's
+  other windows (`memory_context.training_windows`), on its own shard."""
   optimizer = make_optimizer(config)
   steps = config.data.episode_steps
   mix = tuple(config.prior.mask_mix)
+  memory = memory_context.MemoryConfig.of(config.prior)
+  addresses = jnp.asarray(memory_context.slot_addresses(memory.num_slots + 1, memory.num_rows,
+                                                        config.seed + 5)) if memory.num_rows else None
   sharding.check_divisible(config.batch_size, mesh, "batch_size")
 
-  def local_gradients(params, notes, mask, rngs):
+  def local_gradients(params, notes, mask, stored, valid, rngs):
     rng = rngs[0]  # this shard's dropout key
+    context = (memory_context.contexts(stored, valid, notes, mask, addresses, memory.noise)
+               if memory.num_rows else None)
     loss, grads = jax.value_and_grad(
-        lambda p: objective.loss(net, p, notes, mask, dropout_rng=rng))(params)
+        lambda p: objective.loss(net, p, notes, mask, dropout_rng=rng, context=context))(params)
     return sharding.mean_over_shards((grads, {"loss": loss}), mesh)
 
-  gradients = sharding.per_shard(local_gradients, mesh, in_specs=(P(), P(DATA), P(DATA), P(DATA)),
-                                 out_specs=P())
+  gradients = sharding.per_shard(local_gradients, mesh,
+                                 in_specs=(P(),) + (P(DATA),) * 5, out_specs=P())
 
   @jax.jit
-  def train_step(state, pool, rng):
+  def train_step(state, pool, grid, rng):
     rng = jax.random.fold_in(rng, state["step"])
     rng_data, rng_shift, rng_mask, rng_drop = jax.random.split(rng, 4)
-    batch = episodes.sample_episodes(pool, rng_data, (config.batch_size,), steps)
-    notes = pitch_classes.transpose(rng_shift, pitch_classes.from_normalised(batch, steps),
-                                    config.prior.transpose_semitones, ranges)
+    shape = (config.batch_size,)
+    if memory.num_rows:
+      rows = episodes.sample_window_starts(pool, rng_data, shape)
+      notes, stored, valid = memory_context.training_windows(
+          grid, rows, rng_shift, memory, steps, config.prior.transpose_semitones, ranges)
+    else:
+      batch = episodes.sample_episodes(pool, rng_data, shape, steps)
+      notes = pitch_classes.transpose(rng_shift, pitch_classes.from_normalised(batch, steps),
+                                      config.prior.transpose_semitones, ranges)
+      stored = jnp.zeros(shape + (1, steps, network.NUM_VOICES), jnp.int32)
+      valid = jnp.zeros(shape + (1,), bool)
     mask = masks.training_masks(rng_mask, notes.shape, mix)
-    grads, metrics = gradients(state["params"], notes, mask,
+    grads, metrics = gradients(state["params"], notes, mask, stored, valid,
                                jax.random.split(rng_drop, sharding.num_shards(mesh)))
     updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
     return {"params": optax.apply_updates(state["params"], updates), "opt_state": opt_state,
@@ -160,7 +181,7 @@ class BestKeeper:
     finally:
       mngr.close()
     self.best = {"step": int(step), "validation_nll": float(nll)}
-    workdir_utils.write_json(self._record, self.best)
+    atomic.write_json(self._record, self.best)
     return True
 
 
@@ -198,6 +219,9 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedP
   valid = validation_set(config, pools)
   writer = metric_writing.MetricWriter(workdir)
   train_step = make_train_step(config, net, jnp.asarray(ranges), mesh)
+  memory = memory_context.MemoryConfig.of(config.prior)
+  grid = sharding.put_replicated(
+      memory_context.chorale_grid(pools["train"]) if memory.num_rows else None, mesh)
   rng = sharding.put_replicated(jax.random.PRNGKey(config.seed + 1), mesh)
   keeper = BestKeeper(workdir)
 
@@ -207,7 +231,7 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedP
     return {"validation/nll_per_hidden_note": nll}
 
   trained = dkm_train.run_loop(config, workdir, create_state(config, net),
-                               lambda state, step: train_step(state, pools["train"], rng), mesh,
+                               lambda state, step: train_step(state, pools["train"], grid, rng), mesh,
                                writer, evaluate, _NAN_HINT, heartbeat)
   final = int(trained.state["step"])
   writer.write_scalars(final, evaluate(trained.state, final))

@@ -18,6 +18,7 @@ from kanerva_music.memory import model
 from kanerva_music.reporting import figures
 from kanerva_music.reporting import markdown as report_markdown
 from kanerva_music.reporting import music_io
+from music_runtime.files import atomic
 from music_runtime.files import workdir_utils
 from music_runtime.running import compile_ahead
 from music_runtime.running import config_checks
@@ -30,7 +31,7 @@ def recorded_train_seconds(workdir: str, train_seconds: Optional[float]) -> Opti
   (None) reads back the recorded one, if any."""
   timing_path = os.path.join(workdir, TIMING_FILE)
   if train_seconds is not None:
-    workdir_utils.write_json(timing_path, {"train_seconds": train_seconds})
+    atomic.write_json(timing_path, {"train_seconds": train_seconds})
   elif os.path.exists(timing_path):
     train_seconds = workdir_utils.read_json(timing_path, "timing record").get("train_seconds")
   return train_seconds

@@ -9,7 +9,8 @@ inpainting network, or harmonises a melody.
 `--given_voices` (letters of SATB) keeps those voices and fills every other one at every step;
 the input then holds four parts or just the given ones (in S, A, T, B order). An inpainting
 network (`configs/chorales.py:prior`) fills by its one-pass read, or with `--sample` by annealed
-Gibbs sampling; it has no memory.
+Gibbs sampling; trained with a memory, it also reads a memory of the piece's fully given
+windows (whole bars away from the window it fills).
 
 The input (MIDI or MusicXML, anything music21 reads) must have four voices (S, A, T, B) with pitches
 in the model's range. Bars are numbered as printed in the score (a pickup is bar 0). The memory
@@ -39,12 +40,13 @@ from kanerva_music.evaluation import sharded_reads
 from kanerva_music.memory import dkm
 from kanerva_music.memory import model
 from kanerva_music.prior import harmonise
+from kanerva_music.prior import memory_context
 from kanerva_music.prior import train as prior_train
+from kanerva_music.tools import completion_files
 from kanerva_music.tools import given_notes
 from kanerva_music.tools import user_score
 from kanerva_music.training import train
 from music_runtime.files import audio
-from music_runtime.files import workdir_lock
 from music_runtime.files import workdir_utils
 from music_runtime.running import cli
 from music_runtime.training import checkpointing
@@ -86,6 +88,10 @@ def load_trained(workdir):
                                "Train one with python -m kanerva_music.main "
                                "--config=configs/chorales.py --workdir=...")
   config = ml_collections.ConfigDict(saved)
+  if config.get("program", "kanerva_music.main") != "kanerva_music.main":
+    raise user_score.CompletionInputError(
+        f"{workdir}: holds a run of python -m {config.program}, not of kanerva_music.main; the "
+        "completion tool reads chorale models (--config=configs/chorales.py)")
   try:
     if is_prior(config):
       params, best = prior_train.restore_best(
@@ -116,8 +122,12 @@ def model_name(config, read, params=None):
   """What the tool says it read with."""
   if is_prior(config):
     size = prior_train.num_parameters(params) if params is not None else 0
+    memory = memory_context.MemoryConfig.of(config.prior)
+    held = (f"memory: the piece's fully given windows whole bars from each window "
+            f"(K = {memory.num_rows} rows; off where there are none)" if memory.num_rows
+            else "memory: none (the network alone)")
     return (f"inpainting network ({config.prior.network}, {size:,} parameters), {read} read; "
-            "memory: none (the network alone)")
+            + held)
   if is_codec(config):
     code_size = codec_objective.make_codec(config).code_size
     return f"codec DKM ({config.codec.encoder} encoder, C' = {code_size}), {read} read"
@@ -259,7 +269,9 @@ def _complete_with_prior(config, params, grid, bars, fill, sample, seed):
   filled = harmonise.fill_piece(prior_train.make_net(config), params, classes, known,
                                 read="gibbs" if sample else "one_pass",
                                 rng=jax.random.PRNGKey(seed), num_steps=ev.gibbs_steps,
-                                min_share=ev.gibbs_min_share, temperature=ev.gibbs_temperature)
+                                min_share=ev.gibbs_min_share, temperature=ev.gibbs_temperature,
+                                memory=memory_context.MemoryConfig.of(config.prior),
+                                seed=config.seed)
   out = np.where(fill, filled[:len(grid)] + episodes.PITCH_LOW, grid).astype(np.float64)
   steps = np.flatnonzero(fill.any(1))
   voices = "".join(letter for letter, f in zip(user_score.VOICE_LETTERS, fill.any(0)) if f)
@@ -267,6 +279,12 @@ def _complete_with_prior(config, params, grid, bars, fill, sample, seed):
   summary = [f"Filled {int(fill.sum())} entries ({voices or 'none'} of {where}) from "
              f"{int(given.sum())} given ones, windows of {window} steps every "
              f"{harmonise.DEFAULT_HOP}"]
+  if memory_context.MemoryConfig.of(config.prior).num_rows:
+    whole = sum(bool(known[a:a + window].all()) for a in range(0, length - window + 1,
+                                                                 memory_context.BAR_STEPS))
+    summary.append(f"Memory: {whole} fully given bar-aligned window{'s' * (whole != 1)} of the "
+                   "piece" + (" (the memory is off: nothing heard before)" if not whole
+                              else ""))
   return Completion(out, summary, fill)
 
 
@@ -304,13 +322,7 @@ def main(argv):
   for name in ("workdir", "input", "output"):
     if not getattr(FLAGS, name):
       raise app.UsageError(f"--{name} is required")
-  if os.path.abspath(FLAGS.output) == os.path.abspath(FLAGS.input):
-    raise user_score.CompletionInputError(f"--output={FLAGS.output} is the input file: it would be "
-                               "overwritten; write the completion elsewhere")
-  if os.path.splitext(FLAGS.output)[1].lower() not in (".mid", ".midi"):
-    raise user_score.CompletionInputError(f"--output={FLAGS.output}: expected a .mid path (a WAV is "
-                               "written beside it)")
-  workdir_lock.check_unlocked(FLAGS.output, "--output")
+  completion_files.check_output(FLAGS.output, FLAGS.input)
   if FLAGS.given_voices:
     user_score.parse_given_voices(FLAGS.given_voices)
   config, params = load_trained(FLAGS.workdir)
@@ -318,7 +330,7 @@ def main(argv):
     raise user_score.CompletionInputError(
         f"--sample: {FLAGS.workdir} holds a DKM; sampling is the inpainting network's read "
         "(train one with --config=configs/chorales.py:prior)")
-  grid, bars, given = user_score.read_score(FLAGS.input, FLAGS.given_voices)
+  grid, bars, given, matched = user_score.read_score(FLAGS.input, FLAGS.given_voices)
   # Checked before the data load so that a bad flag fails at once.
   fill_plan(bars, config.data.episode_steps, np.isfinite(grid), FLAGS.fill_steps,
             FLAGS.fill_bars, FLAGS.given_voices)
@@ -330,21 +342,31 @@ def main(argv):
     read = FLAGS.read or best_read(FLAGS.workdir, config)
     check_read(config, read)
     beta = attention_beta(FLAGS.workdir, config) if read == "attention" else None
-    train_pool = train.load_pools(config)[0]["train"]
+    pools, source = train.load_pools(config)
+    completion_files.check_training_data(FLAGS.workdir, source.record())
+    train_pool = pools["train"]
   completion = complete_grid(config, params, grid, bars, FLAGS.fill_steps, FLAGS.fill_bars,
                              train_pool, FLAGS.seed, read, beta, FLAGS.allow_unobserved,
                              FLAGS.given_voices, FLAGS.sample)
   print(f"Model: {model_name(config, read, params)}")
-  print("\n".join(completion.summary + chord_lines(given, bars)))
+  print("\n".join([f"{matched}."] + completion.summary + chord_lines(given, bars)))
   sequence = given_notes.completed_sequence(given, completion.fill, completion.pitches)
   wav = os.path.splitext(FLAGS.output)[0] + ".wav"
-  if os.path.abspath(wav) == os.path.abspath(FLAGS.input):
-    raise user_score.CompletionInputError(f"--output={FLAGS.output}: its WAV {wav} is the input file")
   import note_seq  # pylint: disable=import-outside-toplevel
-  note_seq.sequence_proto_to_midi_file(sequence, FLAGS.output)
+  # Written beside the output and checked before it replaces anything: a file that lost a
+  # given note never lands.
+  staged = os.path.join(os.path.dirname(os.path.abspath(FLAGS.output)),
+                        f".{os.path.basename(FLAGS.output)}.{os.getpid()}.mid")
+  try:
+    note_seq.sequence_proto_to_midi_file(sequence, staged)
+    kept = given_notes.check_kept(given, completion.fill, staged)
+    os.replace(staged, FLAGS.output)
+  finally:
+    if os.path.exists(staged):
+      os.remove(staged)
   synth = audio.write_sequence_wav(sequence, wav, audio.SAMPLE_RATE)
   print(f"Wrote {FLAGS.output} and {wav} ({synth} synthesis); every given note outside the "
-        "filled entries is kept as given")
+        f"filled entries is kept as given ({kept} note parts compared in the written file)")
 
 
 def chord_lines(given, bars):
@@ -363,4 +385,5 @@ def chord_lines(given, bars):
 
 if __name__ == "__main__":
   _define_flags()
-  cli.run(main, (user_score.CompletionInputError, FileNotFoundError))
+  cli.run(main, (user_score.CompletionInputError, given_notes.GivenNoteLostError,
+                 FileNotFoundError))

@@ -92,12 +92,77 @@ def seconds_of(tempos: Sequence[Tuple[float, float]], quarters: float) -> float:
   return seconds + (quarters - tempos[i][0]) * 60.0 / tempos[i][1]
 
 
+def filled_runs(filled: np.ndarray) -> List[Tuple[int, int]]:
+  """[(first, stop)] step ranges of the runs of True in `filled` [steps]."""
+  edges = np.diff(np.concatenate([[0], np.asarray(filled, np.int8), [0]]))
+  return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def onset_step(note: Note) -> int:
+  """The grid step a note's onset belongs to: rounded, as the grid is built
+  (`bach_corpus.score_to_pitches`), so a note played a little early still starts its step."""
+  return int(round(note.start * STEPS_PER_QUARTER))
+
+
+def kept_parts(note: Note, filled: np.ndarray) -> List[Tuple[float, float]]:
+  """The (start, end) quarter-note spans of a given note that the completion keeps exactly:
+  all of it but the filled steps from its onset step on. A note whose onset step is filled is
+  replaced up to the end of that filled run; one sounding into a later filled run stops where it
+  starts and, sounding past it, is struck again where the run ends (a note tied into a filled
+  bar, a long MIDI note). Filled steps before its onset step never cut it (an early onset)."""
+  onset, start, parts = onset_step(note), note.start, []
+  for first, stop in filled_runs(filled):
+    if stop <= onset:
+      continue
+    if first <= onset:
+      start = max(start, stop / STEPS_PER_QUARTER)
+      continue
+    cut = first / STEPS_PER_QUARTER
+    if cut >= note.end:
+      break
+    if start < cut:
+      parts.append((start, cut))
+    start = max(start, stop / STEPS_PER_QUARTER)
+  if start < note.end:
+    parts.append((start, note.end))
+  return parts
+
+
+class GivenNoteLostError(ValueError):
+  """A written completion does not hold a given note as given."""
+
+
+def check_kept(given: GivenScore, fill: np.ndarray, midi_path: str) -> int:
+  """Reads the written MIDI back and checks that every kept part of every given note
+  (`kept_parts`) is in it with its pitch, start and end (to a tick); returns how many parts.
+  Raises GivenNoteLostError naming the first one that is not."""
+  import note_seq  # pylint: disable=import-outside-toplevel
+  written = note_seq.midi_file_to_note_sequence(midi_path)
+  by_pitch = {}
+  for n in written.notes:
+    by_pitch.setdefault(n.pitch, []).append((n.start_time, n.end_time))
+  fill = np.asarray(fill, bool)
+  fill = np.repeat(fill[:, None], len(given.voices), axis=1) if fill.ndim == 1 else fill
+  tick = 60.0 / max(q for _, q in given.tempos) / given.ticks_per_quarter
+  count = 0
+  for voice, notes in enumerate(given.voices):
+    for note in notes:
+      for start, end in kept_parts(note, fill[:, voice]):
+        s, e = seconds_of(given.tempos, start), seconds_of(given.tempos, end)
+        if not any(abs(a - s) <= tick and abs(b - e) <= tick
+                   for a, b in by_pitch.get(note.pitch, ())):
+          raise GivenNoteLostError(
+              f"{midi_path}: the given {bach_corpus.VOICE_NAMES[voice]} note MIDI {note.pitch} "
+              f"at quarter {start:g}-{end:g} is not in the written file")
+        count += 1
+  return count
+
+
 def completed_sequence(given: GivenScore, fill: np.ndarray, grid: np.ndarray):
   """A NoteSequence of the given notes outside the filled steps `fill` ([steps]: every voice;
   [steps, 4]: per voice) and the grid's notes [steps, 4] inside them.
 
-  A given note starting in a filled step is replaced; one sounding into a filled step ends
-  where the filling starts. Inside a filled run of steps, equal consecutive grid pitches are
+  A given note keeps every part outside the filled steps (`kept_parts`). Inside a filled run of steps, equal consecutive grid pitches are
   one note (the grid cannot tell a held note from a repeated one)."""
   import note_seq  # pylint: disable=import-outside-toplevel
   seq = note_seq.NoteSequence()
@@ -115,16 +180,9 @@ def completed_sequence(given: GivenScore, fill: np.ndarray, grid: np.ndarray):
 
   for voice, notes in enumerate(given.voices):
     filled = fill[:, voice]
-    filled_steps = np.flatnonzero(filled)
     for note in notes:
-      onset_step = int(np.floor(note.start * STEPS_PER_QUARTER + 1e-9))
-      if 0 <= onset_step < len(filled) and filled[onset_step]:
-        continue
-      end = note.end
-      later = filled_steps[filled_steps > onset_step]
-      if later.size and later[0] / STEPS_PER_QUARTER < note.end:
-        end = later[0] / STEPS_PER_QUARTER
-      add(voice, note.start, end, note.pitch, note.velocity)
+      for start, end in kept_parts(note, filled):
+        add(voice, start, end, note.pitch, note.velocity)
     column = np.asarray(grid, np.float64)[:, voice]
     step = 0
     while step < len(filled):

@@ -73,41 +73,83 @@ def _bars_of_score(score, num_steps):
 def read_voices(path):
   """([steps, 4] MIDI pitches, NaN = rest; Bars) of a four-voice file, checked against the
   model's range."""
-  grid, bars, _ = read_score(path)
+  grid, bars, _, _ = read_score(path)
   return grid, bars
 
 
 VOICE_LETTERS = "SATB"
 
 
+# Part names that say which voice a part is, in the usual languages and abbreviations (compared
+# lower-case, on the name's first word without dots or digits: "Soprano 1", "S.", "Basso").
+VOICE_ALIASES = (
+    ("soprano", "sopran", "sopr", "sop", "s", "cantus", "canto", "discantus", "dessus",
+     "superius", "treble"),
+    ("alto", "alt", "a", "contralto", "altus", "haute-contre"),
+    ("tenor", "tenore", "ténor", "ten", "t", "taille"),
+    ("bass", "basso", "bajo", "basse", "bassus", "bas", "b"))
+
+
+def voice_of_name(name) -> int:
+  """0..3 for a part name that names soprano, alto, tenor or bass (VOICE_ALIASES), else -1."""
+  words = "".join(c if c.isalpha() or c == "-" else " " for c in (name or "").lower()).split()
+  if not words:
+    return -1
+  return next((v for v, aliases in enumerate(VOICE_ALIASES) if words[0] in aliases), -1)
+
+
+def _is_drum_part(part) -> bool:
+  from music21 import instrument  # pylint: disable=import-outside-toplevel
+  for inst in part.recurse().getElementsByClass(instrument.Instrument):
+    if isinstance(inst, instrument.UnpitchedPercussion) or inst.midiChannel == 9:
+      return True
+  return bool(part.recurse().getElementsByClass("Unpitched"))
+
+
 def voice_parts(score, path, given_voices=None):
-  """The part of each of the four voices (None for a voice the score does not hold): four parts
-  (`bach_corpus.satb_parts`), or, with `given_voices` (letters of SATB), exactly that many
-  parts, taken in S, A, T, B order."""
+  """(the part of each of the four voices, None for a voice the score does not hold; a line
+  saying how the parts were matched). Four parts, by their names where those name the four
+  voices (`voice_of_name`), else in the file's order (the line says so); with `given_voices`
+  (letters of SATB) exactly that many parts, taken the same way. Any other number of parts, or
+  a drum track, is refused."""
   parts = list(getattr(score, "parts", []))
+  drums = [i + 1 for i, part in enumerate(parts) if _is_drum_part(part)]
+  if drums:
+    raise CompletionInputError(f"{path}: part {drums[0]} is a drum track; expected four "
+                               "voices (soprano, alto, tenor, bass) with pitches")
+  wanted = list(range(4))
   if given_voices and len(parts) == len(given_voices) < 4:
-    chosen = iter(parts)
-    return [next(chosen) if letter in given_voices else None for letter in VOICE_LETTERS]
-  satb = bach_corpus.satb_parts(score)
-  if satb is None:
+    wanted = [v for v, letter in enumerate(VOICE_LETTERS) if letter in given_voices]
+  if len(parts) != len(wanted):
     also = (f", or {len(given_voices)} (the given voices {given_voices})"
             if given_voices and len(given_voices) < 4 else "")
     raise CompletionInputError(f"{path}: has {len(parts)} parts; expected four voices (soprano, "
                                f"alto, tenor, bass), one part each{also}")
-  return satb
+  named = [voice_of_name(part.partName) for part in parts]
+  voices = [None] * 4
+  if sorted(named) == wanted:
+    for part, voice in zip(parts, named):
+      voices[voice] = part
+    return voices, "Parts matched to voices by their names"
+  for part, voice in zip(parts, wanted):
+    voices[voice] = part
+  names = ", ".join(repr(part.partName or "") for part in parts)
+  order = ", ".join(VOICE_LETTERS[v] for v in wanted)
+  return voices, (f"Parts taken in the file's order as {order}: their names ({names}) do not "
+                  "name the voices")
 
 
 def read_score(path, given_voices=None):
   """([steps, 4] MIDI pitches, NaN = rest; Bars; the score's notes as given,
   `given_notes.GivenScore`) of a four-voice file (or of the `given_voices` alone, see
-  `voice_parts`), checked against the model's range."""
+  `voice_parts`), checked against the model's range, and how its parts were matched."""
   if not os.path.exists(path):
     raise CompletionInputError(f"{path}: no such file")
   try:
     score = given_notes.parse(path)
   except Exception as e:  # pylint: disable=broad-except  # music21 raises many types
     raise CompletionInputError(f"{path}: music21 cannot read it ({e})") from e
-  parts = voice_parts(score, path, given_voices)
+  parts, matched = voice_parts(score, path, given_voices)
   grid = bach_corpus.score_to_pitches(score, parts)
   if not np.isfinite(grid).any():
     raise CompletionInputError(f"{path}: has no notes")
@@ -123,7 +165,7 @@ def read_score(path, given_voices=None):
     raise CompletionInputError(
         f"{path}: {len(notes)} note(s) outside the model's range MIDI {episodes.PITCH_LOW}-"
         f"{episodes.PITCH_HIGH} (C2-A5): {listed}{' ...' if len(notes) > 12 else ''}")
-  return grid, bars, given_notes.given_score(score, parts, path)
+  return grid, bars, given_notes.given_score(score, parts, path), matched
 
 
 def _parse_fill_steps(fill_steps, window_steps):

@@ -7,6 +7,7 @@ from kanerva_music.evaluation import storage
 from kanerva_music.memory import dkm
 from kanerva_music.memory import model
 from kanerva_music.prior import masks as prior_masks
+from kanerva_music.prior import memory_context
 from kanerva_music.prior import network
 from music_runtime.running import config_checks
 
@@ -53,6 +54,25 @@ def validate(config):
     _validate_prior(config)
 
 
+def _validate_prior_memory(config):
+  if not config.prior.get("memory_rows", 0):
+    return
+  config_checks.at_least(config, "prior.memory_rows", 1)
+  config_checks.at_least(config, "prior.memory_slots", 1)
+  config_checks.at_least(config, "prior.memory_noise", 1e-4, float)
+  config_checks.at_least(config, "eval.context_windows", 1)
+  mix = tuple(config.prior.memory_mode_mix)
+  if len(mix) != len(memory_context.MODES) or min(mix) < 0 or sum(mix) <= 0:
+    raise ConfigError(f"config.prior.memory_mode_mix = {mix}: {len(memory_context.MODES)} "
+                      f"non-negative weights of the memory modes "
+                      f"{', '.join(memory_context.MODES)}")
+  masks = tuple(config.eval.context_masks)
+  unknown = [m for m in masks if m not in evaluate.MASKS]
+  if unknown or not masks:
+    raise ConfigError(f"config.eval.context_masks = {masks}: expected masks among "
+                      f"{', '.join(evaluate.MASKS)}")
+
+
 def _validate_prior(config):
   if "prior" not in config:
     raise ConfigError("config.model.kind = 'prior' needs a config.prior section: use "
@@ -80,6 +100,7 @@ def _validate_prior(config):
   if not 0.0 < config.eval.gibbs_min_share <= 1.0:
     raise ConfigError(f"config.eval.gibbs_min_share = {config.eval.gibbs_min_share}: "
                       "expected a share in (0, 1]")
+  _validate_prior_memory(config)
   masks = tuple(config.eval.prior_masks)
   unknown = [m for m in masks if m not in evaluate.MASKS]
   if unknown or not masks:

@@ -14,6 +14,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from music_runtime.files import atomic
+
 HTML_FILE = "REPORT.html"
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]+)\)")
 _STYLE = """
@@ -145,9 +147,8 @@ def render(markdown_text: str, workdir: str, title: Optional[str] = None) -> str
 
 def write(markdown_text: str, workdir: str) -> str:
   """Writes `workdir/REPORT.html` (atomically) from the REPORT.md text; returns its path."""
-  from music_runtime.files import workdir_utils  # pylint: disable=import-outside-toplevel
   path = os.path.join(workdir, HTML_FILE)
-  workdir_utils.write_text(path, render(markdown_text, workdir))
+  atomic.write_text(path, render(markdown_text, workdir))
   return path
 
 

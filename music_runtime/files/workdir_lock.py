@@ -126,8 +126,14 @@ def hold(workdir: str):
 
 
 def check_unlocked(path: str, flag: str) -> None:
-  """Refuses writing `path` into a workdir that a live process holds."""
-  folder = os.path.dirname(os.path.abspath(path))
-  if is_locked(folder):
-    raise WorkdirLockedError(f"{flag}={path}: its folder {folder} is a workdir in use by a "
-                             "running job; write elsewhere")
+  """Refuses writing `path` anywhere inside a workdir that a live process holds (its folder or
+  any folder above it, links resolved)."""
+  folder = os.path.dirname(os.path.realpath(path))
+  while True:
+    if is_locked(folder):
+      raise WorkdirLockedError(f"{flag}={path}: {folder} is a workdir in use by a running job; "
+                               "write elsewhere")
+    parent = os.path.dirname(folder)
+    if parent == folder:
+      return
+    folder = parent

@@ -1,12 +1,14 @@
-"""Workdir files shared by both trainers: config.json with the data's provenance, atomic writes,
+"""Workdir files shared by both trainers: config.json with the data's provenance, the reports,
 JSON read back with one clear line when damaged, and the NaN guard."""
 
 import json
 import math
 import os
-import tempfile
 
 import jax
+
+from music_runtime.files import atomic
+from music_runtime.files import html_report
 
 CONFIG_FILE = "config.json"
 PROVENANCE_KEY = "data_provenance"  # config.json's record of the data a run was trained on
@@ -20,35 +22,10 @@ class WorkdirFileError(ValueError):
   """A workdir file that cannot be read (truncated, not JSON): named with what to do."""
 
 
-def write_text(path: str, text: str) -> None:
-  """Writes `text` to `path` through a temporary file and a rename, so that a killed or failed
-  write leaves the previous file whole."""
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".",
-                             suffix=".tmp")
-  try:
-    with os.fdopen(fd, "w") as f:
-      f.write(text)
-      f.flush()
-      os.fsync(f.fileno())
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
-
-
-def write_json(path: str, data, **kwargs) -> None:
-  """`json.dump(data)` into `path`, atomically (see `write_text`)."""
-  write_text(path, json.dumps(data, **kwargs))
-
-
 def write_report(workdir: str, report: dict, markdown_text: str, **json_kwargs) -> None:
   """Writes a run's report.json, REPORT.md and REPORT.html (each atomically)."""
-  from music_runtime.files import html_report  # pylint: disable=import-outside-toplevel
-  write_json(os.path.join(workdir, "report.json"), report, indent=1, **json_kwargs)
-  write_text(os.path.join(workdir, "REPORT.md"), markdown_text)
+  atomic.write_json(os.path.join(workdir, "report.json"), report, indent=1, **json_kwargs)
+  atomic.write_text(os.path.join(workdir, "REPORT.md"), markdown_text)
   html_report.write(markdown_text, workdir)
 
 
@@ -88,7 +65,7 @@ def write_config_json(config, workdir: str, provenance=None) -> None:
     data = json.loads(config.to_json_best_effort())
     if provenance is not None:
       data[PROVENANCE_KEY] = provenance
-    write_json(os.path.join(workdir, CONFIG_FILE), data, indent=2, sort_keys=True)
+    atomic.write_json(os.path.join(workdir, CONFIG_FILE), data, indent=2, sort_keys=True)
 
 
 def latest_checkpoint_step(workdir: str):

@@ -10,6 +10,7 @@ import errno
 import os
 import re
 import sys
+import traceback
 
 from absl import app
 from absl import flags
@@ -20,13 +21,15 @@ from music_runtime.files import workdir_lock
 from music_runtime.files import workdir_utils
 from music_runtime.running import compilation_cache
 from music_runtime.running import quiet_logs
+from music_runtime.training import checkpointing
 from music_runtime.training import distributed
 from music_runtime.training import sharding
 
 # Errors of the runtime itself that a user can fix (every binary treats them as user errors).
 RUNTIME_USER_ERRORS = (workdir_lock.WorkdirLockedError, workdir_lock.WorkdirAccessError,
                        workdir_utils.WorkdirFileError, sharding.MeshDevicesError,
-                       sharding.IndivisibleBatchError, dataset_cache.DatasetError)
+                       sharding.IndivisibleBatchError, dataset_cache.DatasetError,
+                       checkpointing.CheckpointMismatchError)
 # OS errors that say something about the user's files or machine, not about the code.
 _USER_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS,
                 errno.ENOTDIR, errno.EISDIR)
@@ -66,6 +69,25 @@ def _parse_flags(argv):
       raise
     print(f"error: {_one_line(_flag_error_line(e, argv))}", file=sys.stderr)
     sys.exit(2)
+  except Exception as e:  # pylint: disable=broad-except  # the config file's own code raised
+    if _verbose(argv):
+      raise
+    print(f"error: {_one_line(_config_file_error(e, argv))}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _config_file_error(error, argv):
+  """One line for a config file whose code raises (or does not compile): the file and line."""
+  config = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), "the config")
+  where = ""
+  if isinstance(error, SyntaxError):
+    where = f" at line {error.lineno}"
+  else:
+    frames = [f for f in traceback.extract_tb(error.__traceback__)
+              if os.path.basename(f.filename) == os.path.basename(config.split(":")[0])]
+    where = f" at line {frames[-1].lineno}" if frames else ""
+  return (f"--config={config}: the config file raised {type(error).__name__}{where}: "
+          f"{getattr(error, 'msg', None) or error}")
 
 
 def _one_line(text):

@@ -24,11 +24,57 @@ class CorruptCheckpointError(FileNotFoundError):
   """Checkpoints exist but none of them can be read."""
 
 
+class CheckpointMismatchError(ValueError):
+  """A checkpoint holds other arrays than the config builds: the config's fault, not the
+  file's, so the checkpoint is left where it is."""
+
+
+def _leaf_name(path) -> str:
+  """"a/b/0" for a pytree key path, alike for dict keys, attributes and indices (Orbax stores
+  named tuples and lists as dicts and lists)."""
+  return "/".join(str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k))))
+                  for k in path)
+
+
+def stored_shapes(path: str) -> Optional[dict]:
+  """{leaf path: shape} of the arrays a checkpoint folder `<dir>/<step>` holds, from its
+  metadata; None where the metadata cannot be read or names no array (the checkpoint is then
+  damaged)."""
+  try:
+    tree = ocp.StandardCheckpointer().metadata(os.path.join(path, "default")).item_metadata
+    leaves = jax.tree_util.tree_flatten_with_path(tree.tree if hasattr(tree, "tree") else tree)
+  except Exception:  # pylint: disable=broad-except  # Orbax raises many types here
+    return None
+  shapes = {_leaf_name(k): tuple(v.shape) for k, v in leaves[0]}
+  return shapes or None  # emptied metadata reads as no arrays: damaged, not another config
+
+
+def check_shapes(path: str, state: Any) -> None:
+  """Raises CheckpointMismatchError naming the first array of `state` [a pytree] that the
+  checkpoint at `path` stores with another shape, or holds when `state` has no such array (or
+  the reverse); a checkpoint whose metadata cannot be read passes (its restore then fails)."""
+  stored = stored_shapes(path)
+  if stored is None:
+    return
+  wanted = {_leaf_name(k): tuple(v.shape)
+            for k, v in jax.tree_util.tree_flatten_with_path(state)[0]}
+  for name in sorted(set(wanted) | set(stored)):
+    if wanted.get(name) != stored.get(name):
+      what = (f"stores {name} with shape {stored[name]} where the config builds "
+              f"{wanted[name]}" if name in wanted and name in stored else
+              f"stores {name}, which the config does not build" if name in stored else
+              f"has no {name}, which the config builds")
+      raise CheckpointMismatchError(
+          f"checkpoint {path} {what}: evaluate or resume with the config it was trained with "
+          "(the workdir's config.json); the checkpoint is left as it is")
+
+
 def restore_latest(mngr: ocp.CheckpointManager, state: Any) -> Tuple[Any, Optional[int]]:
   """The latest readable checkpoint of `mngr`, restored into the structure of `state`.
 
   An unreadable checkpoint (truncated, corrupt) is reported by path, moved aside to
-  `<step>.corrupt` so later saves can reuse its step, and the one before it is used.
+  `<step>.corrupt` so later saves can reuse its step, and the one before it is used. A readable
+  one whose arrays differ from `state`'s (another config) is refused and never moved.
 
   Args:
     mngr: the workdir's manager (`manager`).
@@ -39,6 +85,7 @@ def restore_latest(mngr: ocp.CheckpointManager, state: Any) -> Tuple[Any, Option
 
   Raises:
     CorruptCheckpointError: checkpoints exist but none can be read.
+    CheckpointMismatchError: the latest checkpoint holds other arrays than `state`.
   """
   steps = sorted(mngr.all_steps(), reverse=True)
   if not steps:
@@ -46,6 +93,7 @@ def restore_latest(mngr: ocp.CheckpointManager, state: Any) -> Tuple[Any, Option
   abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, state)
   unreadable = []
   for step in steps:
+    check_shapes(os.path.join(str(mngr.directory), str(step)), state)
     try:
       return mngr.restore(step, args=ocp.args.StandardRestore(abstract)), step
     except Exception as e:  # pylint: disable=broad-except  # Orbax raises many types here

@@ -18,6 +18,7 @@ import time
 from absl import logging
 import ml_collections
 
+from music_runtime.files import atomic
 from music_runtime.files import metric_writing
 from music_runtime.files import workdir_utils
 from tcn_wta.applications import analysis
@@ -127,7 +128,7 @@ def run(config, workdir, heartbeat=lambda what: None):
   results["seconds"] = time.time() - start
   results["figure"] = os.path.join(workdir, "ablations.png")
   figures.save_ablations(results["figure"], results, list(a.ks))
-  workdir_utils.write_json(os.path.join(workdir, RESULTS), results, indent=1)
+  atomic.write_json(os.path.join(workdir, RESULTS), results, indent=1)
   logging.info("Ablations written to %s in %.0fs", os.path.join(workdir, RESULTS),
                results["seconds"])
   return results

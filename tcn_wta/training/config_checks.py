@@ -63,6 +63,34 @@ def validate(config):
   if config.data.window % config.model.patch:
     raise ConfigError(f"config.data.window = {config.data.window}: expected a multiple of "
                       f"config.model.patch = {config.model.patch}")
+  if "generate" in config:
+    _validate_generate(config)
+
+
+SEED_LIMIT = 2**63  # numpy's default_rng takes any int, but the report stores it as int64
+MAX_QPM = 1000.0
+
+
+def _validate_generate(config):
+  """Generation's values, before any work: a bad one would write empty music."""
+  g = config.generate
+  if "seed" in g and not (isinstance(g.seed, int) and 0 <= g.seed < SEED_LIMIT):
+    raise ConfigError(f"config.generate.seed = {g.seed!r}: expected an int in [0, 2**63)")
+  for name in ("bars_per_section", "code_steps"):
+    if name in g:
+      config_checks.at_least(config, "generate." + name, 1)
+  if "steps_per_bar" in g:
+    config_checks.at_least(config, "generate.steps_per_bar", 0)
+  if "qpm" in g:
+    config_checks.at_least(config, "generate.qpm", 1.0, float)
+    if g.qpm > MAX_QPM:
+      raise ConfigError(f"config.generate.qpm = {g.qpm!r}: expected at most {MAX_QPM:g}")
+  if "structure" in g:
+    structure = g.structure
+    if not (isinstance(structure, str) and structure and structure.isalpha()
+            and structure.isupper()):
+      raise ConfigError(f"config.generate.structure = {structure!r}: expected section letters "
+                        "such as AABA")
 
 
 def check_resume(config, workdir, provenance=None, evaluating=False):

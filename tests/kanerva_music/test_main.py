@@ -34,6 +34,13 @@ def test_main_trains_resumes_and_prints_the_final_elbo(tiny_chorale_npz, tmp_pat
   again = subprocess.run(command + ["--mode=eval"], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
   assert done.stdout.splitlines()[-1] == again.stdout.splitlines()[-1]
+  os.remove(tmp_path / "config.json")  # nothing left to compare the config with but the arrays
+  other = subprocess.run(command + ["--mode=eval", "--config.model.num_rows=2"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+  assert other.returncode == 2 and "Traceback" not in other.stderr
+  assert other.stderr.strip().splitlines()[-1].startswith("error: checkpoint ")
+  assert "where the config builds (2," in other.stderr
+  assert sorted(os.listdir(tmp_path / "checkpoints")) == ["3"]  # never renamed for a config
 
 
 def test_a_second_trainer_on_a_running_workdir_is_refused_within_seconds(tiny_chorale_npz,

@@ -232,6 +232,23 @@ def test_a_small_trained_network_beats_holding_the_last_chord(trained_prior):
   assert "Best validation NLL:" in stdout
 
 
+def test_the_memory_of_the_piece_adds_to_the_network_where_the_piece_repeats(trained_prior):
+  workdir, _ = trained_prior
+  prior = json.load(open(os.path.join(workdir, "report.json")))["prior"]
+  config = chorales_config.get_config("prior_quick")
+  assert set(prior["context"]) == set(prior["stored"]) == set(config.eval.context_masks)
+  assert prior["context_windows"] == config.eval.context_windows
+  for mask in ("half", "soprano"):
+    by = {k: v["acc_exact"] for k, v in prior["context"][mask].items()}
+    assert by["memory_on"] > by["memory_off"] + 0.03, (mask, by)
+    # the window itself in the memory: recalled better than from the other windows alone
+    assert prior["stored"][mask]["acc_exact"] > by["memory_on"], mask
+  assert prior["context"]["half"]["memory_off"]["bytes"] == 0
+  assert prior["context"]["half"]["memory_on"]["bytes"] == 4 * 32 * (32 * 4 * 46 + 32)
+  text = open(os.path.join(workdir, "REPORT.md")).read()
+  assert "## The memory as context" in text and "stored recall" in text
+
+
 def test_the_report_keeps_the_parameters_with_the_lowest_validation_nll(trained_prior):
   workdir, _ = trained_prior
   best = json.load(open(os.path.join(workdir, "best.json")))
@@ -288,7 +305,9 @@ def test_the_completion_tool_harmonises_a_musicxml_melody_keeping_it_exactly(tra
   done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert done.returncode == 0, done.stderr[-3000:]
   assert "Model: inpainting network (conv" in done.stdout and "gibbs read" in done.stdout
-  assert "memory: none" in done.stdout and "Filled 192 entries (ATB of bars 1-4)" in done.stdout
+  assert "Filled 192 entries (ATB of bars 1-4)" in done.stdout
+  # a melody alone: no window of the piece is fully given, so the memory holds nothing
+  assert "Memory: 0 fully given bar-aligned windows of the piece (the memory is off" in done.stdout
   quarter = 0.5  # 120 quarter notes a minute
   assert _midi_notes(out, 0) == [(i * quarter, (i + 1) * quarter, p) for i, p in enumerate(melody)]
   for voice in (1, 2, 3):
@@ -308,6 +327,7 @@ def test_the_completion_tool_fills_bars_with_the_network_keeping_other_voices(tr
   done = complete.complete_grid(config, params, grid, bars, fill_bars=["2"])
   assert done.fill.shape == grid.shape and done.fill[16:32].all() and not done.fill[:16].any()
   np.testing.assert_array_equal(done.pitches[~done.fill], grid[~done.fill])
+  assert "Memory: 1 fully given bar-aligned window of the piece" in done.summary
   harmonised = complete.complete_grid(config, params, grid, bars, given_voices="SB")
   np.testing.assert_array_equal(harmonised.pitches[:, [0, 3]], grid[:, [0, 3]])
   assert harmonised.fill[:, [1, 2]].all() and np.isfinite(harmonised.pitches).all()

@@ -40,3 +40,25 @@ def test_step_rate_windows_find_a_stall():
   assert len(rates) == 5 and np.allclose(rates, 100, atol=0.2)
   stall = stress.step_rate_windows(stalled)
   assert stall.min() < np.median(stall) / 1.5
+
+
+def test_the_completion_tool_refuses_training_episodes_of_other_data(tmp_path):
+  from kanerva_music.tools import completion_files  # pylint: disable=import-outside-toplevel
+  from kanerva_music.tools import user_score  # pylint: disable=import-outside-toplevel
+  trained_on = {"kind": "music21 corpus", "path": None, "sha256": "a" * 64}
+  (tmp_path / "config.json").write_text(json.dumps({"seed": 0, "data_provenance": trained_on}))
+  loaded = {"kind": "data directory", "path": "x/Jsb16thSeparated.npz", "sha256": "b" * 64}
+  with pytest.raises(user_score.CompletionInputError,
+                     match="was trained on music21 corpus .*aaaaaaaaaaaa.*, but its training "
+                           "episodes would come from data directory x/Jsb16thSeparated.npz"):
+    completion_files.check_training_data(str(tmp_path), loaded)
+  completion_files.check_training_data(str(tmp_path), dict(loaded, sha256="a" * 64))
+
+
+def test_the_completion_tool_refuses_a_tcn_workdir_in_one_line(tmp_path):
+  from kanerva_music.tools import complete  # pylint: disable=import-outside-toplevel
+  from kanerva_music.tools import user_score  # pylint: disable=import-outside-toplevel
+  (tmp_path / "config.json").write_text(json.dumps({"program": "tcn_wta.main", "seed": 0}))
+  with pytest.raises(user_score.CompletionInputError, match="holds a run of python -m "
+                                                            "tcn_wta.main"):
+    complete.load_trained(str(tmp_path))

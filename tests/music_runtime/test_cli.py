@@ -42,3 +42,20 @@ def test_a_bug_keeps_its_traceback():
     cli.call_main(_raising(KeyError("a bug")), ["prog"])
   with pytest.raises(OSError):  # an OS error that says nothing about the user's files
     cli.call_main(_raising(OSError(errno.EIO, "I/O")), ["prog"])
+
+
+@pytest.mark.parametrize("body,message", [
+    ("import ml_collections\n\ndef get_config():\n  raise RuntimeError('no data here')\n",
+     "the config file raised RuntimeError at line 4: no data here"),
+    ("def get_config(:\n", "the config file raised SyntaxError at line 1: invalid syntax")])
+def test_a_config_file_that_raises_is_one_line_naming_it(tmp_path, body, message):
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  config = tmp_path / "mine.py"
+  config.write_text(body)
+  done = subprocess.run([sys.executable, "-m", "kanerva_music.main", f"--config={config}",
+                         f"--workdir={tmp_path / 'run'}"], capture_output=True, text=True,
+                        timeout=300)
+  assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
+  assert done.stderr.strip().splitlines()[-1] == f"error: --config={config}: {message}"
+  assert not (tmp_path / "run").exists()

@@ -3,10 +3,12 @@
 import os
 
 import jax.numpy as jnp
+import optax
 import pytest
 
 from music_runtime.files import metric_writing
 from music_runtime.files import workdir_utils
+from music_runtime.training import checkpointing
 from music_runtime.training import sharding
 from music_runtime.training import training_loop
 
@@ -56,3 +58,31 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_finite_checkpoint(tmp_path
                            "checkpoint is step 2"):
     _run(str(tmp_path / "b"), 4, losses=losses)
   assert os.listdir(tmp_path / "b" / "checkpoints") == ["2"]
+
+
+def _saved_checkpoint(workdir, state, step=5):
+  mngr = checkpointing.manager(str(workdir))
+  checkpointing.save(mngr, step, state, force=True)
+  mngr.wait_until_finished()
+  mngr.close()
+  return os.path.join(str(workdir), "checkpoints", str(step))
+
+
+def test_a_checkpoint_of_another_shape_is_refused_and_never_moved_aside(tmp_path):
+  params = {"rows": jnp.zeros((32, 4)), "head": {"bias": jnp.ones(3)}}
+  state = {"params": params, "opt_state": optax.adam(1e-3).init(params)}
+  path = _saved_checkpoint(tmp_path, state)
+  mngr = checkpointing.manager(str(tmp_path))
+  restored, step = checkpointing.restore_latest(mngr, state)
+  assert step == 5
+  other = dict(params, rows=jnp.zeros((16, 4)))
+  with pytest.raises(checkpointing.CheckpointMismatchError,
+                     match=r"stores opt_state/0/mu/rows with shape \(32, 4\) where the config "
+                           r"builds \(16, 4\)"):
+    checkpointing.restore_latest(mngr, {"params": other,
+                                        "opt_state": optax.adam(1e-3).init(other)})
+  with pytest.raises(checkpointing.CheckpointMismatchError, match="has no extra"):
+    checkpointing.restore_latest(mngr, dict(state, extra=jnp.zeros(2)))
+  mngr.close()
+  assert os.listdir(os.path.join(str(tmp_path), "checkpoints")) == ["5"] and os.path.isdir(path)
+

@@ -36,6 +36,13 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
         pass
     with pytest.raises(workdir_lock.WorkdirLockedError, match="is a workdir in use"):
       workdir_lock.check_unlocked(str(tmp_path / "out.mid"), "--output")
+    (tmp_path / "audio").mkdir()
+    with pytest.raises(workdir_lock.WorkdirLockedError, match="is a workdir in use"):
+      workdir_lock.check_unlocked(str(tmp_path / "audio" / "x.mid"), "--output")
+    outside = tmp_path.parent / f"{tmp_path.name}_link"
+    os.symlink(tmp_path / "audio", outside)  # a link from elsewhere into the workdir
+    with pytest.raises(workdir_lock.WorkdirLockedError, match="is a workdir in use"):
+      workdir_lock.check_unlocked(str(outside / "x.mid"), "--output")
   finally:
     process.kill()
     process.wait()

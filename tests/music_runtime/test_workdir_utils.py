@@ -8,14 +8,6 @@ import pytest
 from music_runtime.files import workdir_utils
 
 
-def test_a_failed_write_leaves_the_previous_file_whole(tmp_path):
-  path = tmp_path / "report.json"
-  workdir_utils.write_json(str(path), {"a": 1})
-  with pytest.raises(TypeError):
-    workdir_utils.write_json(str(path), {"a": object()})  # fails while serialising
-  assert json.loads(path.read_text()) == {"a": 1}
-  assert os.listdir(tmp_path) == ["report.json"]  # no temporary file left
-
 
 def test_a_damaged_json_file_is_named_with_what_to_do(tmp_path):
   (tmp_path / "config.json").write_text('{"seed": 0, "mod')
