@@ -8,6 +8,8 @@ r"""Speed of the inpainting network, each figure a ratio against a baseline in t
    product timed in the same process): the share of the machine the step uses.
 2. Reads: episodes/s of the one-pass read and of annealed Gibbs sampling (`eval.gibbs_steps`),
    against the one-pass read's own cost times the number of network calls Gibbs makes.
+3. The memory's context (`memory_context.contexts`) against writing the K x (S * 4 * 46) memory
+   and reading it (`write` + `read_context`), for a training batch.
 Episodes are random pitch classes: speed does not depend on the data.
 """
 
@@ -20,6 +22,7 @@ from ml_collections import config_flags
 import numpy as np
 
 from kanerva_music.data import episodes
+from kanerva_music.prior import memory_context
 from kanerva_music.prior import network
 from kanerva_music.prior import reads
 from kanerva_music.prior import train as prior_train
@@ -76,15 +79,17 @@ def time_training(config, repeats, num_steps):
   pool = synthetic_pool(np.random.default_rng(0), config.data.episode_steps)
   ranges = jnp.asarray([[0] * 4, [network.NUM_PITCHES - 1] * 4], jnp.int32)
   step = prior_train.make_train_step(config, net, ranges, mesh)
+  grid = (jax.device_put(memory_context.chorale_grid(pool))
+          if memory_context.MemoryConfig.of(config.prior).num_rows else None)
   state, rng = prior_train.create_state(config, net), jax.random.PRNGKey(1)
-  flops = compiled_flops(step, state, pool, rng)
-  state, metrics = step(state, pool, rng)
+  flops = compiled_flops(step, state, pool, grid, rng)
+  state, metrics = step(state, pool, grid, rng)
   jax.block_until_ready(metrics)
 
   def run():
     s, m = state, None
     for _ in range(num_steps):
-      s, m = step(s, pool, rng)
+      s, m = step(s, pool, grid, rng)
     jax.block_until_ready(m)
 
   return num_steps / best_seconds(run, repeats), flops
@@ -111,6 +116,35 @@ def time_reads(config, repeats, num_episodes=512):
               lambda: jax.block_until_ready(gibbs(params, notes, mask, key)), repeats)}
 
 
+def time_memory_reads(config, repeats):
+  """(episodes/s of `memory_context.contexts`, of writing the K x (S * 4 * 46) memory and reading
+  it, `write` + `read_context`) for a training batch of cues, each with its own memory; None
+  without a memory."""
+  memory = memory_context.MemoryConfig.of(config.prior)
+  if not memory.num_rows:
+    return None
+  s, batch = config.data.episode_steps, config.batch_size
+  pool = synthetic_pool(np.random.default_rng(4), s)
+  grid = jax.device_put(memory_context.chorale_grid(pool))
+  rows = pool.window_starts[::7][:batch]  # window starts with stored windows around them
+  memory = memory._replace(mode_mix=(0.0, 1.0, 0.0))
+  notes, stored, valid = memory_context.training_windows(grid, rows, jax.random.PRNGKey(5),
+                                                         memory, s, 0, None)
+  mask = jnp.broadcast_to((jnp.arange(s) < s // 2)[:, None], notes.shape).astype(jnp.float32)
+  addresses = jnp.asarray(memory_context.slot_addresses(memory.num_slots + 1, memory.num_rows,
+                                                        config.seed + 5))
+  fast = jax.jit(lambda *a: memory_context.contexts(*a, addresses, memory.noise))
+  slow = jax.jit(jax.vmap(lambda w, v, n, m: jnp.where(jnp.any(v), memory_context.read_context(
+      memory_context.write(w, v, addresses, memory.noise), n, m, memory.noise), 0.0)))
+  args = (stored, valid, notes, mask)
+  rates = []
+  for fn in (fast, slow):
+    jax.block_until_ready(fn(*args))
+    rates.append(batch / best_seconds(lambda f=fn: jax.block_until_ready(f(*args)), repeats))
+  difference = float(jnp.max(jnp.abs(fast(*args) - slow(*args))))
+  return rates[0], rates[1], difference
+
+
 def report(config, repeats: int, train_steps: int) -> None:
   """Prints the training FLOP/s against matmul FLOP/s, and both reads' episodes/s."""
   c = config.prior
@@ -128,6 +162,11 @@ def report(config, repeats: int, train_steps: int) -> None:
   print(f"reads: one pass {rates['one_pass']:,.0f} episodes/s; Gibbs ({config.eval.gibbs_steps}"
         f" steps) {rates['gibbs']:,.0f} episodes/s: {rates['one_pass'] / rates['gibbs']:.1f}x "
         f"slower, for {calls} network calls per episode")
+  memory = time_memory_reads(config, repeats)
+  if memory is not None:
+    print(f"memory context: {memory[0]:,.0f} cues/s without forming the memory "
+          f"(window_context) vs {memory[1]:,.0f} writing and reading it: "
+          f"{memory[0] / memory[1]:.1f}x; max difference {memory[2]:.1e}")
 
 
 def main(argv):
