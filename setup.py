@@ -32,6 +32,8 @@ INSTALL_REQUIRES = [
     "threadpoolctl>=3.8",
     "filelock>=4.2",  # JAX's persistent compilation cache needs it to bound its size
     "markdown>=3.11",  # REPORT.html from REPORT.md
+    # pydub (note_seq's audio, the reports' MP3/WAV) imports audioop, which Python 3.13 removed.
+    "audioop-lts>=0.2; python_version >= '3.13'",
 ]
 
 setuptools.setup(
