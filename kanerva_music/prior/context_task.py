@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kanerva_music.data import pitch_classes
+from kanerva_music.evaluation import baselines
 from kanerva_music.evaluation import evaluate
 from kanerva_music.evaluation import pitch_metrics
 from kanerva_music.prior import memory_context
@@ -80,6 +82,15 @@ def list_completion(notes: np.ndarray, masks: np.ndarray, stored: np.ndarray,
   return np.where(masks != 0, notes, nearest)
 
 
+def hold_last_completion(notes: np.ndarray, masks: np.ndarray) -> np.ndarray:
+  """The hold-last baseline on windows notes [Q, S, 4] (`baselines.hold_last_chord`: each
+  hidden entry its voice's last given pitch), as pitch classes."""
+  cues = pitch_classes.to_normalised(jnp.asarray(notes))[:, None]  # [Q, 1, C]
+  held = baselines.hold_last_chord(cues, jnp.asarray(masks.reshape(len(masks), -1)))[:, 0]
+  return np.where(masks != 0, notes,
+                  np.asarray(pitch_classes.from_normalised(held, notes.shape[-2])))
+
+
 def recall_ceiling(notes: np.ndarray, masks: np.ndarray, stored: np.ndarray,
                    valid: np.ndarray) -> float:
   """The best exact accuracy any read can reach on the hidden entries of windows notes [Q, S, 4]
@@ -101,7 +112,7 @@ def recall_ceiling(notes: np.ndarray, masks: np.ndarray, stored: np.ndarray,
 
 
 def context_section(net, params, grid: memory_context.ChoraleGrid, config) -> dict:
-  """{"context": {mask: {memory_on, memory_off, list: {acc_exact, bytes, ...}}},
+  """{"context": {mask: {memory_on, memory_off, list, hold_last_chord: {acc_exact, bytes, ...}}},
   "stored": {mask: {acc_exact, ceiling, ...}}, "windows", "mean_stored_windows"} on the test
   split's
   bar-aligned windows (config.eval.context_windows of them, config.eval.context_masks)."""
@@ -113,8 +124,7 @@ def context_section(net, params, grid: memory_context.ChoraleGrid, config) -> di
   notes = np.asarray(memory_context.grid_windows(grid, jnp.asarray(rows), s))
   stored, valid = memory_context.stored_slots(grid, jnp.asarray(rows), jnp.asarray(offsets), s)
   stored, valid = np.asarray(stored), np.asarray(valid)
-  addresses = memory_context.slot_addresses(memory.num_slots + 1, memory.num_rows,
-                                            config.seed + 5)
+  addresses = memory_context.write_addresses(memory, config.seed)
   with_self = np.concatenate([stored, notes[:, None]], axis=1)
   others = np.concatenate([valid, np.zeros((len(rows), 1), bool)], axis=1)
   itself = np.concatenate([valid, np.ones((len(rows), 1), bool)], axis=1)
@@ -127,12 +137,15 @@ def context_section(net, params, grid: memory_context.ChoraleGrid, config) -> di
     masks = evaluate.observation_mask(name, len(rows), s, rng).reshape(len(rows), s, 4)
     run = lambda v: _accuracy(net, params, notes, masks, with_self, v, addresses, memory.noise)
     listed = list_completion(notes, masks, stored, valid)
+    held = hold_last_completion(notes, masks)
     hidden = masks == 0
     context[name] = {
         "memory_on": dict(run(others), bytes=memory_bytes),
         "memory_off": dict(run(nothing), bytes=0),
         "list": {"acc_exact": float(np.mean(listed[hidden] == notes[hidden])),
-                 "bytes": memory_context.list_bytes(mean_stored, s)}}
+                 "bytes": memory_context.list_bytes(mean_stored, s)},
+        "hold_last_chord": {"acc_exact": float(np.mean(held[hidden] == notes[hidden])),
+                            "bytes": 0}}
     stored_recall[name] = dict(run(itself), bytes=memory_bytes,
                                ceiling=recall_ceiling(notes, masks, stored, valid))
   return {"context": context, "stored": stored_recall, "windows": int(len(rows)),

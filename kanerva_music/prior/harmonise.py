@@ -68,15 +68,21 @@ def fill_piece(net, params, notes: np.ndarray, given: np.ndarray, *, read: str =
   return out
 
 
+def fully_given(given: np.ndarray, window: int) -> np.ndarray:
+  """[L - window + 1] bool: whether the window starting at each step of a piece (given [L, 4])
+  is given in every entry (what the piece's memory may hold)."""
+  windows = np.lib.stride_tricks.sliding_window_view(np.asarray(given) != 0, window, axis=0)
+  return windows.all(axis=(-2, -1))
+
+
 def _piece_memory(notes, given, window, memory, seed):
   """None without a memory, else a function (start, window notes, mask) -> the window's context
   [S, F] from the piece's fully given windows in its slots."""
   if memory is None or not memory.num_rows:
     return None
   offsets = memory_context.slot_offsets(memory.num_slots, window)
-  addresses = jnp.asarray(memory_context.slot_addresses(memory.num_slots + 1, memory.num_rows,
-                                                        seed + 5))
-  complete = np.asarray([given[a:a + window].all() for a in range(len(notes) - window + 1)])
+  addresses = memory_context.write_addresses(memory, seed)
+  complete = fully_given(given, window)
   classes = np.where(given != 0, notes, 0).astype(np.int32)
 
   def context(start, x, m):

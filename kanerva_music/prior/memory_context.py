@@ -96,6 +96,13 @@ def slot_addresses(num_slots: int, num_rows: int, seed: int) -> np.ndarray:
   return np.random.default_rng(seed).standard_normal((num_slots, num_rows)).astype(np.float32)
 
 
+def write_addresses(memory: "MemoryConfig", seed: int) -> jax.Array:
+  """[L + 1, K] the addresses of a run's memory (`config.seed`): its L slots, then the window
+  itself (training's "stored" mode, stored recall); training, evaluation and the tools share
+  them."""
+  return jnp.asarray(slot_addresses(memory.num_slots + 1, memory.num_rows, seed + 5))
+
+
 def write(windows: jax.Array, valid: jax.Array, addresses: jax.Array,
           noise: float) -> dkm.Memory:
   """q(M) after writing the valid windows [L, S, 4] at their slots' addresses [L, K] into the
@@ -189,8 +196,9 @@ def memory_bytes(num_rows: int, episode_steps: int) -> int:
   return 4 * num_rows * (episode_steps * NUM_VOICES * NUM_PITCHES + num_rows)
 
 
-def list_bytes(num_windows: int, episode_steps: int) -> int:
-  """Bytes of the list of stored windows: one byte per pitch."""
+def list_bytes(num_windows: float, episode_steps: int) -> float:
+  """Bytes of the list of `num_windows` stored windows (a mean may be fractional): one byte per
+  pitch."""
   return num_windows * episode_steps * NUM_VOICES
 
 

@@ -88,7 +88,8 @@ def context_claims(prior: Mapping, gap: str) -> list:
     by = {k: v["acc_exact"] for k, v in prior["context"][mask].items()}
     held = by["memory_on"] >= max(by["memory_off"] + CONTEXT_MARGIN, by["list"])
     rows.append(Claim(f"context task, {MASK_NAMES[mask]}: memory on", fmt.pct(by["memory_on"]),
-                      f"memory off {fmt.pct(by['memory_off'])}, list {fmt.pct(by['list'])}",
+                      f"memory off {fmt.pct(by['memory_off'])}, list {fmt.pct(by['list'])}, "
+                      f"hold the last chord {fmt.pct(by['hold_last_chord'])}",
                       held, f">= memory off + {100 * CONTEXT_MARGIN:.0f} points and >= the list",
                       reason=gap))
   worst = min(prior["stored"], key=lambda m: prior["stored"][m]["acc_exact"])
@@ -120,9 +121,10 @@ def context_lines(prior: Mapping) -> list:
     stored = prior["stored"][mask]
     rows.append([MASK_NAMES.get(mask, mask)]
                 + [f"{fmt.pct(by[k]['acc_exact'])} ({by[k]['bytes']:,.0f} B)"
-                   for k in ("memory_on", "memory_off", "list")]
+                   for k in ("memory_on", "memory_off", "list", "hold_last_chord")]
                 + [fmt.pct(stored["acc_exact"]), fmt.pct(stored["ceiling"])])
-  lines += claims.table(["mask", "memory on", "memory off", "list", "stored recall",
+  lines += claims.table(["mask", "memory on", "memory off", "list", "hold the last chord",
+                         "stored recall",
                          "stored recall's ceiling"], rows)
   return lines
 

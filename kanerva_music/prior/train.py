@@ -97,8 +97,7 @@ def make_train_step(config, net, ranges, mesh):
   steps = config.data.episode_steps
   mix = tuple(config.prior.mask_mix)
   memory = memory_context.MemoryConfig.of(config.prior)
-  addresses = jnp.asarray(memory_context.slot_addresses(memory.num_slots + 1, memory.num_rows,
-                                                        config.seed + 5)) if memory.num_rows else None
+  addresses = memory_context.write_addresses(memory, config.seed) if memory.num_rows else None
   sharding.check_divisible(config.batch_size, mesh, "batch_size")
 
   def local_gradients(params, notes, mask, stored, valid, rngs):

@@ -280,8 +280,7 @@ def _complete_with_prior(config, params, grid, bars, fill, sample, seed):
              f"{int(given.sum())} given ones, windows of {window} steps every "
              f"{harmonise.DEFAULT_HOP}"]
   if memory_context.MemoryConfig.of(config.prior).num_rows:
-    whole = sum(bool(known[a:a + window].all()) for a in range(0, length - window + 1,
-                                                                 memory_context.BAR_STEPS))
+    whole = int(harmonise.fully_given(known, window)[::memory_context.BAR_STEPS].sum())
     summary.append(f"Memory: {whole} fully given bar-aligned window{'s' * (whole != 1)} of the "
                    "piece" + (" (the memory is off: nothing heard before)" if not whole
                               else ""))

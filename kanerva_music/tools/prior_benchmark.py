@@ -131,8 +131,7 @@ def time_memory_reads(config, repeats):
   notes, stored, valid = memory_context.training_windows(grid, rows, jax.random.PRNGKey(5),
                                                          memory, s, 0, None)
   mask = jnp.broadcast_to((jnp.arange(s) < s // 2)[:, None], notes.shape).astype(jnp.float32)
-  addresses = jnp.asarray(memory_context.slot_addresses(memory.num_slots + 1, memory.num_rows,
-                                                        config.seed + 5))
+  addresses = memory_context.write_addresses(memory, config.seed)
   fast = jax.jit(lambda *a: memory_context.contexts(*a, addresses, memory.noise))
   slow = jax.jit(jax.vmap(lambda w, v, n, m: jnp.where(jnp.any(v), memory_context.read_context(
       memory_context.write(w, v, addresses, memory.noise), n, m, memory.noise), 0.0)))

@@ -203,3 +203,10 @@ def test_the_recall_ceiling_counts_windows_the_cue_cannot_tell_apart():
       (1 + 1 + 1 / 3) / 3)
   assert context_task.recall_ceiling(notes, mask, stored,
                                      np.asarray([[False, False, True]])) == 1.0
+
+
+def test_hold_last_on_the_context_windows_repeats_each_voices_last_given_pitch():
+  notes = np.asarray([[[10, 20, 30, 40], [11, 21, 31, 41], [12, 22, 32, 42]]])
+  mask = np.asarray([[[1, 1, 1, 1], [1, 0, 1, 0], [0, 0, 0, 0]]], np.float32)
+  got = context_task.hold_last_completion(notes, mask)
+  np.testing.assert_array_equal(got, [[[10, 20, 30, 40], [11, 20, 31, 40], [11, 20, 31, 40]]])
