@@ -27,6 +27,7 @@ from kanerva_music.evaluation import storage
 from kanerva_music.reporting import figures
 from kanerva_music.reporting import music_io
 from kanerva_music.reporting import report as dkm_report
+from music_runtime.files import report_staging
 from music_runtime.files import workdir_utils
 from music_runtime.running import config_checks
 
@@ -146,26 +147,28 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
   storage_report = dkm_report.storage_sections(curves, sets, extra)
   stage_seconds["capacity"] = time.time() - start - sum(stage_seconds.values())
   examples = _examples(trained, config, stored, novel, masks["half"])
-  media = write_media(workdir, examples, masks["half"])
-  media["frontier"] = os.path.join(workdir, "frontier.png")
-  figures.save_frontier(media["frontier"], storage_report["frontier"], storage_report["storage"])
-  stage_seconds["media"] = time.time() - start - sum(stage_seconds.values())
-  report = {
-      "codec": {"complete": complete, "nll_nats_per_note": nll, "denoise": denoise,
-                "bits_per_note": trained.elbo["test"]["bits_per_note"],
-                "elbo": trained.elbo, "capacity": codec_capacity,
-                "rank": codec_evaluate.memory_rank(trained, config, stored),
-                "config_summary": config_summary(
-                    config, trained.data_source, trained.codec,
-                    sum(np.size(p) for name in ("encoder", "decoder")
-                        for p in jax.tree_util.tree_leaves(trained.state["params"][name])))},
-      "baselines": baseline_report, **storage_report,
-      "data_provenance": trained.data_source.record(),
-      "timing": {"train_seconds": dkm_report.recorded_train_seconds(workdir,
-                                                                   trained.train_seconds),
-                 "eval_seconds": time.time() - start,
-                 "eval_stage_seconds": stage_seconds}}
-  workdir_utils.write_report(workdir, report, report_text.markdown(report, media, workdir, config))
+  with report_staging.staged(workdir) as stage:
+    media = write_media(stage.folder, examples, masks["half"])
+    media["frontier"] = os.path.join(stage.folder, "frontier.png")
+    figures.save_frontier(media["frontier"], storage_report["frontier"], storage_report["storage"])
+    stage_seconds["media"] = time.time() - start - sum(stage_seconds.values())
+    report = {
+        "codec": {"complete": complete, "nll_nats_per_note": nll, "denoise": denoise,
+                  "bits_per_note": trained.elbo["test"]["bits_per_note"],
+                  "elbo": trained.elbo, "capacity": codec_capacity,
+                  "rank": codec_evaluate.memory_rank(trained, config, stored),
+                  "config_summary": config_summary(
+                      config, trained.data_source, trained.codec,
+                      sum(np.size(p) for name in ("encoder", "decoder")
+                          for p in jax.tree_util.tree_leaves(trained.state["params"][name])))},
+        "baselines": baseline_report, **storage_report,
+        "data_provenance": trained.data_source.record(),
+        "timing": {"train_seconds": dkm_report.recorded_train_seconds(workdir,
+                                                                     trained.train_seconds),
+                   "eval_seconds": time.time() - start,
+                   "eval_stage_seconds": stage_seconds}}
+    workdir_utils.write_report(stage.folder, report, report_text.markdown(
+        report, stage.final(media), workdir, config))
   logging.info("Report written to %s (evaluation took %.1fs: %s)",
                os.path.join(workdir, "REPORT.md"), report["timing"]["eval_seconds"],
                ", ".join(f"{k} {v:.1f}s" for k, v in stage_seconds.items()))

@@ -25,6 +25,7 @@ from kanerva_music.prior import train as prior_train
 from kanerva_music.reporting import figures
 from kanerva_music.reporting import music_io
 from kanerva_music.reporting import report as dkm_report
+from music_runtime.files import report_staging
 from music_runtime.files import workdir_utils
 
 LISTENING_STEPS = 128  # 8 bars of a test chorale's melody to harmonise
@@ -113,7 +114,7 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None) -> dict:
   start = time.time()
   stage_seconds = {}
 
-  def stage(name):
+  def timed(name):
     stage_seconds[name] = time.time() - start - sum(stage_seconds.values())
 
   pools = jax.device_get(trained.pools)
@@ -126,15 +127,15 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None) -> dict:
   novel = prior_evaluate.as_classes(novel_norm, s)
   complete = prior_evaluate.completion(trained.net, trained.params, novel, note_masks,
                                        config.eval, heartbeat)
-  stage("complete")
+  timed("complete")
   context = baselines.Context(episodes.pool_windows(pools["train"], s))
   baseline_report = prior_evaluate.baseline_section(novel_norm, flat_masks, context)
-  stage("baselines")
+  timed("baselines")
   code = prior_evaluate.code_length_section(trained.net, trained.params,
                                             novel.reshape((-1,) + novel.shape[-2:]),
                                             config.eval)
   heartbeat("report: prior code length")
-  stage("code_length")
+  timed("code_length")
   memory_report = {}
   if memory_context.MemoryConfig.of(config.prior).num_rows:
     task = context_task.context_section(trained.net, trained.params,
@@ -144,22 +145,23 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None) -> dict:
                      "context_mean_stored": task["mean_stored_windows"],
                      "context_memory_rows": task["memory_rows"]}
     heartbeat("report: prior context task")
-    stage("context")
+    timed("context")
   splits = nll_by_split(config, trained)
-  stage("nll_by_split")
-  media = write_media(workdir, config, trained)
-  stage("media")
-  report = {
-      "prior": {"complete": complete, "code_length": code, "nll_by_split": splits,
-                "best": trained.best, "harmonisation_agreement": media.pop("agreement"),
-                "config_summary": config_summary(config, trained), **memory_report},
-      "baselines": baseline_report,
-      "data_provenance": trained.data_source.record(),
-      "timing": {"train_seconds": dkm_report.recorded_train_seconds(workdir,
-                                                                   trained.train_seconds),
-                 "eval_seconds": time.time() - start, "eval_stage_seconds": stage_seconds}}
-  workdir_utils.write_report(workdir, report, report_text.markdown(report, media, workdir,
-                                                                   config))
+  timed("nll_by_split")
+  with report_staging.staged(workdir) as stage:
+    media = write_media(stage.folder, config, trained)
+    timed("media")
+    report = {
+        "prior": {"complete": complete, "code_length": code, "nll_by_split": splits,
+                  "best": trained.best, "harmonisation_agreement": media.pop("agreement"),
+                  "config_summary": config_summary(config, trained), **memory_report},
+        "baselines": baseline_report,
+        "data_provenance": trained.data_source.record(),
+        "timing": {"train_seconds": dkm_report.recorded_train_seconds(workdir,
+                                                                     trained.train_seconds),
+                   "eval_seconds": time.time() - start, "eval_stage_seconds": stage_seconds}}
+    workdir_utils.write_report(stage.folder, report, report_text.markdown(
+        report, stage.final(media), workdir, config))
   logging.info("Report written to %s (evaluation took %.1fs: %s)",
                os.path.join(workdir, "REPORT.md"), report["timing"]["eval_seconds"],
                ", ".join(f"{k} {v:.1f}s" for k, v in stage_seconds.items()))

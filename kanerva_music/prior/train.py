@@ -10,6 +10,7 @@ tools read.
 
 import functools
 import os
+import time
 from typing import Any, NamedTuple, Optional
 
 from absl import logging
@@ -184,22 +185,28 @@ class BestKeeper:
     return True
 
 
-def restore_best(workdir, like_params):
-  """(params, best record) of `<workdir>/best`; FileNotFoundError if there is none."""
+def restore_best(workdir, like_params, *, settle_seconds: float = 5.0):
+  """(params, best record) of `<workdir>/best`; FileNotFoundError if there is none. A trainer
+  replaces `best/` and then `best.json`: a reader that finds them a step apart reads both again
+  for up to `settle_seconds` before calling them inconsistent."""
   record = os.path.join(workdir, BEST_RECORD)
-  if not os.path.exists(record):
-    raise FileNotFoundError(f"No {record}: train the network first with --mode=train "
-                            "(the default).")
-  best = workdir_utils.read_json(record, "best-parameters record")
-  mngr = checkpointing.manager(workdir, keep=1, folder=BEST_FOLDER)
-  try:
-    params, step = checkpointing.restore_latest(mngr, like_params)
-  finally:
-    mngr.close()
-  if step != best["step"]:
-    raise FileNotFoundError(f"{record} names step {best['step']} but {workdir}/{BEST_FOLDER} "
-                            f"holds {step}: train again to rewrite them.")
-  return params, best
+  deadline = time.time() + settle_seconds
+  while True:
+    if not os.path.exists(record):
+      raise FileNotFoundError(f"No {record}: train the network first with --mode=train "
+                              "(the default).")
+    best = workdir_utils.read_json(record, "best-parameters record")
+    mngr = checkpointing.manager(workdir, keep=1, folder=BEST_FOLDER)
+    try:
+      params, step = checkpointing.restore_latest(mngr, like_params, move_aside=False)
+    finally:
+      mngr.close()
+    if step == best["step"]:
+      return params, best
+    if time.time() > deadline:
+      raise FileNotFoundError(f"{record} names step {best['step']} but {workdir}/{BEST_FOLDER} "
+                              f"holds {step}: train again to rewrite them.")
+    time.sleep(0.25)
 
 
 def training_ranges(config, pools) -> np.ndarray:

@@ -19,6 +19,7 @@ from kanerva_music.reporting import figures
 from kanerva_music.reporting import markdown as report_markdown
 from kanerva_music.reporting import music_io
 from music_runtime.files import atomic
+from music_runtime.files import report_staging
 from music_runtime.files import workdir_utils
 from music_runtime.running import compile_ahead
 from music_runtime.running import config_checks
@@ -251,35 +252,37 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
                                             capacity_stored["capacity_curves"]))
   stage_seconds["capacity"] = time.time() - start - sum(stage_seconds.values())
   train_seconds = recorded_train_seconds(workdir, train_seconds)
-  # Host copies: the figures' reads run on this process alone.
-  host_params = jax.device_get(params)
-  media = write_media(workdir, config, host_params, host_pools["test"], stored, examples, beta)
-  heartbeat("report: figures and audio")
-  if capacity_report:
-    media["capacity"] = os.path.join(workdir, "capacity.png")
-    figures.save_capacity(media["capacity"], [
-        ("any test episodes", capacity_report["capacity_curves"]),
-        ("episodes of one chorale", capacity_report["capacity_curves_same_chorale"])])
-    media["frontier"] = os.path.join(workdir, "frontier.png")
-    figures.save_frontier(media["frontier"], capacity_report["frontier"],
-                          capacity_report["storage"])
-  half = results["complete"]["half"][config.model.read_method]
-  report = {"elbo_bits_per_dim": elbo, **results, "baselines": baseline_report,
-            "baseline_settings": baseline_settings,
-            "attention": {"beta": beta, "top_k": config.model.attention_top_k,
-                          "beta_valid_exact": (None if beta_scores is None else
-                                               {str(b): v for b, v in beta_scores.items()})},
-            "memory_use": {
-                "kl_memory_per_dim": elbo["test"].get("kl_memory_per_dim"),
-                "half_exact_stored_minus_unseen": (half["recall"]["acc_exact"][-1]
-                                                   - half["novel"]["acc_exact"][-1])},
-            **capacity_report,
-            "config_summary": config_summary(config, data_source),
-            "data_provenance": data_source.record(),
-            "timing": {"train_seconds": train_seconds, "eval_seconds": time.time() - start,
-                       "eval_stage_seconds": stage_seconds}}
-  workdir_utils.write_report(workdir, report, report_markdown.markdown(report, media, workdir,
-                                                                       config))
+  with report_staging.staged(workdir) as stage:
+    # Host copies: the figures' reads run on this process alone.
+    host_params = jax.device_get(params)
+    media = write_media(stage.folder, config, host_params, host_pools["test"], stored, examples,
+                        beta)
+    heartbeat("report: figures and audio")
+    if capacity_report:
+      media["capacity"] = os.path.join(stage.folder, "capacity.png")
+      figures.save_capacity(media["capacity"], [
+          ("any test episodes", capacity_report["capacity_curves"]),
+          ("episodes of one chorale", capacity_report["capacity_curves_same_chorale"])])
+      media["frontier"] = os.path.join(stage.folder, "frontier.png")
+      figures.save_frontier(media["frontier"], capacity_report["frontier"],
+                            capacity_report["storage"])
+    half = results["complete"]["half"][config.model.read_method]
+    report = {"elbo_bits_per_dim": elbo, **results, "baselines": baseline_report,
+              "baseline_settings": baseline_settings,
+              "attention": {"beta": beta, "top_k": config.model.attention_top_k,
+                            "beta_valid_exact": (None if beta_scores is None else
+                                                 {str(b): v for b, v in beta_scores.items()})},
+              "memory_use": {
+                  "kl_memory_per_dim": elbo["test"].get("kl_memory_per_dim"),
+                  "half_exact_stored_minus_unseen": (half["recall"]["acc_exact"][-1]
+                                                     - half["novel"]["acc_exact"][-1])},
+              **capacity_report,
+              "config_summary": config_summary(config, data_source),
+              "data_provenance": data_source.record(),
+              "timing": {"train_seconds": train_seconds, "eval_seconds": time.time() - start,
+                         "eval_stage_seconds": stage_seconds}}
+    workdir_utils.write_report(stage.folder, report, report_markdown.markdown(
+        report, stage.final(media), workdir, config))
   logging.info("Report written to %s (evaluation took %.1fs: %s)",
                os.path.join(workdir, "REPORT.md"), report["timing"]["eval_seconds"],
                ", ".join(f"{k} {v:.1f}s" for k, v in stage_seconds.items()))

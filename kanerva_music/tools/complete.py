@@ -200,6 +200,13 @@ def fill_plan(bars, window, given, fill_steps=None, fill_bars=None, given_voices
     fill, reads = user_score.plan_harmonisation(bars.num_steps, window)
     return fill[:, None] & ~user_score.parse_given_voices(given_voices)[None], reads
   fill, reads = user_score.plan_reads(bars, window, given.sum(1), fill_steps, fill_bars)
+  if not fill.any():
+    which = (f"--fill_steps={fill_steps}" if fill_steps is not None
+             else f"the default fill (steps {window // 2}-{window - 1} of each {window}-step "
+                  "window from bar 1)")
+    raise user_score.CompletionInputError(
+        f"nothing to fill: {which} lies past the piece's end ({bars.num_steps} steps, "
+        f"{bars.describe(0, bars.num_steps)}); choose the bars with --fill_bars")
   return np.repeat(fill[:, None], 4, axis=1), reads
 
 

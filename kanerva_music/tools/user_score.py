@@ -18,34 +18,46 @@ class CompletionInputError(ValueError):
 
 
 class Bars(NamedTuple):
-  """Where the printed bars of a piece lie on its 16th-note grid."""
+  """Where the printed bars of a piece lie on its 16th-note grid: each bar's first step and its
+  printed number (`starts`[0] == 0, both increasing), as the score's measures and time
+  signatures say."""
   num_steps: int
-  bar_steps: int = 16    # 4/4
-  pickup_steps: int = 0  # steps of bar 0 (an anacrusis) before bar 1's downbeat
+  starts: tuple
+  numbers: tuple
+  pickup_steps: int = 0  # steps of an anacrusis before the first full bar's downbeat
+
+  @classmethod
+  def regular(cls, num_steps: int, bar_steps: int = 16, pickup_steps: int = 0,
+              first_number: int | None = None) -> "Bars":
+    """Bars of `bar_steps` (4/4: 16) after an optional pickup (bar 0), numbered from 1 (or from
+    `first_number`)."""
+    starts = ([0] if pickup_steps else []) + list(range(pickup_steps, max(num_steps, 1),
+                                                        bar_steps))
+    first = (0 if pickup_steps else 1) if first_number is None else first_number
+    return cls(num_steps, tuple(starts), tuple(range(first, first + len(starts))), pickup_steps)
 
   @property
-  def first(self):
-    return 0 if self.pickup_steps else 1
+  def first(self) -> int:
+    return self.numbers[0]
 
   @property
-  def last(self):
-    return self.bar_of(self.num_steps - 1)
+  def last(self) -> int:
+    return self.numbers[-1]
 
   def bar_of(self, step):
     """Printed bar number of each step (array or int)."""
-    return np.where(np.asarray(step) < self.pickup_steps, 0,
-                    (np.asarray(step) - self.pickup_steps) // self.bar_steps + 1)
+    index = np.searchsorted(np.asarray(self.starts), np.asarray(step), side="right") - 1
+    return np.asarray(self.numbers)[np.maximum(index, 0)]
 
   def span(self, bar):
     """[start, stop) steps of a printed bar."""
-    if bar == 0:
-      return 0, self.pickup_steps
-    start = self.pickup_steps + (bar - 1) * self.bar_steps
-    return start, min(start + self.bar_steps, self.num_steps)
+    index = self.numbers.index(bar)
+    stop = self.starts[index + 1] if index + 1 < len(self.starts) else self.num_steps
+    return self.starts[index], stop
 
   def lines(self):
     """Steps where a bar starts."""
-    return [self.span(b)[0] for b in range(self.first, self.last + 1)]
+    return list(self.starts)
 
   def describe(self, start, stop):
     """'bars a-b' (or 'bar a') covering steps [start, stop) clipped to the piece."""
@@ -55,19 +67,29 @@ class Bars(NamedTuple):
 
 
 def _bars_of_score(score, num_steps):
-  """Bar length from the first time signature (4/4 if none) and the pickup, if the score has one
-  (MusicXML keeps it as bar 0; MIDI has no pickup, so its bars count from its first beat)."""
+  """The printed bars of the score's first part: its measures as the score numbers them, their
+  lengths from its time signatures (MusicXML's measures; music21 builds a MIDI file's from its
+  time-signature events, numbered from 1 at its first beat). A first measure numbered 0 or
+  shorter than its time signature's bar is a pickup. Without measures: 4/4 from step 0."""
   part = score.parts[0]
-  signatures = list(part.recurse().getElementsByClass("TimeSignature"))
-  bar_quarters = float(signatures[0].barDuration.quarterLength) if signatures else 4.0
-  measures = list(part.getElementsByClass("Measure"))
-  pickup = 0.0
-  if len(measures) > 1 and (measures[0].number == 0 or measures[0].paddingLeft > 0):
-    pickup = float(measures[0].duration.quarterLength)
-    if pickup >= bar_quarters:
-      pickup = 0.0
-  return Bars(num_steps, int(round(bar_quarters * STEPS_PER_QUARTER)),
-              int(round(pickup * STEPS_PER_QUARTER)))
+  measures = [m for m in part.getElementsByClass("Measure")
+              if int(round(float(m.offset) * STEPS_PER_QUARTER)) < max(num_steps, 1)]
+  if not measures:
+    return Bars.regular(num_steps)
+  starts = [int(round(float(m.offset) * STEPS_PER_QUARTER)) for m in measures]
+  numbers = [int(m.number) for m in measures]
+  if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
+    return Bars.regular(num_steps)
+  if any(b <= a for a, b in zip(numbers, numbers[1:])):
+    # Repeated or falling numbers (split bars, repeats' endings): count on from the first.
+    numbers = list(range(numbers[0], numbers[0] + len(numbers)))
+  pickup = 0
+  if len(measures) > 1:
+    first = measures[0]
+    bar = first.barDuration.quarterLength if first.barDuration is not None else 4.0
+    if first.number == 0 or first.paddingLeft > 0 or first.duration.quarterLength < bar:
+      pickup = starts[1]
+  return Bars(num_steps, tuple(starts), tuple(numbers), pickup)
 
 
 def read_voices(path):
@@ -169,7 +191,7 @@ def read_score(path, given_voices=None):
 
 
 def _parse_fill_steps(fill_steps, window_steps):
-  if not fill_steps:
+  if fill_steps is None:
     return window_steps // 2, window_steps - 1
   first, _, last = fill_steps.partition("-")
   try:
@@ -185,10 +207,12 @@ def _parse_fill_steps(fill_steps, window_steps):
 def _parse_fill_bars(fill_bars, bars):
   try:
     chosen = {int(b) for b in fill_bars}
+    if not chosen:
+      raise ValueError("no bar")
   except ValueError as e:
     raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: expected bar numbers "
                                f"{bars.first}-{bars.last}, e.g. --fill_bars=4,6") from e
-  outside = sorted(b for b in chosen if not bars.first <= b <= bars.last)
+  outside = sorted(chosen - set(bars.numbers))
   if outside:
     raise CompletionInputError(f"--fill_bars={','.join(fill_bars)}: bar(s) {outside} outside "
                                f"the piece's bars {bars.first}-{bars.last}")
@@ -201,7 +225,7 @@ def plan_reads(bars, window_steps, given, fill_steps=None, fill_bars=None):
   `given` [num_steps] counts the given notes per step. Window starts may lie before step 0 or
   run past the end; those steps are read as unobserved."""
   step = np.arange(bars.num_steps)
-  if fill_bars:
+  if fill_bars is not None:
     chosen_bars = _parse_fill_bars(fill_bars, bars)
     fill = np.isin(bars.bar_of(step), chosen_bars)
     by_start = {}

@@ -39,6 +39,11 @@ def validate(config):
     config_checks.at_least(config, name, 1)
   config_checks.at_least(config, "eval.num_memories", 2)  # a standard error needs two memories
   config_checks.at_least(config, "mesh_devices", 0)
+  for name in ("num_train_steps", "batch_size", "episodes_per_memory", "model.num_rows",
+               "data.episode_steps", "eval.num_memories", "eval.num_iters"):
+    config_checks.at_most(config, name, config_checks.INT32_MAX)
+  config_checks.at_least(config, "seed", 0)
+  config_checks.at_most(config, "seed", 2 ** 63 - 1)
   for name in ("learning_rate", "model.obs_noise_std", "model.prior_std",
                "model.init_cov_scale", "model.init_address_std"):
     config_checks.at_least(config, name, 1e-12, float)
@@ -52,6 +57,27 @@ def validate(config):
     _validate_codec(config)
   if config.model.kind == "prior":
     _validate_prior(config)
+  config_checks.check_fits(config, _largest_arrays(config))
+
+
+def _largest_arrays(config):
+  """(what, fields, float32 elements) of arrays a run must hold at once: lower bounds that
+  refuse, before any work, a size no machine here can run (`check_fits`)."""
+  entries = 4 * config.data.episode_steps  # C = 4 S
+  rows, per_memory = config.model.num_rows, config.episodes_per_memory
+  memory = rows * (entries + rows) + per_memory * (entries + rows)  # M, its covariance, x, w
+  arrays = [
+      ("a training step's memories and episodes", ("batch_size", "episodes_per_memory",
+                                                   "model.num_rows", "data.episode_steps"),
+       config.batch_size * memory),
+      ("the evaluation's memories", ("eval.num_memories", "episodes_per_memory",
+                                     "model.num_rows", "data.episode_steps"),
+       config.eval.num_memories * memory)]
+  if config.model.kind == "prior":
+    arrays.append(("the network's activations", ("batch_size", "prior.width", "prior.depth",
+                                                 "data.episode_steps"),
+                   config.batch_size * entries * config.prior.width * config.prior.depth))
+  return arrays
 
 
 def _validate_prior_memory(config):

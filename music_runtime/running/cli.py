@@ -3,12 +3,14 @@
 An error the user can fix (a bad flag, an unknown config key, a bad config value, missing or
 corrupt data, an untrained workdir) prints `error: <what, which file or flag, what to do>` and
 exits with status 2; `--verbosity=1` shows the traceback instead. Anything else is a bug and keeps
-its traceback.
+its traceback. Ctrl-C or SIGTERM stops a binary with one line (exit 130 or 143) once the
+files it was writing are cleaned up: checkpoints and reports are written whole or not at all.
 """
 
 import errno
 import os
 import re
+import signal
 import sys
 import traceback
 
@@ -29,7 +31,8 @@ from music_runtime.training import sharding
 RUNTIME_USER_ERRORS = (workdir_lock.WorkdirLockedError, workdir_lock.WorkdirAccessError,
                        workdir_utils.WorkdirFileError, sharding.MeshDevicesError,
                        sharding.IndivisibleBatchError, dataset_cache.DatasetError,
-                       checkpointing.CheckpointMismatchError)
+                       checkpointing.CheckpointMismatchError,
+                       checkpointing.CheckpointBusyError, checkpointing.CorruptCheckpointError)
 # OS errors that say something about the user's files or machine, not about the code.
 _USER_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS,
                 errno.ENOTDIR, errno.EISDIR)
@@ -111,11 +114,35 @@ def start_job(argv, config, workdir):
   return workdir
 
 
+class Terminated(KeyboardInterrupt):
+  """SIGTERM (a batch system's stop), raised where the program is so that it unwinds like
+  Ctrl-C: staged reports removed, the workdir lock released."""
+
+
+def _raise_terminated(signum, frame):  # pylint: disable=unused-argument
+  raise Terminated()
+
+
+def _stopped(e: KeyboardInterrupt):
+  """One line, then exit at once: background compilations are not waited for."""
+  code = 143 if isinstance(e, Terminated) else 130
+  what = "terminated (SIGTERM)" if code == 143 else "interrupted (Ctrl-C)"
+  print(f"{what}: stopped; the workdir keeps its last finished checkpoint and its previous "
+        "report (nothing half-written is left)", file=sys.stderr)
+  sys.stdout.flush()
+  sys.stderr.flush()
+  os._exit(code)  # pylint: disable=protected-access
+
+
 def call_main(main, argv, user_errors=()):
   """main(argv), where a user error prints one `error:` line and exits with status 2 (with
-  `--verbosity=1` it raises, traceback and all)."""
+  `--verbosity=1` it raises, traceback and all); Ctrl-C and SIGTERM print one line."""
   try:
     return main(argv)
+  except KeyboardInterrupt as e:
+    if logging.get_verbosity() >= 1:
+      raise
+    _stopped(e)
   except (app.UsageError,) + RUNTIME_USER_ERRORS + tuple(user_errors) as e:
     if logging.get_verbosity() >= 1:
       raise
@@ -140,6 +167,7 @@ def run(main, user_errors=()):
   """app.run(main) with quiet logs (and the compilation cache if asked for), where bad flags and
   `user_errors` print one line and exit with status 2."""
   def checked_main(argv):
+    signal.signal(signal.SIGTERM, _raise_terminated)
     quiet_logs.install()
     compilation_cache.enable()
     return call_main(main, argv, user_errors)

@@ -40,6 +40,43 @@ def at_least(config, name, low, kind=int):
     raise ConfigError(f"config.{name} = {value!r}: expected {kind.__name__} >= {low}")
 
 
+INT32_MAX = 2 ** 31 - 1  # step counters and sizes are int32 on the accelerators
+
+
+def at_most(config, name, high):
+  """Raises ConfigError unless config.<name> <= high."""
+  value = field(config, name)
+  if value > high:
+    raise ConfigError(f"config.{name} = {value!r}: expected at most {high:,}")
+
+
+def machine_bytes() -> int:
+  """Memory of the first device (its allocator's limit where it reports one), else of the
+  host."""
+  import jax  # pylint: disable=import-outside-toplevel
+  try:
+    stats = jax.devices()[0].memory_stats() or {}
+  except Exception:  # pylint: disable=broad-except  # backends without memory_stats
+    stats = {}
+  if stats.get("bytes_limit"):
+    return int(stats["bytes_limit"])
+  return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def check_fits(config, arrays) -> None:
+  """Raises ConfigError naming the fields of the first array that alone needs more memory
+  than this machine has. `arrays`: (what, fields, float32 elements), e.g. ("the training
+  batch", ("batch_size", "episodes_per_memory"), 32 * 32 * 128): a lower bound on what a run
+  must hold at once, from the config alone, checked before anything is written."""
+  have = machine_bytes()
+  for what, names, elements in arrays:
+    need = 4 * int(elements)
+    if need > have:
+      fields = ", ".join(f"config.{n} = {field(config, n)!r}" for n in names)
+      raise ConfigError(f"{fields}: {what} alone needs {need / 2 ** 30:,.1f} GiB, more than "
+                        f"this machine's {have / 2 ** 30:,.1f} GiB")
+
+
 def one_of(config, name, choices):
   """Raises ConfigError unless config.<name> is one of `choices`."""
   value = field(config, name)

@@ -20,8 +20,12 @@ def manager(workdir: str, *, keep: int = 3, save_interval_steps: int = 1,
                                options=options)
 
 
-class CorruptCheckpointError(FileNotFoundError):
+class CorruptCheckpointError(ValueError):
   """Checkpoints exist but none of them can be read."""
+
+
+class CheckpointBusyError(RuntimeError):
+  """No checkpoint is finished yet but one is being written (a trainer is saving)."""
 
 
 class CheckpointMismatchError(ValueError):
@@ -69,55 +73,97 @@ def check_shapes(path: str, state: Any) -> None:
           "(the workdir's config.json); the checkpoint is left as it is")
 
 
-def restore_latest(mngr: ocp.CheckpointManager, state: Any) -> Tuple[Any, Optional[int]]:
+def _being_written(directory: str) -> list:
+  """Names of the checkpoint folders in `directory` that Orbax has not finished writing."""
+  try:
+    return sorted(n for n in os.listdir(directory) if ".orbax-checkpoint-tmp" in n)
+  except OSError:
+    return []
+
+
+def restore_latest(mngr: ocp.CheckpointManager, state: Any, *,
+                   move_aside: bool = True) -> Tuple[Any, Optional[int]]:
   """The latest readable checkpoint of `mngr`, restored into the structure of `state`.
 
-  An unreadable checkpoint (truncated, corrupt) is reported by path, moved aside to
-  `<step>.corrupt` so later saves can reuse its step, and the one before it is used. A readable
-  one whose arrays differ from `state`'s (another config) is refused and never moved.
+  An unreadable checkpoint (truncated, corrupt) is reported by path and the one before it is
+  used; with `move_aside` (the trainer's resume, which owns the workdir) it is also moved to
+  `<step>.corrupt` so later saves can reuse its step. A reader beside a running trainer passes
+  `move_aside=False`: a checkpoint the trainer removes while it is read is not damage, and the
+  list of steps is read again. A readable checkpoint whose arrays differ from `state`'s
+  (another config) is refused and never moved.
 
   Args:
     mngr: the workdir's manager (`manager`).
     state: a pytree of the arrays to restore (their shapes, dtypes and shardings are used).
+    move_aside: rename unreadable checkpoints to `<step>.corrupt`.
 
   Returns:
     (restored state, its step), or (state, None) when there is no checkpoint.
 
   Raises:
     CorruptCheckpointError: checkpoints exist but none can be read.
+    CheckpointBusyError: none is finished yet but one is being written.
     CheckpointMismatchError: the latest checkpoint holds other arrays than `state`.
   """
-  steps = sorted(mngr.all_steps(), reverse=True)
-  if not steps:
-    return state, None
   abstract = jax.tree_util.tree_map(ocp.utils.to_shape_dtype_struct, state)
-  unreadable = []
-  for step in steps:
-    check_shapes(os.path.join(str(mngr.directory), str(step)), state)
+  unreadable, tried = [], set()
+  for _ in range(8):  # a trainer may finish or remove steps while they are listed and read
+    steps = [s for s in sorted(mngr.all_steps(), reverse=True) if s not in tried]
+    if not steps:
+      break
+    step = steps[0]
+    path = os.path.join(str(mngr.directory), str(step))
+    check_shapes(path, state)
     try:
       return mngr.restore(step, args=ocp.args.StandardRestore(abstract)), step
     except Exception as e:  # pylint: disable=broad-except  # Orbax raises many types here
-      path = os.path.join(str(mngr.directory), str(step))
+      mngr.reload()
+      if not os.path.isdir(path):  # removed by its trainer as it was read: list again
+        continue
+      tried.add(step)
       unreadable.append(f"{path} ({type(e).__name__})")
       logging.warning("Checkpoint %s is unreadable (%s: %s); trying the one before it.", path,
                       type(e).__name__, str(e).splitlines()[0][:200] if str(e) else "")
-      if jax.process_index() == 0 and os.path.isdir(path):
+      if move_aside and jax.process_index() == 0:
         os.replace(path, path + ".corrupt")
-      mngr.reload()
-  raise CorruptCheckpointError("No readable checkpoint: " + "; ".join(unreadable))
+        mngr.reload()
+  if unreadable:
+    raise CorruptCheckpointError("No readable checkpoint: " + "; ".join(unreadable))
+  if _being_written(str(mngr.directory)):
+    directory = str(mngr.directory)
+    require_checkpoint(os.path.dirname(directory), os.path.basename(directory))  # busy
+  return state, None
 
 
 def restore_trained(workdir: str, state: Any, *, keep: int = 3) -> Tuple[Any, int]:
-  """(state, step) of the latest checkpoint in `workdir`; FileNotFoundError if there is none."""
+  """(state, step) of the latest checkpoint in `workdir`, read as a reader (never moving a
+  checkpoint aside: a trainer may be writing the workdir); FileNotFoundError if there is none,
+  CheckpointBusyError while the first one is being written."""
   mngr = manager(workdir, keep=keep)
   try:
-    restored, step = restore_latest(mngr, state)
+    restored, step = restore_latest(mngr, state, move_aside=False)
   finally:
     mngr.close()
   if step is None:
     raise FileNotFoundError(f"No checkpoint in {os.path.abspath(workdir)}/checkpoints: train first "
                             "with --mode=train (the default).")
   return restored, step
+
+
+def require_checkpoint(workdir: str, folder: str = "checkpoints") -> None:
+  """Raises what `restore_trained` would for a workdir with no finished checkpoint
+  (FileNotFoundError, or CheckpointBusyError while one is being written), before a program
+  spends minutes on data it cannot use."""
+  folder = os.path.join(os.path.abspath(workdir), folder)
+  names = os.listdir(folder) if os.path.isdir(folder) else []
+  if any(name.isdigit() for name in names):
+    return
+  busy = _being_written(folder)
+  if busy:
+    raise CheckpointBusyError(f"{folder}: no finished checkpoint yet; {busy[-1]} is being "
+                              "written by a trainer: try again when its save is done")
+  raise FileNotFoundError(f"No checkpoint in {folder}: train first with --mode=train (the "
+                          "default).")
 
 
 def save(mngr: ocp.CheckpointManager, step: int, state: Any, *, force: bool = False) -> bool:

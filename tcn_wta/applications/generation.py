@@ -10,6 +10,7 @@ import numpy as np
 
 from music_runtime.files import audio
 from music_runtime.training import batching
+from music_runtime.training import checkpointing
 from tcn_wta.applications import analysis
 from tcn_wta.applications import cleaning
 from tcn_wta.applications import code_blending
@@ -150,6 +151,7 @@ def run(config, trained, splits, out_dir, reference_windows):
 def from_checkpoint(config, workdir):
   """`--mode=generate`: music from the latest checkpoint in `workdir` into workdir/generated."""
   config_checks.validate(config)
+  checkpointing.require_checkpoint(workdir)  # before minutes of data conversion
   splits, channels = data.load_dataset(config.data)
   config_checks.check_resume(config, workdir, data.data_source(config.data, splits).record(),
                              evaluating=True)

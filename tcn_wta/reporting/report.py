@@ -10,8 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from music_runtime.files import metric_writing
+from music_runtime.files import report_staging
 from music_runtime.files import workdir_utils
 from music_runtime.training import batching
+from music_runtime.training import checkpointing
 from tcn_wta.applications import ablations
 from tcn_wta.applications import analysis
 from tcn_wta.applications import cleaning
@@ -105,12 +107,13 @@ def cells_cleaning(config, trained, splits, windows, batch):
   return cleaning.measure(config, trained, windows, validation, batch)
 
 
-def training_curve_figure(config, workdir):
-  """(the run's logged scalars, training_curve.png: the loss as k decays, or None)."""
+def training_curve_figure(config, workdir, out_dir):
+  """(the run's logged scalars in `workdir`, training_curve.png in `out_dir`: the loss as k
+  decays, or None)."""
   scalars = metric_writing.read_scalars(workdir)
   if not scalars.get("train/loss"):
     return scalars, None
-  path = os.path.join(workdir, "training_curve.png")
+  path = os.path.join(out_dir, "training_curve.png")
   figures.save_training_curve(path, scalars["train/loss"], scalars.get("k"),
                               f"{config.name}: training loss as k decays")
   return scalars, path
@@ -132,6 +135,7 @@ def analyze(config, workdir):
     return None
   start = time.time()
   config_checks.validate(config)
+  checkpointing.require_checkpoint(workdir)  # before minutes of data conversion
   splits, channels = data.load_dataset(config.data)
   source = data.data_source(config.data, splits)
   config_checks.check_resume(config, workdir, source.record(), evaluating=True)
@@ -153,49 +157,53 @@ def analyze(config, workdir):
                                             config.analysis.seed, groups)
                for name in dict.fromkeys(list(config.analysis.probe_labels)
                                          + list(config.analysis.style_labels))}
-  order = list(config.analysis.get("style_order", ()))
-  style_order = None
-  if order and config.analysis.style_labels:
-    style_order = compare_classes(config, feature_sets, labels, groups, order, workdir)
-  logging.info("[4/5] listening files and generation (%.0fs so far)", time.time() - start)
-  audio_dir = os.path.join(workdir, "audio")
-  os.makedirs(audio_dir, exist_ok=True)
-  simplified = top["n"][len(top["n"]) // 2]
-  media, synth = listening_examples(config, trained, windows, corrupted, simplified, audio_dir)
-  generated = generation.run(config, trained, splits, os.path.join(workdir, "generated"), windows)
-  logging.info("[5/5] figures and report (%.0fs so far)", time.time() - start)
-  curve = os.path.join(workdir, "top_n.png")
-  figures.save_top_n_curve(curve, top, representations.of(config.data).main_metric)
-  scalars, training_curve = training_curve_figure(config, workdir)
-  atoms, atoms_figure = atoms_figure_of(config, trained, windows, batch, workdir)
-  report = {
-      "step": trained.step, "k": trained.k, "test_windows": len(windows),
-      "paper": PAPER,
-      "data": {**data.describe_source(config.data), "evaluated_split": "test",
-               "pieces_by_split": {split: len(p) for split, p in sorted(splits.items())}},
-      "reconstruction": recon["reconstruction"],
-      "cleaning": {"corrupted": recon["corrupted"], "cleaned": recon["cleaned"],
-                   "drop": config.analysis.corrupt_drop, "add": config.analysis.corrupt_add,
-                   "cells": cleaned},
-      "atoms": {"used": atoms["used"], "of": trained.net.num_atoms,
-                "most_used": atoms["most_used"][:32], "share": atoms["share"][:32]},
-      "training": {"train_loss": scalars.get("train/loss"), "k": scalars.get("k"),
-                   "denoising": dict(config.train.corruption)},
-      "ablations": ablations.load(workdir),
-      "top_n": top, "detection": detection, "style_order": style_order,
-      "pieces": {"count": len(features), "code_features": features.shape[1],
-                 "raw_features": raw.shape[1]},
-      "generation": generated,
-      "model_size": {**analysis.model_size(trained.params, workdir, trained.step),
-                     "authors_variant": analysis.authors_variant_size(config)},
-      "media": {**media, "synth": synth, "top_n": curve, "training_curve": training_curve,
-                "atoms": atoms_figure,
-                "style_maps": style_maps(config, features, raw, labels, workdir)},
-      "data_provenance": source.record(),
-      "analysis_seconds": time.time() - start,
-  }
-  workdir_utils.write_report(workdir, report, report_text.markdown(config, report, workdir),
-                             default=_json_default)
+  with report_staging.staged(workdir) as stage:
+    order = list(config.analysis.get("style_order", ()))
+    style_order = None
+    if order and config.analysis.style_labels:
+      style_order = compare_classes(config, feature_sets, labels, groups, order, stage.folder)
+    logging.info("[4/5] listening files and generation (%.0fs so far)", time.time() - start)
+    audio_dir = os.path.join(stage.folder, "audio")
+    os.makedirs(audio_dir, exist_ok=True)
+    simplified = top["n"][len(top["n"]) // 2]
+    media, synth = listening_examples(config, trained, windows, corrupted, simplified, audio_dir)
+    generated = generation.run(config, trained, splits, os.path.join(stage.folder, "generated"),
+                               windows)
+    logging.info("[5/5] figures and report (%.0fs so far)", time.time() - start)
+    curve = os.path.join(stage.folder, "top_n.png")
+    figures.save_top_n_curve(curve, top, representations.of(config.data).main_metric)
+    scalars, training_curve = training_curve_figure(config, workdir, stage.folder)
+    atoms, atoms_figure = atoms_figure_of(config, trained, windows, batch, stage.folder)
+    report = {
+        "step": trained.step, "k": trained.k, "test_windows": len(windows),
+        "paper": PAPER,
+        "data": {**data.describe_source(config.data), "evaluated_split": "test",
+                 "pieces_by_split": {split: len(p) for split, p in sorted(splits.items())}},
+        "reconstruction": recon["reconstruction"],
+        "cleaning": {"corrupted": recon["corrupted"], "cleaned": recon["cleaned"],
+                     "drop": config.analysis.corrupt_drop, "add": config.analysis.corrupt_add,
+                     "cells": cleaned},
+        "atoms": {"used": atoms["used"], "of": trained.net.num_atoms,
+                  "most_used": atoms["most_used"][:32], "share": atoms["share"][:32]},
+        "training": {"train_loss": scalars.get("train/loss"), "k": scalars.get("k"),
+                     "denoising": dict(config.train.corruption)},
+        "ablations": ablations.load(workdir),
+        "top_n": top, "detection": detection, "style_order": style_order,
+        "pieces": {"count": len(features), "code_features": features.shape[1],
+                   "raw_features": raw.shape[1]},
+        "generation": generated,
+        "model_size": {**analysis.model_size(trained.params, workdir, trained.step),
+                       "authors_variant": analysis.authors_variant_size(config)},
+        "media": {**media, "synth": synth, "top_n": curve, "training_curve": training_curve,
+                  "atoms": atoms_figure,
+                  "style_maps": style_maps(config, features, raw, labels, stage.folder)},
+        "data_provenance": source.record(),
+        "analysis_seconds": time.time() - start,
+    }
+    # Paths in the report name where the files will lie, once the set is moved into place.
+    report = stage.final(report)
+    workdir_utils.write_report(stage.folder, report, report_text.markdown(config, report, workdir),
+                               default=_json_default)
   logging.info("Report written to %s in %.1fs", os.path.join(workdir, "REPORT.md"),
                report["analysis_seconds"])
   return report

@@ -39,6 +39,12 @@ def validate(config):
     config_checks.at_least(config, name, 1)
   config_checks.at_least(config, "mesh_devices", 0)
   config_checks.at_least(config, "model.k.decay_every", 0)
+  for name in ("num_train_steps", "batch_size", "data.window", "model.num_atoms",
+               "eval.max_windows"):
+    config_checks.at_most(config, name, config_checks.INT32_MAX)
+  config_checks.check_fits(config, [
+      ("a training step's codes", ("batch_size", "data.window", "model.num_atoms"),
+       config.batch_size * config.data.window * config.model.num_atoms)])
   config_checks.at_least(config, "learning_rate", 1e-12, float)
   config_checks.one_of(config, "data.dataset", tuple(REPRESENTATIONS_OF_DATASET))
   config_checks.one_of(config, "data.representation", REPRESENTATIONS_OF_DATASET[config.data.dataset])

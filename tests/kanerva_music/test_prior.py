@@ -323,7 +323,7 @@ def test_the_completion_tool_fills_bars_with_the_network_keeping_other_voices(tr
   workdir, _ = trained_prior
   config, params = complete.load_trained(workdir)
   grid = np.stack([np.repeat(p, 4) for _, p in four_voices(num_quarters=16)], 1).astype(float)
-  bars = user_score.Bars(len(grid))
+  bars = user_score.Bars.regular(len(grid))
   done = complete.complete_grid(config, params, grid, bars, fill_bars=["2"])
   assert done.fill.shape == grid.shape and done.fill[16:32].all() and not done.fill[:16].any()
   np.testing.assert_array_equal(done.pitches[~done.fill], grid[~done.fill])
@@ -331,3 +331,27 @@ def test_the_completion_tool_fills_bars_with_the_network_keeping_other_voices(tr
   harmonised = complete.complete_grid(config, params, grid, bars, given_voices="SB")
   np.testing.assert_array_equal(harmonised.pitches[:, [0, 3]], grid[:, [0, 3]])
   assert harmonised.fill[:, [1, 2]].all() and np.isfinite(harmonised.pitches).all()
+
+
+def test_a_reader_waits_for_best_json_to_follow_the_best_parameters(tmp_path):
+  import threading  # pylint: disable=import-outside-toplevel
+  from kanerva_music.prior import train as prior_train  # pylint: disable=import-outside-toplevel
+  from music_runtime.files import atomic  # pylint: disable=import-outside-toplevel
+  from music_runtime.training import checkpointing  # pylint: disable=import-outside-toplevel
+  params = {"w": jnp.arange(3.0)}
+  keeper = prior_train.BestKeeper(str(tmp_path))
+  assert keeper.offer(1, 2.0, params)
+  # The trainer's next best: best/ holds step 2 before best.json says so.
+  mngr = checkpointing.manager(str(tmp_path), keep=1, folder=prior_train.BEST_FOLDER)
+  checkpointing.save(mngr, 2, {"w": jnp.arange(3.0) + 1}, force=True)
+  mngr.wait_until_finished()
+  mngr.close()
+  record = str(tmp_path / prior_train.BEST_RECORD)
+  later = threading.Timer(0.5, atomic.write_json, (record, {"step": 2, "validation_nll": 1.0}))
+  later.start()
+  restored, best = prior_train.restore_best(str(tmp_path), params)
+  later.join()
+  assert best["step"] == 2 and restored["w"].tolist() == [1.0, 2.0, 3.0]
+  atomic.write_json(record, {"step": 7, "validation_nll": 1.0})  # never follows
+  with pytest.raises(FileNotFoundError, match="names step 7 but .* holds 2"):
+    prior_train.restore_best(str(tmp_path), params, settle_seconds=0.3)

@@ -1,6 +1,10 @@
 """music_runtime.running.cli: a user error is one line and exit 2; a bug keeps its traceback."""
 
 import errno
+import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -59,3 +63,36 @@ def test_a_config_file_that_raises_is_one_line_naming_it(tmp_path, body, message
   assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
   assert done.stderr.strip().splitlines()[-1] == f"error: --config={config}: {message}"
   assert not (tmp_path / "run").exists()
+
+
+_STOPPED_IN_A_REPORT = """
+import os, signal, sys, time
+from music_runtime.files import report_staging, workdir_utils
+from music_runtime.running import cli
+workdir, how = sys.argv[1], sys.argv[2]
+
+def main(argv):
+  with report_staging.staged(workdir) as stage:
+    workdir_utils.write_report(stage.folder, {"run": "old"}, "# old\\n")
+  with report_staging.staged(workdir) as stage:
+    open(os.path.join(stage.folder, "fig.png"), "w").write("new")
+    if how == "sigterm":
+      os.kill(os.getpid(), signal.SIGTERM)
+      time.sleep(30)
+    raise KeyboardInterrupt()
+
+sys.argv = sys.argv[:1]
+cli.run(main)
+"""
+
+
+@pytest.mark.parametrize("how,code,line", [("sigterm", 143, "terminated (SIGTERM): stopped"),
+                                           ("ctrl_c", 130, "interrupted (Ctrl-C): stopped")])
+def test_a_stopped_report_is_one_line_and_leaves_the_old_report(tmp_path, how, code, line):
+  done = subprocess.run([sys.executable, "-c", _STOPPED_IN_A_REPORT, str(tmp_path), how],
+                        capture_output=True, text=True, timeout=60,
+                        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+  assert done.returncode == code, done.stderr
+  assert done.stderr.strip().splitlines()[-1].startswith(line) and "Traceback" not in done.stderr
+  assert json.load(open(tmp_path / "report.json")) == {"run": "old"}
+  assert sorted(os.listdir(tmp_path)) == ["REPORT.html", "REPORT.md", "report.json"]

@@ -75,3 +75,36 @@ def test_evaluating_a_workdir_without_checkpoints_creates_nothing(tmp_path):
   with pytest.raises(FileNotFoundError, match="No checkpoint in .*train first"):
     _check(_config(), str(missing), evaluating=True)
   assert not missing.exists()
+
+
+@pytest.mark.parametrize("override,message", [
+    ({"episodes_per_memory": 10 ** 9}, r"config.batch_size = \d+, config.episodes_per_memory = "
+                                       r"1000000000, .*: a training step's memories and "
+                                       r"episodes alone needs [\d,.]+ GiB, more than this "
+                                       r"machine's"),
+    ({"model.num_rows": 10 ** 9}, r"alone needs [\d,.]+ GiB"),
+    ({"batch_size": 10 ** 8}, r"config.batch_size = 100000000, .* alone needs"),
+    ({"num_train_steps": 10 ** 20}, r"config.num_train_steps = 100000000000000000000: expected "
+                                    r"at most 2,147,483,647"),
+    ({"seed": 2 ** 64}, r"config.seed = 18446744073709551616: expected at most"),
+])
+def test_sizes_beyond_the_machine_or_their_types_are_refused_from_the_config(override, message):
+  from configs import chorales  # pylint: disable=import-outside-toplevel
+  from kanerva_music.training import config_checks as dkm_checks  # pylint: disable=import-outside-toplevel
+  config = chorales.get_config()
+  dkm_checks.validate(config)  # the default fits
+  for name, value in override.items():
+    parent, _, leaf = name.rpartition(".")
+    (config_checks.field(config, parent) if parent else config)[leaf] = value
+  with pytest.raises(config_checks.ConfigError, match=message):
+    dkm_checks.validate(config)
+
+
+def test_a_tcn_batch_beyond_the_machine_is_refused():
+  from configs import groove  # pylint: disable=import-outside-toplevel
+  from tcn_wta.training import config_checks as tcn_checks  # pylint: disable=import-outside-toplevel
+  config = groove.get_config()
+  tcn_checks.validate(config)
+  config.batch_size = 10 ** 9
+  with pytest.raises(config_checks.ConfigError, match="a training step's codes alone needs"):
+    tcn_checks.validate(config)
