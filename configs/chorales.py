@@ -212,7 +212,7 @@ def _prior(config, variant):
   config.prior.memory_mode_mix = (0.25, 0.5, 0.25)  # off, others, others + itself
   config.learning_rate = 1e-3
   config.batch_size = 64                  # episodes per step
-  config.num_train_steps = 4000           # about 20 minutes on 2 CPU cores
+  config.num_train_steps = 4000           # about an hour on 2 CPU cores (docs/dkm_results.md)
   config.log_every_steps = 100
   config.eval_every_steps = 250
   config.checkpoint_every_steps = 250
@@ -221,13 +221,15 @@ def _prior(config, variant):
   config.eval.gibbs_steps = 32            # annealed blocked Gibbs sampling (prior/reads.py)
   config.eval.gibbs_min_share = 0.05
   config.eval.gibbs_temperature = 1.0
-  config.eval.gibbs_memories = 4          # Gibbs is scored on this many memories' episodes
+  config.eval.gibbs_memories = 2          # Gibbs is scored on this many memories' episodes,
+  config.eval.gibbs_masks = ("half", "soprano")  # under these masks (a listening read)
   config.eval.code_length_orders = 4      # random orders of the chain rule (prior/code_length.py)
   config.eval.code_length_episodes = 32
-  config.eval.code_length_block = 1       # entries coded per network call (1: exact chain rule)
+  config.eval.split_nll_memories = 8      # the train and validation NLL: 8 x T episodes each
+  config.eval.code_length_block = 2       # entries coded per network call (1: exact chain rule)
   config.eval.capacity_rows = ()
   config.eval.context_masks = ("half", "random_50", "soprano")
-  config.eval.context_windows = 512       # bar-aligned test windows completed with the memory
+  config.eval.context_windows = 256       # bar-aligned test windows completed with the memory
   if variant == "prior_transformer":
     config.prior.network = "transformer"
     config.prior.depth = 6
@@ -245,6 +247,7 @@ def _prior(config, variant):
     config.eval.num_memories = 2
     config.eval.gibbs_steps = 8
     config.eval.gibbs_memories = 1
+    config.eval.gibbs_masks = ("half", "random_50", "soprano")
     config.eval.code_length_orders = 2
     config.eval.code_length_episodes = 4
     config.eval.context_windows = 64

@@ -48,12 +48,16 @@ def completion(net, params, notes: np.ndarray, masks: Mapping[str, np.ndarray], 
                heartbeat=lambda what: None) -> dict:
   """{mask: {read: {"novel": {acc_exact, acc_1, acc_2, nll_nats_per_note, count}}}} of unseen
   episodes notes [M, T, S, 4] under masks {name: [M, S, 4]}; Gibbs sampling on the first
-  `eval_config.gibbs_memories` memories."""
+  `eval_config.gibbs_memories` memories, under the masks `eval_config.gibbs_masks` (all if
+  unset)."""
   out = {}
   gibbs_memories = min(eval_config.gibbs_memories, len(notes))
+  gibbs_masks = tuple(eval_config.get("gibbs_masks", tuple(masks)))
   for name, mask in masks.items():
     out[name] = {}
     for read in reads.READS:
+      if read == "gibbs" and name not in gibbs_masks:
+        continue
       count = gibbs_memories if read == "gibbs" else len(notes)
       options = dict(num_steps=eval_config.gibbs_steps, min_share=eval_config.gibbs_min_share,
                      temperature=eval_config.gibbs_temperature) if read == "gibbs" else {}

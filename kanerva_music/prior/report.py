@@ -42,12 +42,13 @@ def config_summary(config, trained) -> dict:
 
 
 def nll_by_split(config, trained) -> dict:
-  """Mean NLL per hidden note on fixed training and validation episodes under the same kind of
-  masks (the gap says whether the network under- or over-fits)."""
+  """Mean NLL per hidden note on fixed training and validation episodes (`eval.split_nll_memories`
+  x T of each) under the training masks (the gap says whether the network under- or over-fits)."""
   out = {}
+  num_memories = config.eval.get("split_nll_memories", config.eval.num_memories)
   for split in ("train", "validation"):
     normalised = episodes.evaluation_set(trained.pools[split], config.eval.seed + 3,
-                                         config.eval.num_memories, config.episodes_per_memory,
+                                         num_memories, config.episodes_per_memory,
                                          config.data.episode_steps)
     notes = prior_evaluate.as_classes(np.asarray(normalised), config.data.episode_steps)
     mask = masks.training_masks(jax.random.PRNGKey(config.eval.seed + 7),

@@ -134,9 +134,12 @@ def markdown(report: Mapping, media: Mapping, workdir: str, config) -> str:
   rel = lambda path: os.path.relpath(path, workdir)
   prior, base = report["prior"], report["baselines"]
   summary = prior["config_summary"]
-  reads_measured = next(iter(prior["complete"].values()))
-  gibbs_episodes = reads_measured["gibbs"]["novel"]["episodes"]
-  one_episodes = reads_measured["one_pass"]["novel"]["episodes"]
+  sampled = [m for m, by_read in prior["complete"].items() if "gibbs" in by_read]
+  gibbs_episodes = (prior["complete"][sampled[0]]["gibbs"]["novel"]["episodes"] if sampled
+                    else 0)
+  one_episodes = next(iter(prior["complete"].values()))["one_pass"]["novel"]["episodes"]
+  gibbs_where = ("every mask" if len(sampled) == len(prior["complete"])
+                 else "; ".join(MASK_NAMES.get(m, m) for m in sampled) or "no mask")
   lines = [
       "# The inpainting network (an orderless prior over chorale episodes)", "",
       f"Data: {summary['data_source']}. Network: {summary['network']}, width "
@@ -144,7 +147,7 @@ def markdown(report: Mapping, media: Mapping, workdir: str, config) -> str:
       f"the parameters of step {prior['best']['step']} (lowest validation NLL, "
       f"{fmt.num(prior['best']['validation_nll'])} nats per hidden note). Unseen test episodes "
       f"(the DKM reports' draw): {one_episodes} for the one-pass read, {gibbs_episodes} for "
-      "Gibbs sampling; scores on the hidden entries only.", "",
+      f"Gibbs sampling (masks: {gibbs_where}); scores on the hidden entries only.", "",
       "## Targets", ""]
   lines += claims.claims_table(target_claims(report), first="target", with_reason=True)
   lines += ["", "## Completion of unseen episodes (exact pitch on the hidden entries)", "",
@@ -157,7 +160,8 @@ def markdown(report: Mapping, media: Mapping, workdir: str, config) -> str:
   for mask, by_read in prior["complete"].items():
     rows.append([MASK_NAMES.get(mask, mask), fmt.pct(by_read["one_pass"]["novel"]["acc_exact"]),
                  fmt.num(by_read["one_pass"]["novel"]["nll_nats_per_note"]),
-                 fmt.pct(by_read["gibbs"]["novel"]["acc_exact"])]
+                 fmt.pct(by_read["gibbs"]["novel"]["acc_exact"]) if "gibbs" in by_read
+                 else "-"]
                 + [fmt.pct(base[mask][b]["novel"]["acc_exact"]) for b in BASELINE_NAMES])
   lines += claims.table(columns, rows)
   if "context" in prior:

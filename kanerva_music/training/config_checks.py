@@ -132,6 +132,10 @@ def _validate_prior(config):
   if unknown or not masks:
     raise ConfigError(f"config.eval.prior_masks = {masks}: expected masks among "
                       f"{', '.join(evaluate.MASKS)}")
+  sampled = tuple(config.eval.get("gibbs_masks", masks))
+  if [m for m in sampled if m not in masks]:
+    raise ConfigError(f"config.eval.gibbs_masks = {sampled}: expected masks among "
+                      f"config.eval.prior_masks = {masks}")
 
 
 def _validate_codec(config):
