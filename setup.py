@@ -44,13 +44,18 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["kanerva_music", "kanerva_music.*", "music_runtime",
                                                "music_runtime.*", "tcn_wta", "tcn_wta.*"]),
     python_requires=">=3.11",
-    classifiers=["Programming Language :: Python :: 3.11",  # both tested by .ci/run
-                 "Programming Language :: Python :: 3.12"],
+    # 3.11 and 3.12 tested by .ci/run, 3.13 by the README's test command with its constraints.
+    classifiers=["Programming Language :: Python :: 3.11",
+                 "Programming Language :: Python :: 3.12",
+                 "Programming Language :: Python :: 3.13"],
     install_requires=INSTALL_REQUIRES,
     extras_require={
         # pytest-xdist: the README runs the suite on two processes; selenium drives the headless
-        # browser test of REPORT.html (it skips without chromium and chromedriver).
-        "test": ["pytest>=9.2", "pytest-xdist>=3.8", "selenium>=4.40"],
+        # browser test of REPORT.html (it skips without chromium and chromedriver). pytest 9.2
+        # keeps node ids as structured NodeIds, so pytest-xdist 3.8's `--dist loadgroup` (which
+        # renames `item._nodeid`) silently stops grouping and every worker builds each shared
+        # fixture again: 9.2 excluded until an xdist release follows it.
+        "test": ["pytest>=9.0,!=9.2.*", "pytest-xdist>=3.8", "selenium>=4.40"],
         # Accelerators: jax with NVIDIA CUDA 12 (the wheels bundle CUDA) or Cloud TPU.
         "cuda": ["jax[cuda12]>=0.9.2," + _JAX_EXCLUDED],
         "tpu": ["jax[tpu]>=0.9.2," + _JAX_EXCLUDED],

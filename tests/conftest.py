@@ -162,3 +162,17 @@ def four_voices(num_quarters=16, rng=None):
   centres = (72, 64, 55, 45)
   return [(name, [int(c + rng.integers(-3, 4)) for _ in range(num_quarters)])
           for name, c in zip(("Soprano", "Alto", "Tenor", "Bass"), centres)]
+
+
+# Fixtures built once per session: the tests that read one run on one xdist worker
+# (`--dist loadgroup`, pytest.ini), so each is built once per run, not once per worker.
+SHARED_FIXTURES = ("trained_prior", "trained_workdir", "reported_workdir")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+  del config
+  for item in items:
+    shared = [name for name in SHARED_FIXTURES if name in getattr(item, "fixturenames", ())]
+    if shared:
+      item.add_marker(pytest.mark.xdist_group(shared[0]))

@@ -67,7 +67,7 @@ def _masked_steps(mask):
 
 
 def _continuation_example(config, params, test_pool, stored, beta):
-  """Seed figure 4: a test passage of 4 bars; 2 bars given, 2 more completed from memory."""
+  """The paper's figure 4: a test passage of 4 bars; 2 bars given, 2 more completed from memory."""
   starts = set(np.asarray(test_pool.window_starts).tolist())
   candidates = [s for s in starts if s + 16 in starts and s + 32 in starts]
   if not candidates:

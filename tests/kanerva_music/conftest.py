@@ -1,24 +1,45 @@
-"""Fixtures of the kanerva_music tests: a tiny trained workdir, and the inpainting network
-trained once per session on the JSB chorales."""
+"""Fixtures of the kanerva_music tests, each built once per session (tests/conftest.py keeps the
+tests that read one on one xdist worker): tiny trained workdirs, one with its report, and the
+inpainting network trained on the JSB chorales."""
 
 import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from kanerva_music.reporting import report
 from kanerva_music.training import train
+from tests.conftest import random_splits
 from tests.conftest import tiny_config
+from tests.conftest import write_object_npz
 
 
-@pytest.fixture
-def trained_workdir(tiny_chorale_npz, tmp_path_factory):
+def _train_tiny(tmp_path_factory):
+  data = tmp_path_factory.mktemp("data") / "tiny_chorales.npz"
+  write_object_npz(data, random_splits(np.random.default_rng(0), num=4, length=72))
   workdir = str(tmp_path_factory.mktemp("run"))
-  config = tiny_config(tiny_chorale_npz, 2)
+  config = tiny_config(str(data), 2)
   config.data.episode_steps = 32  # 2 bars, as the completion tool and figures expect
   config.eval.num_iters = 3
   result = train.train_and_evaluate(config, workdir)
   return config, workdir, result
+
+
+@pytest.fixture(scope="session")
+def trained_workdir(tmp_path_factory):
+  """(config, workdir, TrainedMemory): a tiny memory trained once per session, no report (tests
+  read it, never write into it)."""
+  return _train_tiny(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def reported_workdir(tmp_path_factory):
+  """(config, workdir, TrainedMemory, report): another tiny memory, its report written once per
+  session."""
+  config, workdir, result = _train_tiny(tmp_path_factory)
+  return config, workdir, result, report.write_report(config, workdir, result)
 
 
 SHARED_JSB = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data",

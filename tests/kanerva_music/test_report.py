@@ -15,9 +15,8 @@ from kanerva_music.tools import complete
 from tests.music_runtime import test_html_report
 
 
-def test_report_has_every_section_and_files(trained_workdir):
-  config, workdir, result = trained_workdir
-  out = report.write_report(config, workdir, result)
+def test_report_has_every_section_and_files(reported_workdir):
+  config, workdir, result, out = reported_workdir
   saved = json.load(open(os.path.join(workdir, "report.json")))
   assert saved["elbo_bits_per_dim"] == result.elbo_bits_per_dim
   assert set(saved["denoise_by_read"]) == set(dkm.READ_METHODS)
@@ -81,6 +80,8 @@ def test_report_has_every_section_and_files(trained_workdir):
         assert all(len(lists[m]) == config.eval.num_iters + 1 for m in pitch_metrics.METRICS)
   assert set(saved["capacity"]) == {str(t) for t in evaluate.CAPACITY_SIZES}
   assert saved["timing"]["train_seconds"] == out["timing"]["train_seconds"] > 0
+  # An evaluation-only run reads the training time the workdir recorded.
+  assert report.recorded_train_seconds(workdir, None) == out["timing"]["train_seconds"]
   # Iteration 0 of denoising is the cue: x + N(0, 0.1^2), so its MSE is about 0.01.
   assert saved["denoise"]["mse"][0] == pytest.approx(0.01, rel=0.1)
   text = open(os.path.join(workdir, "REPORT.md")).read()

@@ -90,7 +90,8 @@ def test_evaluating_a_workdir_without_checkpoints_creates_nothing(tmp_path):
 ])
 def test_sizes_beyond_the_machine_or_their_types_are_refused_from_the_config(override, message):
   from configs import chorales  # pylint: disable=import-outside-toplevel
-  from kanerva_music.training import config_checks as dkm_checks  # pylint: disable=import-outside-toplevel
+  # pylint: disable-next=import-outside-toplevel
+  from kanerva_music.training import config_checks as dkm_checks
   config = chorales.get_config()
   dkm_checks.validate(config)  # the default fits
   for name, value in override.items():
@@ -102,7 +103,8 @@ def test_sizes_beyond_the_machine_or_their_types_are_refused_from_the_config(ove
 
 def test_a_tcn_batch_beyond_the_machine_is_refused():
   from configs import groove  # pylint: disable=import-outside-toplevel
-  from tcn_wta.training import config_checks as tcn_checks  # pylint: disable=import-outside-toplevel
+  # pylint: disable-next=import-outside-toplevel
+  from tcn_wta.training import config_checks as tcn_checks
   config = groove.get_config()
   tcn_checks.validate(config)
   config.batch_size = 10 ** 9

@@ -1,8 +1,5 @@
 """music_runtime.files.workdir_utils: atomic writes, damaged JSON named, the checkpoint step."""
 
-import json
-import os
-
 import pytest
 
 from music_runtime.files import workdir_utils
