@@ -54,8 +54,9 @@ setuptools.setup(
         # browser test of REPORT.html (it skips without chromium and chromedriver). pytest 9.2
         # keeps node ids as structured NodeIds, so pytest-xdist 3.8's `--dist loadgroup` (which
         # renames `item._nodeid`) silently stops grouping and every worker builds each shared
-        # fixture again: 9.2 excluded until an xdist release follows it.
-        "test": ["pytest>=9.0,!=9.2.*", "pytest-xdist>=3.8", "selenium>=4.40"],
+        # fixture again: 9.2 excluded until an xdist release follows it. mypy checks the typed
+        # packages (mypy.ini; .ci/run runs it).
+        "test": ["pytest>=9.0,!=9.2.*", "pytest-xdist>=3.8", "selenium>=4.40", "mypy>=2.4"],
         # Accelerators: jax with NVIDIA CUDA 12 (the wheels bundle CUDA) or Cloud TPU.
         "cuda": ["jax[cuda12]>=0.9.2," + _JAX_EXCLUDED],
         "tpu": ["jax[tpu]>=0.9.2," + _JAX_EXCLUDED],

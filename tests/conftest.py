@@ -3,6 +3,7 @@ module."""
 
 import csv
 import os
+import re
 
 import jax
 import numpy as np
@@ -15,6 +16,16 @@ from tcn_wta import model as model_lib
 from tcn_wta.datasets import groove
 
 jax.config.update("jax_disable_most_optimizations", True)
+
+
+# An error-level line of XLA's (absl's C++) log, e.g. "E1203 05:12:00.123456  123
+# slow_operation_alarm.cc:73] Constant folding an instruction is taking > 1s".
+_XLA_ERROR_LINE = re.compile(r"^E\d{4} [\d:. ]+\S+\.(?:cc|h):\d+\]", re.MULTILINE)
+
+
+def xla_error_lines(stderr):
+  """The error-level XLA log lines in a binary's stderr."""
+  return [m.group(0) + stderr[m.end():].split("\n", 1)[0] for m in _XLA_ERROR_LINE.finditer(stderr)]
 
 
 def write_object_npz(path, splits):

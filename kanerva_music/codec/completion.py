@@ -1,6 +1,7 @@
 """The codec DKM's read for the completion tool: fill windows of a user's chorale."""
 
 import jax.numpy as jnp
+from ml_collections import ConfigDict
 import numpy as np
 
 from kanerva_music.codec import objective
@@ -12,7 +13,8 @@ from kanerva_music.training import config_checks
 READS = ("encoder", "attractor", "optimised")
 
 
-def complete_windows(config, params, stored, cues, masks, read="encoder"):
+def complete_windows(config: ConfigDict, params: dict, stored: np.ndarray, cues: np.ndarray,
+                     masks: np.ndarray, read: str = "encoder") -> np.ndarray:
   """Pitches [W, S, 4] of windows cues [W, C] (normalised, time-major) completed under masks
   [W, C] (1 = given) from a memory storing stored [T, C]; given notes are kept."""
   if read not in READS:

@@ -8,9 +8,11 @@ categorical distribution.
 """
 
 import functools
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import jax
 import jax.numpy as jnp
+from ml_collections import ConfigDict
 import numpy as np
 
 from kanerva_music.codec import objective
@@ -20,11 +22,14 @@ from kanerva_music.evaluation import storage
 from kanerva_music.training import config_checks
 from music_runtime.running import compile_ahead
 
+if TYPE_CHECKING:
+  from kanerva_music.codec.train import TrainedCodec
+
 READS = ("encoder", "attractor", "optimised", "memory_off", "autoencoder")
 METRICS = ("acc_exact", "acc_1", "acc_2", "nll")
 
 
-def note_masks(masks, episode_steps):
+def note_masks(masks: np.ndarray, episode_steps: int) -> np.ndarray:
   """[M, C] time-major masks (`evaluate.observation_mask`) -> [M, S, 4]."""
   return np.asarray(masks, np.float32).reshape(len(masks), episode_steps, 4)
 
@@ -75,7 +80,8 @@ def _denoise(params, stored, noisy, *, codec, model_config, num_iters, method):
   return jax.tree_util.tree_map(lambda v: jnp.sum(v, axis=0), sums)
 
 
-def completion_calls(trained, config, stored, novel, masks):
+def completion_calls(trained: "TrainedCodec", config: ConfigDict, stored: np.ndarray,
+                     novel: np.ndarray, masks: Mapping[str, np.ndarray]) -> dict:
   """{(mask, read, query): compile_ahead.Call} of every completion the report scores."""
   ev, codec, params = config.eval, trained.codec, trained.state["params"]
   frozen = dict(codec=codec, model_config=_frozen(config), method=config.codec.read_method)
@@ -101,13 +107,15 @@ def _frozen(config):
   return config_checks.freeze(config.model)
 
 
-def complete_section(trained, config, stored, novel, masks, heartbeat=lambda what: None):
+def complete_section(trained: "TrainedCodec", config: ConfigDict, stored: np.ndarray,
+                     novel: np.ndarray, masks: Mapping[str, np.ndarray],
+                     heartbeat: Callable[[str], None] = lambda what: None) -> tuple[dict, dict]:
   """report["codec"]["complete"]: {mask: {read: {recall, novel}: {acc_exact [I], acc_1 [I],
   acc_2 [I], nll}}} and report["codec"]["nll_nats_per_note"]: half-masked NLL of the masked
   notes of stored and unseen episodes, and of stored ones with the memory off."""
   calls = completion_calls(trained, config, stored, novel, masks)
   compile_ahead.compile_all(list(calls.values()))
-  out = {}
+  out: dict[str, dict] = {}
   for (mask_name, read, query), call in calls.items():
     out.setdefault(mask_name, {}).setdefault(read, {})[query] = (
         pitch_metrics.categorical_means(call()))
@@ -118,7 +126,8 @@ def complete_section(trained, config, stored, novel, masks, heartbeat=lambda wha
   return out, nll
 
 
-def denoise_section(trained, config, stored, noisy):
+def denoise_section(trained: "TrainedCodec", config: ConfigDict, stored: np.ndarray,
+                    noisy: np.ndarray) -> dict:
   """report["codec"]["denoise"]: metrics per iteration on every note of noisy stored cues."""
   sums = _denoise(trained.state["params"], jnp.asarray(stored), jnp.asarray(noisy),
                   codec=trained.codec, model_config=_frozen(config),
@@ -148,7 +157,9 @@ def _capacity_read(params, stored, masks, *, codec, model_config, method):
   return jax.tree_util.tree_map(lambda v: jnp.sum(v, axis=0), sums)
 
 
-def capacity_section(trained, config, sets, half_masks, heartbeat=lambda what: None):
+def capacity_section(trained: "TrainedCodec", config: ConfigDict,
+                     sets: Mapping[int, np.ndarray], half_masks: Mapping[int, np.ndarray],
+                     heartbeat: Callable[[str], None] = lambda what: None) -> dict:
   """report["codec"]["capacity"]: {precision: {T: half-masked stored exact}} of the trained
   memory's K rows kept at each precision, one encoder read. sets: {T: [M, T, S, 4]}."""
   calls = {t: compile_ahead.call(_capacity_read, trained.state["params"], jnp.asarray(s),
@@ -156,7 +167,7 @@ def capacity_section(trained, config, sets, half_masks, heartbeat=lambda what: N
                                  model_config=_frozen(config), method=config.codec.read_method)
            for t, s in sets.items()}
   compile_ahead.compile_all(list(calls.values()))
-  out = {p: {} for p in storage.PRECISIONS}
+  out: dict[str, dict] = {p: {} for p in storage.PRECISIONS}
   for t, call in calls.items():
     sums = call()
     for i, precision in enumerate(storage.PRECISIONS):
@@ -165,7 +176,7 @@ def capacity_section(trained, config, sets, half_masks, heartbeat=lambda what: N
   return out
 
 
-def frontier_methods(capacity, num_rows, code_size):
+def frontier_methods(capacity: Mapping, num_rows: int, code_size: int) -> dict:
   """The codec's capacity as `frontier` methods: a memory of K x C' at each precision."""
   return {f"codec_K{num_rows}_{precision}": {
       "family": "codec_dkm", "rows": num_rows, "precision": precision,
@@ -181,7 +192,7 @@ def _codes_and_mean(params, stored, *, codec, model_config):
   return codes, _write_mean(codec, params, stored, model_config, "float32")
 
 
-def memory_rank(trained, config, stored):
+def memory_rank(trained: "TrainedCodec", config: ConfigDict, stored: np.ndarray) -> dict:
   """Numerical rank of the written code matrix [T, C'] and of the posterior mean [K, C'] of the
   first memory: the rank bound on what a K-row linear read can hold."""
   codes, mean = _codes_and_mean(trained.state["params"], jnp.asarray(stored[0]),

@@ -119,7 +119,8 @@ class Decoder(nn.Module):
   dropout: float = 0.1
 
   @nn.compact
-  def __call__(self, readout, fit, pitch_classes, mask, train: bool = False):
+  def __call__(self, readout: jax.Array, fit: jax.Array, pitch_classes: jax.Array,
+               mask: jax.Array, train: bool = False) -> jax.Array:
     steps = NoteEmbedding(self.embed)(note_tokens(pitch_classes, mask))  # [..., S, 4E]
     lead, num_steps = steps.shape[:-2], steps.shape[-2]
     fit = jnp.broadcast_to(fit, lead)[..., None] / 4.0  # log residuals span about -8..0

@@ -18,10 +18,12 @@ unweighted).
 """
 
 import math
-from typing import NamedTuple
+from typing import NamedTuple, Optional, cast
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
+from ml_collections import ConfigDict
 import optax
 
 from kanerva_music.codec import networks
@@ -37,10 +39,11 @@ class Codec(NamedTuple):
 
   @property
   def code_size(self) -> int:
+    """C', the code's length: blocks per episode times features per block."""
     return self.num_steps // self.encoder.block_steps * self.encoder.block_features
 
 
-def make_codec(config) -> Codec:
+def make_codec(config: ConfigDict) -> Codec:
   """The networks of `config.codec` for episodes of `config.data.episode_steps` steps."""
   c = config.codec
   num_steps = config.data.episode_steps
@@ -53,7 +56,7 @@ def make_codec(config) -> Codec:
   return Codec(encoder, decoder, num_steps)
 
 
-def init_params(codec: Codec, rng, model_config) -> dict:
+def init_params(codec: Codec, rng: jax.Array, model_config: ConfigDict) -> dict:
   """{"encoder", "decoder"} network parameters and the memory's prior (`model.init_params` over
   codes of size C')."""
   rng_enc, rng_dec, rng_mem = jax.random.split(rng, 3)
@@ -66,8 +69,10 @@ def init_params(codec: Codec, rng, model_config) -> dict:
   return params
 
 
-def encode(codec: Codec, params, notes, mask):
-  return codec.encoder.apply({"params": params["encoder"]}, notes, mask)
+def encode(codec: Codec, params: dict, notes: jax.Array, mask: jax.Array) -> jax.Array:
+  """Codes z [..., C'] of episodes [..., S, 4] (observed where mask != 0): the encoder of
+  Wu et al. 2018's codec DKM (the DKM writes codes, not notes)."""
+  return cast(jax.Array, codec.encoder.apply({"params": params["encoder"]}, notes, mask))
 
 
 class Read(NamedTuple):
@@ -79,7 +84,7 @@ class Read(NamedTuple):
 _FIT_FLOOR = 1e-3  # residuals below this (about a tenth of sigma_xi, squared) count as exact
 
 
-def fit_of(readout, cue_codes, cue_code_mask):
+def fit_of(readout: jax.Array, cue_codes: jax.Array, cue_code_mask: jax.Array) -> jax.Array:
   """ln(mean squared residual of the read-out on the observed code entries + floor): how well
   the memory explains the cue (eq. 6's data term). With nothing observed the residual counts as
   1, the code's mean square: no evidence."""
@@ -88,22 +93,24 @@ def fit_of(readout, cue_codes, cue_code_mask):
   return jnp.log(jnp.where(count > 0, residual / jnp.maximum(count, 1.0), 1.0) + _FIT_FLOOR)
 
 
-def trusted(readout):
+def trusted(readout: jax.Array) -> Read:
   """A read taken as the memory's own (the ELBO's reconstruction, the optimised read's
   objective): the fit of an exact read."""
   return Read(readout, jnp.full(readout.shape[:-1], math.log(_FIT_FLOOR), readout.dtype))
 
 
-def decode(codec: Codec, params, read: Read, notes, mask, rng=None):
+def decode(codec: Codec, params: dict, read: Read, notes: jax.Array, mask: jax.Array,
+           rng: Optional[jax.Array] = None) -> jax.Array:
   """Logits [..., S, 4, 46] of a read given the cue (notes where mask != 0); with `rng`, in
   training mode (dropout)."""
   args = (read.readout, read.fit, notes, mask)
   if rng is None:
-    return codec.decoder.apply({"params": params["decoder"]}, *args)
-  return codec.decoder.apply({"params": params["decoder"]}, *args, True, rngs={"dropout": rng})
+    return cast(jax.Array, codec.decoder.apply({"params": params["decoder"]}, *args))
+  return cast(jax.Array, codec.decoder.apply({"params": params["decoder"]}, *args, True,
+                                             rngs={"dropout": rng}))
 
 
-def code_mask(codec: Codec, mask):
+def code_mask(codec: Codec, mask: jax.Array) -> jax.Array:
   """[..., S, 4] note mask -> [..., C'] code mask: a block's code entries are observed when
   every note of the block is."""
   block = codec.encoder.block_steps
@@ -112,12 +119,13 @@ def code_mask(codec: Codec, mask):
   return jnp.repeat(observed, codec.encoder.block_features, axis=-1)
 
 
-def note_nll(logits, notes):
+def note_nll(logits: jax.Array, notes: jax.Array) -> jax.Array:
   """-ln p of each note [..., S, 4] under the categorical logits."""
   return optax.softmax_cross_entropy_with_integer_labels(logits, notes)
 
 
-def masked_read(memory_mean, cue_codes, cue_code_mask, model_config, method) -> Read:
+def masked_read(memory_mean: jax.Array, cue_codes: jax.Array, cue_code_mask: jax.Array,
+                model_config: ConfigDict, method: str) -> Read:
   """The read-out R^T w [Q, C'] at the address solved from each cue's observed code entries
   (eq. 6 in code space) against `memory_mean` [K, C'], and its fit; a cue with no observed block
   reads 0."""
@@ -128,7 +136,7 @@ def masked_read(memory_mean, cue_codes, cue_code_mask, model_config, method) -> 
   return Read(readout, fit_of(readout, cue_codes, cue_code_mask))
 
 
-def sample_readout(posterior: dkm.Memory, w, rng):
+def sample_readout(posterior: dkm.Memory, w: jax.Array, rng: jax.Array) -> jax.Array:
   """M^T w for M ~ q(M) = MN(R, U, I): per code entry N(R^T w, w^T U w), entries independent."""
   mean = w @ posterior.mean
   variance = jnp.einsum("...k,kl,...l->...", w, posterior.cov, w)
@@ -142,14 +150,16 @@ class ElboTerms(NamedTuple):
   kl_memory: jax.Array       # KL(q(M) || p(M))
 
 
-def write(codec: Codec, params, notes, model_config, rng):
+def write(codec: Codec, params: dict, notes: jax.Array, model_config: ConfigDict,
+          rng: Optional[jax.Array]) -> model.Written:
   """Encodes stored episodes [T, S, 4] and writes their codes from the prior (`model.store`)."""
   codes = encode(codec, params, notes, jnp.ones(notes.shape, jnp.float32))
   return model.store(params, codes, model_config, rng, method=model_config.write_solve_method)
 
 
-def elbo_terms(codec: Codec, params, notes, written: model.Written, model_config, rng,
-               dropout_rng=None) -> ElboTerms:
+def elbo_terms(codec: Codec, params: dict, notes: jax.Array, written: model.Written,
+               model_config: ConfigDict, rng: jax.Array,
+               dropout_rng: Optional[jax.Array] = None) -> ElboTerms:
   """The three terms of L_T (nats) for one memory of episodes [T, S, 4] `written` by `write`."""
   rng_w, rng_m = jax.random.split(rng)
   sigma_w = model.address_std(params)
@@ -162,8 +172,9 @@ def elbo_terms(codec: Codec, params, notes, written: model.Written, model_config
                    written.kl_memory)
 
 
-def completion_nll(codec: Codec, params, memory_mean, notes, mask, model_config, method,
-                   dropout_rng=None, all_notes=False):
+def completion_nll(codec: Codec, params: dict, memory_mean: jax.Array, notes: jax.Array,
+                   mask: jax.Array, model_config: ConfigDict, method: str,
+                   dropout_rng: Optional[jax.Array] = None, all_notes: bool = False) -> jax.Array:
   """Mean -ln p of the masked notes of cues [Q, S, 4] read through `memory_mean` (the
   encoder's read: observed blocks' codes -> address -> read-out -> decoder with the cue).
   `all_notes` scores the observed notes too (training: copying them teaches the decoder to use
@@ -176,8 +187,9 @@ def completion_nll(codec: Codec, params, memory_mean, notes, mask, model_config,
   return jnp.sum(note_nll(logits, notes) * scored) / jnp.maximum(jnp.sum(scored), 1.0)
 
 
-def denoising_nll(codec: Codec, params, memory_mean, notes, noisy, model_config, method,
-                  dropout_rng=None):
+def denoising_nll(codec: Codec, params: dict, memory_mean: jax.Array, notes: jax.Array,
+                  noisy: jax.Array, model_config: ConfigDict, method: str,
+                  dropout_rng: Optional[jax.Array] = None) -> jax.Array:
   """Mean -ln p of every note of episodes [Q, S, 4] read from noisy cues (every block observed,
   the decoder given no notes: the memory's read-out alone)."""
   ones = jnp.ones(notes.shape, jnp.float32)
@@ -187,7 +199,7 @@ def denoising_nll(codec: Codec, params, memory_mean, notes, noisy, model_config,
   return jnp.mean(note_nll(logits, notes))
 
 
-def training_masks(rng, shape):
+def training_masks(rng: jax.Array, shape: tuple[int, ...]) -> jax.Array:
   """Random training masks [..., S, 4] (1 = observed), one kind per episode: the second half,
   the last three quarters or the last quarter masked, or each note masked with a rate drawn
   from U(0.1, 0.9)."""
@@ -203,14 +215,15 @@ def training_masks(rng, shape):
   return jnp.broadcast_to(mask, shape).astype(jnp.float32)
 
 
-def noisy_cue(rng, notes, noise_std):
+def noisy_cue(rng: jax.Array, notes: jax.Array, noise_std: float) -> jax.Array:
   """The report's denoising cue in pitch classes: x + N(0, noise_std^2) in [-1, 1] units
   (one semitone = 2/45), rounded to the nearest class."""
   shift = jnp.round(jax.random.normal(rng, notes.shape) * noise_std * 45.0 / 2.0)
   return jnp.clip(notes + shift.astype(notes.dtype), 0, networks.NUM_PITCHES - 1)
 
 
-def memory_loss(codec: Codec, params, stored, novel, rng, config):
+def memory_loss(codec: Codec, params: dict, stored: jax.Array, novel: jax.Array, rng: jax.Array,
+                config: ConfigDict) -> tuple[jax.Array, dict[str, jax.Array]]:
   """(loss, metrics) of one training memory: stored [T, S, 4] written, novel [T, S, 4] not."""
   mc = config.model
   rngs = jax.random.split(rng, 9)
@@ -240,5 +253,6 @@ def memory_loss(codec: Codec, params, stored, novel, rng, config):
                 "kl_memory_per_note": terms.kl_memory / notes_per_memory}
 
 
-def bits(nats):
+def bits(nats: ArrayLike) -> ArrayLike:
+  """Nats to bits."""
   return nats / math.log(2.0)

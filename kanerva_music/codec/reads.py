@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+from ml_collections import ConfigDict
 import optax
 
 from kanerva_music.codec import objective
@@ -37,8 +38,9 @@ def _predict(logits, notes, mask):
   return jnp.where(mask != 0, notes, jnp.argmax(logits, axis=-1))
 
 
-def encoder_read(codec, params, memory_mean, notes, mask, model_config, method,
-                 num_iters) -> ReadResult:
+def encoder_read(codec: objective.Codec, params: dict, memory_mean: jax.Array, notes: jax.Array,
+                 mask: jax.Array, model_config: ConfigDict, method: str,
+                 num_iters: int) -> ReadResult:
   """Read (a) with `num_iters` >= 1 iterations for cues [Q, S, 4] under masks [Q, S, 4]."""
   codes = objective.encode(codec, params, notes, mask)
   read = objective.masked_read(memory_mean, codes, objective.code_mask(codec, mask),
@@ -59,15 +61,17 @@ def encoder_read(codec, params, memory_mean, notes, mask, model_config, method,
   return ReadResult(jnp.concatenate([first[None], rest]), logits)
 
 
-def autoencoder_read(codec, params, notes, mask) -> ReadResult:
+def autoencoder_read(codec: objective.Codec, params: dict, notes: jax.Array,
+                     mask: jax.Array) -> ReadResult:
   """The decoder's own accuracy [Q, S, 4]: decode the full episode's code with the cue."""
   codes = objective.encode(codec, params, notes, jnp.ones(mask.shape, jnp.float32))
   logits = objective.decode(codec, params, objective.trusted(codes), notes, mask)
   return ReadResult(_predict(logits, notes, mask)[None], logits)
 
 
-def optimised_read(codec, params, memory_mean, notes, mask, model_config, method, num_steps,
-                   learning_rate) -> ReadResult:
+def optimised_read(codec: objective.Codec, params: dict, memory_mean: jax.Array,
+                   notes: jax.Array, mask: jax.Array, model_config: ConfigDict,
+                   method: str, num_steps: int, learning_rate: float) -> ReadResult:
   """Read (b): `num_steps` Adam steps on each cue's address, then one decode with the cue."""
   codes = objective.encode(codec, params, notes, mask)
   start = dkm.solve_address(memory_mean, codes, objective.code_mask(codec, mask),
@@ -96,8 +100,8 @@ def optimised_read(codec, params, memory_mean, notes, mask, model_config, method
   return ReadResult(_predict(logits, notes, mask)[None], logits)
 
 
-def denoise_read(codec, params, memory_mean, noisy, model_config, method,
-                 num_iters) -> ReadResult:
+def denoise_read(codec: objective.Codec, params: dict, memory_mean: jax.Array, noisy: jax.Array,
+                 model_config: ConfigDict, method: str, num_iters: int) -> ReadResult:
   """Denoising noisy cues [Q, S, 4]: read with every block observed, decode from the read-out
   alone (no notes given), re-encode the decoded notes and read again."""
   ones = jnp.ones(noisy.shape, jnp.float32)

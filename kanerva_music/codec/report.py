@@ -8,10 +8,12 @@ capacity sets drawn the same way (`report.storage_sections`).
 import functools
 import os
 import time
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from absl import logging
 import jax
 import jax.numpy as jnp
+from ml_collections import ConfigDict
 import numpy as np
 
 from kanerva_music.codec import evaluate as codec_evaluate
@@ -27,9 +29,13 @@ from kanerva_music.evaluation import storage
 from kanerva_music.reporting import figures
 from kanerva_music.reporting import music_io
 from kanerva_music.reporting import report as dkm_report
+from music_runtime.files import provenance
 from music_runtime.files import report_staging
 from music_runtime.files import workdir_utils
 from music_runtime.running import config_checks
+
+if TYPE_CHECKING:
+  from kanerva_music.codec.train import TrainedCodec
 
 NUM_EXAMPLES = 4
 
@@ -42,7 +48,9 @@ def _pitch_grid(classes):
   return np.asarray(classes, np.float64) + episodes.PITCH_LOW
 
 
-def config_summary(config, data_source, codec, num_parameters):
+def config_summary(config: ConfigDict, data_source: provenance.DataSource,
+                   codec: objective.Codec, num_parameters: int) -> dict:
+  """report.json's `codec.config_summary`: the networks' shapes, the memory and its training."""
   c = config.codec
   return {"encoder": c.encoder, "code_size": codec.code_size, "block_steps": c.block_steps,
           "block_features": c.block_features, "num_rows": config.model.num_rows,
@@ -76,7 +84,7 @@ def _examples(trained, config, stored, novel, half):
           "novel": (queries[NUM_EXAMPLES:], predictions[NUM_EXAMPLES:])}
 
 
-def write_media(workdir, examples, half):
+def write_media(workdir: str, examples: Mapping[str, tuple], half: np.ndarray) -> dict[str, str]:
   """The completion figure and its listening files; returns {name: path}."""
   steps = np.asarray(half[0])[:, 0] == 0
   cells = []
@@ -104,13 +112,14 @@ def write_media(workdir, examples, half):
   return media
 
 
-def capacity_sets(config, test_pool):
+def capacity_sets(config: ConfigDict, test_pool: np.ndarray) -> dict[int, np.ndarray]:
   """{T: [M, T, C]} normalised capacity sets (the linear report's draw) for the codec's sizes."""
   return capacity.independent_sets(jax.device_get(test_pool), config.eval.seed + 500,
                                    config.data.episode_steps, config.eval.codec_capacity_sizes)
 
 
-def write_report(config, workdir, trained, heartbeat=lambda what: None):
+def write_report(config: ConfigDict, workdir: str, trained: "TrainedCodec",
+                 heartbeat: Callable[[str], None] = lambda what: None) -> dict:
   """Evaluates a trained codec DKM (`codec_train.TrainedCodec`) and writes report.json,
   REPORT.md, the completion figure, the frontier figure and listening files."""
   start = time.time()

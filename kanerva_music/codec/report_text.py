@@ -3,6 +3,8 @@
 import os
 from typing import Mapping
 
+from ml_collections import ConfigDict
+
 from kanerva_music.reporting import storage_tables
 from music_runtime.files import claims
 from music_runtime.files import report_format as fmt
@@ -97,7 +99,8 @@ def targets(report: Mapping) -> list:
   ]
 
 
-def markdown(report: Mapping, media: Mapping, workdir: str, config) -> str:
+def markdown(report: Mapping, media: Mapping, workdir: str, config: ConfigDict) -> str:
+  """REPORT.md's codec section from report.json's `codec` and `baselines`, with its figures."""
   codec, base = report["codec"], report["baselines"]
   summary, elbo = codec["config_summary"], codec["elbo"]["test"]
   rel = lambda p: os.path.relpath(p, workdir)

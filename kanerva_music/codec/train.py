@@ -6,12 +6,14 @@ each episode transposed by a random number of semitones; `batch_size` counts mem
 
 import functools
 import math
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, Mapping, NamedTuple, Optional
 
 from absl import logging
 import jax
 import jax.numpy as jnp
+from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
+from ml_collections import ConfigDict
 import numpy as np
 import optax
 
@@ -42,7 +44,7 @@ class TrainedCodec(NamedTuple):
   train_seconds: Optional[float] = None
 
 
-def make_optimizer(config):
+def make_optimizer(config: ConfigDict) -> optax.GradientTransformation:
   """AdamW, a linear warm-up and a cosine decay to `final_learning_rate_fraction`."""
   c = config.codec
   schedule = optax.warmup_cosine_decay_schedule(
@@ -51,14 +53,16 @@ def make_optimizer(config):
   return optax.adamw(schedule, weight_decay=c.weight_decay)
 
 
-def create_state(config, codec):
+def create_state(config: ConfigDict, codec: objective.Codec) -> dict:
+  """The initial training state {"params", "opt_state", "step"} (float32 parameters)."""
   params = objective.init_params(codec, jax.random.PRNGKey(config.seed), config.model)
   params = jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)
   return {"params": params, "opt_state": make_optimizer(config).init(params),
           "step": jnp.asarray(0, jnp.int32)}
 
 
-def make_train_step(config, codec, mesh):
+def make_train_step(config: ConfigDict, codec: objective.Codec,
+                    mesh: Mesh) -> Callable[[dict, jax.Array, jax.Array], tuple[dict, dict]]:
   """A pure jitted step: samples 2T episodes per memory on device from fold_in(rng, step),
   transposes each, splits the memories over the mesh, one AdamW step on the mean loss."""
   optimizer = make_optimizer(config)
@@ -105,7 +109,8 @@ def _memory_elbo(params, notes, rng, *, codec, model_config):
   return jnp.mean(elbo), jnp.mean(kl)
 
 
-def evaluate_elbo(config, codec, params, eval_sets):
+def evaluate_elbo(config: ConfigDict, codec: objective.Codec, params: dict,
+                  eval_sets: Mapping[str, np.ndarray]) -> dict:
   """Bits per note of the whole episode, -L_T / (T S 4 ln 2) (a lossless code length), and the
   paper's conditional version without KL(q(M) || p(M)), mean and standard error over memories
   of the normalised evaluation sets {split: [M, T, C]}."""
@@ -132,7 +137,8 @@ def evaluate_elbo(config, codec, params, eval_sets):
   return results
 
 
-def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedCodec:
+def train_and_evaluate(config: ConfigDict, workdir: str,
+                       heartbeat: Callable[[str], None] = lambda what: None) -> TrainedCodec:
   """Trains to `config.num_train_steps`, resuming from `workdir`; returns a TrainedCodec."""
   mesh, pools, source = training_loop.prepare(config, workdir, validate=config_checks.validate,
                                               load_data=dkm_train.load_pools,
@@ -164,7 +170,7 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedC
                       trained.train_seconds)
 
 
-def evaluate_checkpoint(config, workdir) -> TrainedCodec:
+def evaluate_checkpoint(config: ConfigDict, workdir: str) -> TrainedCodec:
   """The latest checkpoint in `workdir`, evaluated without training (and without writing
   config.json: a config or data that differ from the run's are refused)."""
   config_checks.validate(config)

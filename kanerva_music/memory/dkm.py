@@ -14,7 +14,8 @@ there; both forms give the same reads). All functions are dtype-generic (float32
 float64 under `jax_enable_x64`).
 """
 
-from typing import NamedTuple, Optional
+import functools
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +40,7 @@ LINALGS = spd.LINALGS
 LSTSQ_SOLVERS = pinv.SOLVERS
 
 
-def map_memories(fn, *args):
+def map_memories(fn: Callable[..., Any], *args: Any) -> Any:
   """fn over the leading (memory) axis of args, one memory at a time (`lax.map`).
 
   On XLA:CPU, jaxlib's batched LAPACK kernels split their batch into tasks on XLA's own thread
@@ -105,8 +106,9 @@ def _solve_operator(mean, observed, lam, method, rcond, linalg="xla", lstsq_solv
   raise ValueError(f"Unknown solve method {method!r}; expected one of {SOLVE_METHODS}.")
 
 
-def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="svd",
-                     rcond=None, linalg="xla", lstsq_solver="svd"):
+def address_operator(mean: ArrayLike, mask: Optional[ArrayLike] = None, *, obs_noise_std: float,
+                     prior_std: float = 1.0, method: str = "svd", rcond: Optional[float] = None,
+                     linalg: str = "xla", lstsq_solver: str = "svd") -> jax.Array:
   """Factorises once for a memory mean and mask; returns G [..., K, C] (paper eq. 6).
 
   `mask` is None (all observed), [C], or [B..., C] for several masks (one factorisation each).
@@ -119,7 +121,7 @@ def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="s
     raise ValueError(f"Unknown solve method {method!r}; expected one of {SOLVE_METHODS}.")
   lam = _ridge_lambda(obs_noise_std, prior_std, mean.dtype)
   if rcond is None:
-    rcond = default_rcond(*mean.shape[::-1], mean.dtype)
+    rcond = default_rcond(mean.shape[1], mean.shape[0], mean.dtype)
   observed = _observed(mask, mean.shape, mean.dtype)
   observed = jnp.broadcast_to(observed, observed.shape[:-1] + mean.shape[-1:])
   fn = lambda m: _solve_operator(mean, m, lam, method, rcond, linalg, lstsq_solver)
@@ -133,7 +135,8 @@ def address_operator(mean, mask=None, *, obs_noise_std, prior_std=1.0, method="s
   return fn(observed)
 
 
-def apply_address_operator(operator, x, mask=None):
+def apply_address_operator(operator: jax.Array, x: ArrayLike,
+                           mask: Optional[ArrayLike] = None) -> jax.Array:
   """mu = G (m * x) for cues x [..., C]; masked entries of x may hold anything, NaN included."""
   x = jnp.asarray(x)
   if mask is not None:
@@ -143,7 +146,7 @@ def apply_address_operator(operator, x, mask=None):
   return jnp.einsum("...kc,...c->...k", operator, x)
 
 
-def masked_grams(mean, observed, max_table=1 << 22):
+def masked_grams(mean: jax.Array, observed: jax.Array, max_table: int = 1 << 22) -> jax.Array:
   """mean diag(m) mean^T [..., K, K] for masks m [..., C]: one product of the masks with the
   K(K+1)/2 distinct row products [C, K(K+1)/2] (half the flops of the full Gram, and one large
   product instead of many small ones), unpacked by an index; while that table is small."""
@@ -246,7 +249,8 @@ def write(memory: Memory, z: ArrayLike, w: ArrayLike, *, obs_noise_std: float,
   return _write_factors(memory, z, w, obs_noise_std, linalg)[0]
 
 
-def write_with_kl(memory, z, w, *, obs_noise_std, linalg="xla"):
+def write_with_kl(memory: Memory, z: ArrayLike, w: ArrayLike, *, obs_noise_std: float,
+                  linalg: str = "xla") -> tuple[Memory, jax.Array]:
   """(posterior, KL(posterior || memory)) of one write, the KL from Sz alone.
 
   With U' = (U^{-1} + W^T W / sigma^2)^{-1}: ln|U| - ln|U'| = ln|Sz| - T ln sigma^2,
@@ -270,7 +274,8 @@ def read(memory: Memory, w: ArrayLike) -> jax.Array:
   return jnp.asarray(w, mean.dtype) @ mean
 
 
-def expected_log_likelihood(x, memory, w_mean, w_std, *, obs_noise_std):
+def expected_log_likelihood(x: ArrayLike, memory: Memory, w_mean: ArrayLike, w_std: ArrayLike, *,
+                            obs_noise_std: float) -> jax.Array:
   """E_{q(w) q(M)} ln N(x; M^T w, sigma_xi^2 I) in closed form, [...] (first term of eq. 3).
 
   E||x - M^T w||^2 = ||x - R^T mu||^2 + sum_k sigma_k^2 (||R_k||^2 + C U_kk) + C mu^T U mu,
@@ -288,14 +293,14 @@ def expected_log_likelihood(x, memory, w_mean, w_std, *, obs_noise_std):
   return -0.5 * num_cols * jnp.log(2 * jnp.pi * var) - sq_error / (2 * var)
 
 
-def kl_address(w_mean, w_std, prior_std=1.0):
+def kl_address(w_mean: ArrayLike, w_std: ArrayLike, prior_std: float = 1.0) -> jax.Array:
   """KL(N(mu, diag(sigma^2)) || N(0, sigma_p^2 I)) summed over K, [...] (second term of eq. 3)."""
   w_mean = jnp.asarray(w_mean)
   ratio = jnp.broadcast_to(jnp.asarray(w_std, w_mean.dtype) ** 2, w_mean.shape) / prior_std**2
   return 0.5 * jnp.sum(ratio + w_mean**2 / prior_std**2 - 1.0 - jnp.log(ratio), axis=-1)
 
 
-def kl_memory(posterior, prior):
+def kl_memory(posterior: Memory, prior: Memory) -> jax.Array:
   """KL(MN(R, U, I_C) || MN(R0, U0, I_C)), a scalar (third term of eq. 3).
 
   = 1/2 [C tr(U0^{-1} U) + tr((R - R0)^T U0^{-1} (R - R0)) - C K + C ln|U0| - C ln|U|].
@@ -311,7 +316,8 @@ def kl_memory(posterior, prior):
                 + num_cols * (spd.cholesky_logdet(prior_chol) - spd.cholesky_logdet(post_chol)))
 
 
-def attention_read(values, x, mask=None, *, beta, top_k=0):
+def attention_read(values: ArrayLike, x: ArrayLike, mask: Optional[ArrayLike] = None, *,
+                   beta: float, top_k: int = 0) -> jax.Array:
   """Softmax attention over stored read-outs `values` [T, C] (a modern Hopfield update,
   Ramsauer et al. 2020, on the DKM's reconstructions): returns sum_t p_t v_t [..., C] with
   p = softmax(-beta / 2 * d_t), d_t the mean squared difference between x and v_t on the
@@ -368,14 +374,16 @@ def iterate_read(memory: Memory, x: ArrayLike, mask: Optional[ArrayLike] = None,
     first_read = lambda cue: attention_read(values, cue, mask, beta=beta, top_k=top_k)
     full_read = lambda z: attention_read(values, z, None, beta=beta, top_k=top_k)
   else:
-    kwargs = dict(obs_noise_std=obs_noise_std, prior_std=prior_std, method=method, rcond=rcond,
-                  lstsq_solver=lstsq_solver)
-    full_operator = address_operator(mean, None, **kwargs)
+    solve = functools.partial(solve_address, obs_noise_std=obs_noise_std, prior_std=prior_std,
+                              method=method, rcond=rcond, lstsq_solver=lstsq_solver)
+    full_operator = address_operator(mean, None, obs_noise_std=obs_noise_std,
+                                     prior_std=prior_std, method=method, rcond=rcond,
+                                     lstsq_solver=lstsq_solver)
     full_read = lambda z: read(memory, apply_address_operator(full_operator, z))
     if mask is None:
       first_read = full_read
     else:
-      first_read = lambda cue: read(memory, solve_address(mean, cue, mask, **kwargs))
+      first_read = lambda cue: read(memory, solve(mean, cue, mask))
 
   def clamp(z):
     if observed is None or not clamp_observed:

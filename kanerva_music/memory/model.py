@@ -15,6 +15,7 @@ from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
+from ml_collections import ConfigDict
 import numpy as np
 
 from kanerva_music.memory import dkm
@@ -31,7 +32,7 @@ def _softplus_inverse(y):
   return float(np.log(np.expm1(y)))
 
 
-def check_model_config(model_config):
+def check_model_config(model_config: ConfigDict) -> None:
   """Raises ValueError naming the field when an option is not one of its choices."""
   for field, choices in (("prior_cov", PRIOR_COVS), ("write_addresses", WRITE_ADDRESSES),
                          ("read_address", READ_ADDRESSES), ("init_mean", INIT_MEANS),
@@ -42,7 +43,7 @@ def check_model_config(model_config):
       raise ValueError(f"config.model.{field}={model_config[field]!r}; expected one of {choices}")
 
 
-def principal_rows(windows, num_rows):
+def principal_rows(windows: np.ndarray, num_rows: int) -> np.ndarray:
   """[num_rows, C]: the training windows' mean direction, then their top principal components
   (of the centred windows), each of unit norm. As a prior mean this is a bias row plus PCA."""
   windows = np.asarray(windows, np.float64)
@@ -55,7 +56,8 @@ def principal_rows(windows, num_rows):
   return rows
 
 
-def init_params(rng, model_config, num_cols, train_windows=None):
+def init_params(rng: jax.Array, model_config: ConfigDict, num_cols: int,
+                train_windows: Optional[np.ndarray] = None) -> dict[str, jax.Array]:
   """Initial parameters: R0 ~ N(0, init_mean_std^2) (`init_mean="random"`) or
   init_mean_std * sqrt(C) * `principal_rows` (`"pca"`, needs `train_windows` [N, C]; without
   them, as when building a restore target, zeros of the right shape); U0 = init_cov_scale I."""
@@ -82,7 +84,7 @@ def init_params(rng, model_config, num_cols, train_windows=None):
   return jax.tree_util.tree_map(lambda x: jnp.asarray(x, jnp.float32), params)
 
 
-def prior_memory(params: dict, model_config) -> dkm.Memory:
+def prior_memory(params: dict, model_config: ConfigDict) -> dkm.Memory:
   """p(M) = MN(R0, U0, I) (paper eq. 2), U0 positive definite by construction
   (`model.prior_cov`)."""
   mean = params["prior_mean"]
@@ -98,11 +100,12 @@ def prior_memory(params: dict, model_config) -> dkm.Memory:
   return dkm.Memory(mean=mean, cov=cov)
 
 
-def address_std(params):
+def address_std(params: dict) -> jax.Array:
+  """sigma_w = softplus(raw), the address posterior's std (paper eq. 3's q(w))."""
   return jax.nn.softplus(params["address_std_raw"])
 
 
-def solve_options(model_config) -> dict:
+def solve_options(model_config: ConfigDict) -> dict:
   """`dkm.solve_address`'s options from a model config: sigma_xi, sigma_p, the lstsq cut-off
   and how the lstsq read is computed (configs that predate a field get its default)."""
   return dict(obs_noise_std=model_config.obs_noise_std, prior_std=model_config.prior_std,
@@ -110,7 +113,7 @@ def solve_options(model_config) -> dict:
               lstsq_solver=model_config.get("lstsq_solver", "svd"))
 
 
-def linalg(model_config):
+def linalg(model_config: ConfigDict) -> str:
   """How Cholesky systems are solved (dkm.LINALGS); "xla" where a saved config predates it."""
   return model_config.get("linalg", "xla")
 
@@ -147,8 +150,8 @@ class Written(NamedTuple):
   w: jax.Array
 
 
-def store(params: dict, episodes: jax.Array, model_config, rng: Optional[jax.Array], *,
-          method: str) -> Written:
+def store(params: dict, episodes: jax.Array, model_config: ConfigDict,
+          rng: Optional[jax.Array], *, method: str) -> Written:
   """Writes episodes into one memory from the prior (paper eqs. 2, 6; docs/dkm.md, "Write").
 
   Addresses solve eq. 6 against the prior mean, or, with `sequential_write`, each against the
@@ -168,6 +171,8 @@ def store(params: dict, episodes: jax.Array, model_config, rng: Optional[jax.Arr
   prior = prior_memory(params, model_config)
   noise = jnp.zeros((episodes.shape[0], prior.mean.shape[0]), prior.mean.dtype)
   if model_config.write_addresses == "sample":
+    if rng is None:
+      raise ValueError('model.write_addresses="sample" needs the address noise\'s key (rng)')
     noise = address_std(params) * jax.random.normal(rng, noise.shape, noise.dtype)
   if model_config.sequential_write:
     mu, w = _sequential_addresses(prior, episodes, model_config, method, noise)
@@ -185,14 +190,15 @@ def store(params: dict, episodes: jax.Array, model_config, rng: Optional[jax.Arr
 _split_program = sharding.quick_jit(jax.random.split, static_argnums=1)
 
 
-def evaluation_write_keys(num_memories):
+def evaluation_write_keys(num_memories: int) -> jax.Array:
   """Fixed keys for evaluation writes: with `write_addresses="sample"` evaluation then writes as
   training does, identically in every run."""
   with jax.ensure_compile_time_eval():  # also under a trace: a constant of that program
     return _split_program()(jax.random.PRNGKey(_EVALUATION_WRITE_SEED), num_memories)
 
 
-def memory_terms(params: dict, episodes: jax.Array, rng: Optional[jax.Array], model_config, *,
+def memory_terms(params: dict, episodes: jax.Array, rng: Optional[jax.Array],
+                 model_config: ConfigDict, *,
                  method: str) -> dict:
   """Writes T episodes into one memory; returns the summed terms of L_T (eq. 3).
 
@@ -220,7 +226,7 @@ def memory_terms(params: dict, episodes: jax.Array, rng: Optional[jax.Array], mo
   }
 
 
-def batch_objective(params: dict, batch: jax.Array, rngs: jax.Array, model_config, *,
+def batch_objective(params: dict, batch: jax.Array, rngs: jax.Array, model_config: ConfigDict, *,
                     method: str, map_memories: bool = False) -> tuple:
   """The training loss -L_T / (T C) (eq. 3) of a batch of memories, and what is logged.
 

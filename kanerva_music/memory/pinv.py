@@ -4,6 +4,7 @@ equations where they are well conditioned (the same read, faster)."""
 
 import jax
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 
 from kanerva_music.memory import spd
 
@@ -15,7 +16,7 @@ SOLVERS = ("svd", "cholesky")
 CHOLESKY_MAX_BOUND = 1e6
 
 
-def default_rcond(num_cols: int, num_rows: int, dtype) -> float:
+def default_rcond(num_cols: int, num_rows: int, dtype: DTypeLike) -> float:
   """NumPy's lstsq cut-off: machine epsilon times the larger dimension."""
   return float(jnp.finfo(dtype).eps) * max(num_cols, num_rows)
 
@@ -98,7 +99,8 @@ def _cholesky_pinv(a, rcond):
   return _one_cholesky_pinv(a, rcond)
 
 
-@_cholesky_pinv.def_vmap
+# custom_vjp forwards def_vmap to the custom_vmap it wraps; its type stubs do not say so.
+@_cholesky_pinv.def_vmap  # type: ignore[attr-defined]
 def _cholesky_pinv_rule(axis_size, in_batched, a, rcond):
   a_batched, rcond_batched = in_batched
   if not a_batched:

@@ -36,7 +36,7 @@ def _small_matmul(a, b):
   return jnp.sum(a[..., :, :, None] * b[..., None, :, :], axis=-2)
 
 
-def lower_triangular_inverse(lower):
+def lower_triangular_inverse(lower: jax.Array) -> jax.Array:
   """L^{-1} of lower-triangular [..., n, n] L (any n; padded to a power of two with I).
 
   Level by level, each pair of inverted diagonal blocks X11, X22 of size b becomes the inverse of
@@ -63,13 +63,13 @@ def lower_triangular_inverse(lower):
   return inverses[..., 0, :n, :n]
 
 
-def cholesky_logdet(lower):
+def cholesky_logdet(lower: jax.Array) -> jax.Array:
   """ln|A| from A's Cholesky factor L: 2 sum ln L_ii."""
   return 2.0 * jnp.sum(jnp.log(jnp.diagonal(lower, axis1=-2, axis2=-1)), axis=-1)
 
 
 @jax.custom_jvp
-def cholesky_inverse(matrix):
+def cholesky_inverse(matrix: jax.Array) -> tuple[jax.Array, jax.Array]:
   """(L^{-1}, ln|A|) of symmetric positive definite [..., n, n] A = L L^T.
 
   Solve with it as A^{-1} b = L^{-T} (L^{-1} b): two products with the triangular inverse keep
@@ -96,7 +96,7 @@ def _cholesky_inverse_jvp(primals, tangents):
   return (lower_inv, logdet), (d_lower_inv, d_logdet)
 
 
-def solve(lower_inv, rhs):
+def solve(lower_inv: jax.Array, rhs: jax.Array) -> jax.Array:
   """A^{-1} rhs from `cholesky_inverse`'s L^{-1}."""
   return jnp.swapaxes(lower_inv, -1, -2) @ (lower_inv @ rhs)
 

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kanerva_music.prior import network
 from kanerva_music.prior import objective
 
 
@@ -24,7 +25,8 @@ def random_orders(rng: np.random.Generator, num_orders: int, num_entries: int) -
 
 
 @functools.partial(jax.jit, static_argnames=("net", "block"))
-def chain_rule_bits(params, notes: jax.Array, orders: jax.Array, *, net, block: int = 1):
+def chain_rule_bits(params: dict, notes: jax.Array, orders: jax.Array, *,
+                    net: network.InpaintingNet, block: int = 1) -> jax.Array:
   """Bits [N, O] of each episode notes [N, S, 4] along each order [O, S*4].
 
   Each (episode, order) pair is one batch of S*4/block network calls, one per position of the

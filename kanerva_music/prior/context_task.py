@@ -9,10 +9,10 @@ recall adds the window itself to the memory. Each figure stands beside the bytes
 """
 
 import functools
-from typing import Mapping
 
 import jax
 import jax.numpy as jnp
+from ml_collections import ConfigDict
 import numpy as np
 
 from kanerva_music.data import pitch_classes
@@ -20,6 +20,7 @@ from kanerva_music.evaluation import baselines
 from kanerva_music.evaluation import evaluate
 from kanerva_music.evaluation import pitch_metrics
 from kanerva_music.prior import memory_context
+from kanerva_music.prior import network
 from kanerva_music.prior import reads
 
 CHUNK = 64  # windows completed per program call inside `lax.map`
@@ -58,7 +59,9 @@ def _padded(x: np.ndarray, size: int) -> np.ndarray:
   return np.concatenate([x, np.repeat(x[-1:], size - len(x), axis=0)]) if size > len(x) else x
 
 
-def _accuracy(net, params, notes, masks, stored, valid, addresses, noise) -> dict:
+def _accuracy(net: network.InpaintingNet, params: dict, notes: np.ndarray, masks: np.ndarray,
+              stored: np.ndarray, valid: np.ndarray, addresses: jax.Array,
+              noise: float) -> dict:
   count = len(notes)
   size = -(-count // CHUNK) * CHUNK
   pad = lambda x: jnp.asarray(_padded(x, size))
@@ -111,7 +114,8 @@ def recall_ceiling(notes: np.ndarray, masks: np.ndarray, stored: np.ndarray,
   return right / max(total, 1)
 
 
-def context_section(net, params, grid: memory_context.ChoraleGrid, config) -> dict:
+def context_section(net: network.InpaintingNet, params: dict, grid: memory_context.ChoraleGrid,
+                    config: ConfigDict) -> dict:
   """{"context": {mask: {memory_on, memory_off, list, hold_last_chord: {acc_exact, bytes, ...}}},
   "stored": {mask: {acc_exact, ceiling, ...}}, "windows", "mean_stored_windows"} on the test
   split's
@@ -122,8 +126,8 @@ def context_section(net, params, grid: memory_context.ChoraleGrid, config) -> di
   rows = target_rows(grid, offsets, config.eval.context_windows, config.eval.seed + 19)
   grid = jax.device_get(grid)
   notes = np.asarray(memory_context.grid_windows(grid, jnp.asarray(rows), s))
-  stored, valid = memory_context.stored_slots(grid, jnp.asarray(rows), jnp.asarray(offsets), s)
-  stored, valid = np.asarray(stored), np.asarray(valid)
+  slots = memory_context.stored_slots(grid, jnp.asarray(rows), jnp.asarray(offsets), s)
+  stored, valid = np.asarray(slots[0]), np.asarray(slots[1])
   addresses = memory_context.write_addresses(memory, config.seed)
   with_self = np.concatenate([stored, notes[:, None]], axis=1)
   others = np.concatenate([valid, np.zeros((len(rows), 1), bool)], axis=1)

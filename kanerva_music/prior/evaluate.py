@@ -6,10 +6,11 @@ The episodes and masks are the DKM reports' own (`evaluate.make_tasks`, the unse
 """
 
 import functools
-from typing import Mapping
+from typing import Callable, Mapping
 
 import jax
 import jax.numpy as jnp
+from ml_collections import ConfigDict
 import numpy as np
 
 from kanerva_music.data import episodes
@@ -18,6 +19,7 @@ from kanerva_music.evaluation import baselines
 from kanerva_music.evaluation import pitch_metrics
 from kanerva_music.evaluation import storage
 from kanerva_music.prior import code_length
+from kanerva_music.prior import network
 from kanerva_music.prior import reads
 
 BASELINES = ("hold_last_chord", "nearest_train", "parallel_motion")
@@ -44,13 +46,14 @@ def _complete_sums(params, notes, masks, rng, *, net, read, num_steps=0, min_sha
   return jax.tree_util.tree_map(lambda v: jnp.sum(v, axis=0), sums)
 
 
-def completion(net, params, notes: np.ndarray, masks: Mapping[str, np.ndarray], eval_config,
-               heartbeat=lambda what: None) -> dict:
+def completion(net: network.InpaintingNet, params: dict, notes: np.ndarray,
+               masks: Mapping[str, np.ndarray], eval_config: ConfigDict,
+               heartbeat: Callable[[str], None] = lambda what: None) -> dict:
   """{mask: {read: {"novel": {acc_exact, acc_1, acc_2, nll_nats_per_note, count}}}} of unseen
   episodes notes [M, T, S, 4] under masks {name: [M, S, 4]}; Gibbs sampling on the first
   `eval_config.gibbs_memories` memories, under the masks `eval_config.gibbs_masks` (all if
   unset)."""
-  out = {}
+  out: dict[str, dict] = {}
   gibbs_memories = min(eval_config.gibbs_memories, len(notes))
   gibbs_masks = tuple(eval_config.get("gibbs_masks", tuple(masks)))
   for name, mask in masks.items():
@@ -81,7 +84,8 @@ def baseline_section(novel: np.ndarray, masks: Mapping[str, np.ndarray],
                  for b in BASELINES} for name, mask in masks.items()}
 
 
-def code_length_section(net, params, notes: np.ndarray, eval_config) -> dict:
+def code_length_section(net: network.InpaintingNet, params: dict, notes: np.ndarray,
+                        eval_config: ConfigDict) -> dict:
   """Bits per note of `eval_config.code_length_episodes` unseen episodes notes [N, S, 4] along
   `code_length_orders` random orders (`code_length.chain_rule_bits`), beside one lzma stream of
   the same episodes' pitch bytes and the 8 bits of a byte per pitch."""

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kanerva_music.prior import memory_context
+from kanerva_music.prior import network
 from kanerva_music.prior import reads
 
 DEFAULT_HOP = 16  # one bar of 4/4 in 16th notes
@@ -30,7 +31,8 @@ def window_starts(num_steps: int, window: int, hop: int) -> list:
   return starts
 
 
-def fill_piece(net, params, notes: np.ndarray, given: np.ndarray, *, read: str = "one_pass",
+def fill_piece(net: network.InpaintingNet, params: dict, notes: np.ndarray, given: np.ndarray,
+               *, read: str = "one_pass",
                rng: Optional[jax.Array] = None, hop: int = DEFAULT_HOP, num_steps: int = 32,
                min_share: float = 0.05, temperature: float = 1.0,
                memory: Optional[memory_context.MemoryConfig] = None,
@@ -72,7 +74,7 @@ def fully_given(given: np.ndarray, window: int) -> np.ndarray:
   """[L - window + 1] bool: whether the window starting at each step of a piece (given [L, 4])
   is given in every entry (what the piece's memory may hold)."""
   windows = np.lib.stride_tricks.sliding_window_view(np.asarray(given) != 0, window, axis=0)
-  return windows.all(axis=(-2, -1))
+  return np.asarray(windows.all(axis=(-2, -1)))
 
 
 def _piece_memory(notes, given, window, memory, seed):

@@ -12,12 +12,14 @@ given entries are the network's context (`CONTEXT_FEATURES` per step). With the 
 context is zero, so one network serves both.
 """
 
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
+from ml_collections import ConfigDict
 import numpy as np
 
+from kanerva_music.data import episodes
 from kanerva_music.data import pitch_classes
 from kanerva_music.memory import dkm
 from kanerva_music.memory import spd
@@ -30,17 +32,18 @@ NUM_VOICES = pitch_classes.NUM_VOICES
 CONTEXT_FEATURES = NUM_VOICES * NUM_PITCHES + 4
 MODES = ("off", "others", "stored")  # training: no memory; the other windows; those and itself
 _FIT_FLOOR = 1e-3
+HostOrDevice = Union[np.ndarray, jax.Array]
 
 
 class ChoraleGrid(NamedTuple):
   """One split's chorales as pitch classes, concatenated (a pytree, so it can enter `jit`)."""
-  classes: jax.Array      # [N, 4] int32 pitch classes (rests read as 0: never inside a window)
-  valid_start: jax.Array  # [N] bool: a window of the episode's steps without a rest starts here
-  chorale: jax.Array      # [N] int32 the chorale of each row
-  first_row: jax.Array    # [N] int32 at a window start: its chorale's first window start (bar 1)
+  classes: HostOrDevice      # [N, 4] int32 pitch classes (rests read as 0: never in a window)
+  valid_start: HostOrDevice  # [N] bool: a window of the episode's steps without a rest starts here
+  chorale: HostOrDevice      # [N] int32 the chorale of each row
+  first_row: HostOrDevice    # [N] int32 at a window start: its chorale's first window start
 
 
-def chorale_grid(pool) -> ChoraleGrid:
+def chorale_grid(pool: episodes.EpisodePool) -> ChoraleGrid:
   """The `ChoraleGrid` of an `episodes.EpisodePool` (host arrays)."""
   pool = jax.device_get(pool)
   steps = np.asarray(pool.steps)
@@ -74,7 +77,7 @@ def grid_windows(grid: ChoraleGrid, rows: jax.Array, episode_steps: int) -> jax.
 
 
 def stored_slots(grid: ChoraleGrid, target_rows: jax.Array, offsets: jax.Array,
-                 episode_steps: int):
+                 episode_steps: int) -> tuple[jax.Array, jax.Array]:
   """(windows [..., L, S, 4], valid [..., L]) of the slots `offsets` [L] around windows starting
   at `target_rows` [...]: valid where a rest-free window of the same chorale starts there."""
   rows = target_rows[..., None] + offsets
@@ -210,7 +213,7 @@ class MemoryConfig(NamedTuple):
   mode_mix: tuple
 
   @classmethod
-  def of(cls, prior_config) -> "MemoryConfig":
+  def of(cls, prior_config: ConfigDict) -> "MemoryConfig":
     """`config.prior`'s memory; a config without the memory fields has none."""
     rows = int(prior_config.get("memory_rows", 0))
     if not rows:
@@ -220,7 +223,8 @@ class MemoryConfig(NamedTuple):
 
 
 def training_windows(grid: ChoraleGrid, target_rows: jax.Array, rng: jax.Array,
-                     memory: MemoryConfig, episode_steps: int, max_semitones: int, ranges):
+                     memory: MemoryConfig, episode_steps: int, max_semitones: int,
+                     ranges: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
   """(targets [B, S, 4], stored [B, L + 1, S, 4], valid [B, L + 1]) for windows starting at
   `target_rows` [B]: each chorale transposed as a whole (one shift for the target and its
   stored windows), and each example's memory drawn from MODES with `memory.mode_mix` (the last

@@ -9,6 +9,8 @@ pre-norm transformer over the S steps or a dilated residual convolution over tim
 each step to 4 x 46 logits.
 """
 
+from typing import Optional
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -76,7 +78,8 @@ class InpaintingNet(nn.Module):
   context: int = 0
 
   @nn.compact
-  def __call__(self, tokens_in, context=None, train: bool = False):
+  def __call__(self, tokens_in: jax.Array, context: Optional[jax.Array] = None,
+               train: bool = False) -> jax.Array:
     if self.kind not in KINDS:
       raise ValueError(f"prior network {self.kind!r}; expected one of {KINDS}")
     lead, num_steps = tokens_in.shape[:-2], tokens_in.shape[-2]

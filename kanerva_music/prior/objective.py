@@ -5,6 +5,8 @@ an episode x and a mask m, -sum_{i hidden} ln p(x_i | x_given) / #hidden, so eve
 hidden entries weighs the same in the mean over episodes.
 """
 
+from typing import Optional, cast
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -30,8 +32,9 @@ def hidden_nll(logits: jax.Array, notes: jax.Array, mask: jax.Array) -> jax.Arra
   return total / jnp.maximum(jnp.sum(hidden, axis=(-2, -1)), 1.0)
 
 
-def apply(net: network.InpaintingNet, params, notes: jax.Array, mask: jax.Array,
-          context=None, dropout_rng=None) -> jax.Array:
+def apply(net: network.InpaintingNet, params: dict, notes: jax.Array, mask: jax.Array,
+          context: Optional[jax.Array] = None,
+          dropout_rng: Optional[jax.Array] = None) -> jax.Array:
   """Logits [..., S, 4, 46] of episodes [..., S, 4] given where mask != 0; with `dropout_rng`,
   in training mode. A network with a context input and no `context` reads the zero context
   (the memory off)."""
@@ -39,11 +42,13 @@ def apply(net: network.InpaintingNet, params, notes: jax.Array, mask: jax.Array,
   if net.context and context is None:
     context = jnp.zeros(inputs.shape[:-1] + (net.context,), jnp.float32)
   if dropout_rng is None:
-    return net.apply({"params": params}, inputs, context)
-  return net.apply({"params": params}, inputs, context, True, rngs={"dropout": dropout_rng})
+    return cast(jax.Array, net.apply({"params": params}, inputs, context))
+  return cast(jax.Array, net.apply({"params": params}, inputs, context, True,
+                                   rngs={"dropout": dropout_rng}))
 
 
-def loss(net: network.InpaintingNet, params, notes: jax.Array, mask: jax.Array,
-         dropout_rng=None, context=None) -> jax.Array:
+def loss(net: network.InpaintingNet, params: dict, notes: jax.Array, mask: jax.Array,
+         dropout_rng: Optional[jax.Array] = None,
+         context: Optional[jax.Array] = None) -> jax.Array:
   """The mean over episodes [B, S, 4] of `hidden_nll`."""
   return jnp.mean(hidden_nll(apply(net, params, notes, mask, context, dropout_rng), notes, mask))

@@ -9,11 +9,12 @@
 Given entries are never changed.
 """
 
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 
+from kanerva_music.prior import network
 from kanerva_music.prior import objective
 
 READS = ("one_pass", "gibbs")
@@ -25,7 +26,8 @@ class Fill(NamedTuple):
   logits: jax.Array   # [..., S, 4, 46] the one-pass distribution given the given entries
 
 
-def one_pass(net, params, notes: jax.Array, mask: jax.Array, context=None) -> Fill:
+def one_pass(net: network.InpaintingNet, params: dict, notes: jax.Array, mask: jax.Array,
+             context: Optional[jax.Array] = None) -> Fill:
   """The argmax fill of the hidden entries (mask == 0) of episodes [..., S, 4] (with a memory's
   `context` [..., S, F], `memory_context.contexts`)."""
   logits = objective.apply(net, params, notes, mask, context)
@@ -38,8 +40,9 @@ def block_share(step: jax.Array, num_steps: int, min_share: float) -> jax.Array:
   return jnp.maximum(min_share, 1.0 - fall * (1.0 - min_share))
 
 
-def gibbs(net, params, notes: jax.Array, mask: jax.Array, rng: jax.Array, *, num_steps: int,
-          min_share: float = 0.05, temperature: float = 1.0, context=None) -> Fill:
+def gibbs(net: network.InpaintingNet, params: dict, notes: jax.Array, mask: jax.Array,
+          rng: jax.Array, *, num_steps: int, min_share: float = 0.05, temperature: float = 1.0,
+          context: Optional[jax.Array] = None) -> Fill:
   """One sample of the hidden entries by annealed blocked Gibbs sampling.
 
   Args:

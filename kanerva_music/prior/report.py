@@ -7,9 +7,11 @@ Unseen episodes and masks are the DKM reports' own draws (`report.novel_episodes
 
 import os
 import time
+from typing import Any, Callable
 
 from absl import logging
 import jax
+from ml_collections import ConfigDict
 import numpy as np
 
 from kanerva_music.data import episodes
@@ -31,7 +33,8 @@ from music_runtime.files import workdir_utils
 LISTENING_STEPS = 128  # 8 bars of a test chorale's melody to harmonise
 
 
-def config_summary(config, trained) -> dict:
+def config_summary(config: ConfigDict, trained: prior_train.TrainedPrior) -> dict:
+  """report.json's `prior.config_summary`: the network's shape and its training run."""
   c = config.prior
   return {"network": c.network, "width": c.width, "depth": c.depth, "heads": c.heads,
           "num_parameters": prior_train.num_parameters(trained.params),
@@ -41,7 +44,7 @@ def config_summary(config, trained) -> dict:
           "episodes_per_memory": config.episodes_per_memory}
 
 
-def nll_by_split(config, trained) -> dict:
+def nll_by_split(config: ConfigDict, trained: prior_train.TrainedPrior) -> dict:
   """Mean NLL per hidden note on fixed training and validation episodes (`eval.split_nll_memories`
   x T of each) under the training masks (the gap says whether the network under- or over-fits)."""
   out = {}
@@ -57,7 +60,8 @@ def nll_by_split(config, trained) -> dict:
   return out
 
 
-def listening_piece(test_pool, num_steps: int, episode_steps: int) -> np.ndarray:
+def listening_piece(test_pool: episodes.EpisodePool, num_steps: int,
+                    episode_steps: int) -> np.ndarray:
   """[num_steps, 4] MIDI pitches: the first stretch of a test chorale with no rest (windows
   of `episode_steps` starting at num_steps - episode_steps + 1 consecutive steps)."""
   pool = jax.device_get(test_pool)
@@ -74,7 +78,7 @@ def listening_piece(test_pool, num_steps: int, episode_steps: int) -> np.ndarray
   raise ValueError(f"no test chorale has {num_steps} steps without a rest")
 
 
-def write_media(workdir, config, trained) -> dict:
+def write_media(workdir: str, config: ConfigDict, trained: prior_train.TrainedPrior) -> dict:
   """A test chorale's melody harmonised by each read beside Bach's own: a figure and MIDI/WAV."""
   bach = listening_piece(trained.pools["test"], LISTENING_STEPS, config.data.episode_steps)
   classes = (bach - episodes.PITCH_LOW).astype(np.int32)
@@ -92,7 +96,7 @@ def write_media(workdir, config, trained) -> dict:
            "bach": bach.astype(np.float64)}
   agreement = {read: float(np.mean(fills[read][:, 1:] == classes[:, 1:]))
                for read in fills}
-  media = {"harmonisation": os.path.join(workdir, "prior_harmonisation.png")}
+  media: dict[str, Any] = {"harmonisation": os.path.join(workdir, "prior_harmonisation.png")}
   figures.save_rows(media["harmonisation"], [
       ("the melody (soprano) given", grids["melody"], None),
       ("harmonised, one pass (argmax)", grids["one_pass"], None),
@@ -110,10 +114,11 @@ def write_media(workdir, config, trained) -> dict:
   return media
 
 
-def write_report(config, workdir, trained, heartbeat=lambda what: None) -> dict:
+def write_report(config: ConfigDict, workdir: str, trained: prior_train.TrainedPrior,
+                 heartbeat: Callable[[str], None] = lambda what: None) -> dict:
   """Evaluates a trained network and writes report.json, REPORT.md, REPORT.html and media."""
   start = time.time()
-  stage_seconds = {}
+  stage_seconds: dict[str, float] = {}
 
   def timed(name):
     stage_seconds[name] = time.time() - start - sum(stage_seconds.values())

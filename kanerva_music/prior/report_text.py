@@ -4,6 +4,7 @@ code lengths, and a melody harmonised."""
 import os
 from typing import Mapping
 
+from ml_collections import ConfigDict
 from music_runtime.files import claims
 from music_runtime.files import report_format as fmt
 from music_runtime.files.claims import Claim
@@ -129,7 +130,7 @@ def context_lines(prior: Mapping) -> list:
   return lines
 
 
-def markdown(report: Mapping, media: Mapping, workdir: str, config) -> str:
+def markdown(report: Mapping, media: Mapping, workdir: str, config: ConfigDict) -> str:
   """REPORT.md of `report` (prior.report.write_report), linking `media` inside `workdir`."""
   rel = lambda path: os.path.relpath(path, workdir)
   prior, base = report["prior"], report["baselines"]

@@ -11,12 +11,15 @@ tools read.
 import functools
 import os
 import time
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from absl import logging
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
+from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
+from ml_collections import ConfigDict
 import numpy as np
 import optax
 
@@ -54,7 +57,7 @@ class TrainedPrior(NamedTuple):
   final_step: int = 0
 
 
-def make_net(config) -> network.InpaintingNet:
+def make_net(config: ConfigDict) -> network.InpaintingNet:
   """The network of `config.prior`."""
   c = config.prior
   context = memory_context.CONTEXT_FEATURES if c.get("memory_rows", 0) else 0
@@ -62,7 +65,7 @@ def make_net(config) -> network.InpaintingNet:
                                dropout=c.dropout, context=context)
 
 
-def make_optimizer(config):
+def make_optimizer(config: ConfigDict) -> optax.GradientTransformation:
   """AdamW, a linear warm-up and a cosine decay to `final_learning_rate_fraction`."""
   c = config.prior
   schedule = optax.warmup_cosine_decay_schedule(
@@ -71,7 +74,8 @@ def make_optimizer(config):
   return optax.adamw(schedule, weight_decay=c.weight_decay)
 
 
-def init_params(config, net):
+def init_params(config: ConfigDict, net: network.InpaintingNet) -> dict:
+  """The network's initial parameters (`config.seed`), for windows of the config's steps."""
   notes = jnp.zeros((1, config.data.episode_steps, network.NUM_VOICES), jnp.int32)
   context = (memory_context.off_context((1,), config.data.episode_steps) if net.context
              else None)
@@ -79,17 +83,20 @@ def init_params(config, net):
                   context)["params"]
 
 
-def create_state(config, net):
+def create_state(config: ConfigDict, net: network.InpaintingNet) -> dict:
+  """The initial training state {"params", "opt_state", "step"}."""
   params = init_params(config, net)
   return {"params": params, "opt_state": make_optimizer(config).init(params),
           "step": jnp.asarray(0, jnp.int32)}
 
 
-def num_parameters(params) -> int:
+def num_parameters(params: Any) -> int:
+  """The number of scalars in a parameter pytree."""
   return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(params)))
 
 
-def make_train_step(config, net, ranges, mesh):
+def make_train_step(config: ConfigDict, net: network.InpaintingNet, ranges: jax.Array,
+                    mesh: Mesh) -> Callable[..., tuple[dict, dict]]:
   """A pure jitted step: samples, transposes and masks its global batch on device from
   fold_in(rng, step), splits it over the mesh, one AdamW step on the mean loss. With a memory
   (`config.prior.memory_rows`), each example's context is read from a memory of its chorale's
@@ -146,7 +153,7 @@ def _mean_hidden_nll(params, notes, mask, *, net):
   return jnp.mean(per_episode)
 
 
-def validation_set(config, pools):
+def validation_set(config: ConfigDict, pools: dict) -> tuple[jax.Array, jax.Array]:
   """Fixed validation episodes [M, T, S, 4] (the DKM reports' draw) and training-kind masks."""
   normalised = dkm_train.evaluation_sets(config, pools)["validation"]
   notes = pitch_classes.from_normalised(jnp.asarray(normalised), config.data.episode_steps)
@@ -155,7 +162,8 @@ def validation_set(config, pools):
   return notes, mask
 
 
-def validation_nll(net, params, valid) -> float:
+def validation_nll(net: network.InpaintingNet, params: dict,
+                   valid: tuple[ArrayLike, ArrayLike]) -> float:
   """Mean NLL per hidden note (nats, per-episode means averaged) on `validation_set`."""
   notes, mask = valid
   return float(_mean_hidden_nll(params, notes, mask, net=net))
@@ -165,13 +173,14 @@ class BestKeeper:
   """Keeps the parameters with the lowest validation NLL in `<workdir>/best` (Orbax) and their
   step and NLL in `<workdir>/best.json`, both replaced only by a better one."""
 
-  def __init__(self, workdir):
+  def __init__(self, workdir: str):
     self._workdir = workdir
     self._record = os.path.join(workdir, BEST_RECORD)
     self.best = (workdir_utils.read_json(self._record, "best-parameters record")
                  if os.path.exists(self._record) else None)
 
-  def offer(self, step: int, nll: float, params) -> bool:
+  def offer(self, step: int, nll: float, params: dict) -> bool:
+    """Saves `params` as the best when `nll` is lower than the best so far; True if it was."""
     if self.best is not None and nll >= self.best["validation_nll"]:
       return False
     mngr = checkpointing.manager(self._workdir, keep=1, folder=BEST_FOLDER)
@@ -185,7 +194,8 @@ class BestKeeper:
     return True
 
 
-def restore_best(workdir, like_params, *, settle_seconds: float = 5.0):
+def restore_best(workdir: str, like_params: dict, *,
+                 settle_seconds: float = 5.0) -> tuple[dict, dict]:
   """(params, best record) of `<workdir>/best`; FileNotFoundError if there is none. A trainer
   replaces `best/` and then `best.json`: a reader that finds them a step apart reads both again
   for up to `settle_seconds` before calling them inconsistent."""
@@ -209,12 +219,14 @@ def restore_best(workdir, like_params, *, settle_seconds: float = 5.0):
     time.sleep(0.25)
 
 
-def training_ranges(config, pools) -> np.ndarray:
+def training_ranges(config: ConfigDict, pools: dict) -> np.ndarray:
+  """[2, 4] each voice's lowest and highest pitch class in the training split."""
   windows = episodes.pool_windows(jax.device_get(pools["train"]), config.data.episode_steps)
   return pitch_classes.voice_ranges(windows, config.data.episode_steps)
 
 
-def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedPrior:
+def train_and_evaluate(config: ConfigDict, workdir: str,
+                       heartbeat: Callable[[str], None] = lambda what: None) -> TrainedPrior:
   """Trains to `config.num_train_steps`, resuming from `workdir`; returns the best params."""
   mesh, pools, source = training_loop.prepare(
       config, workdir, validate=config_checks.validate, load_data=dkm_train.load_pools,
@@ -250,7 +262,7 @@ def train_and_evaluate(config, workdir, heartbeat=lambda what: None) -> TrainedP
                       final)
 
 
-def evaluate_checkpoint(config, workdir) -> TrainedPrior:
+def evaluate_checkpoint(config: ConfigDict, workdir: str) -> TrainedPrior:
   """The best parameters of a trained `workdir`, without training (and without writing
   config.json: a config or data that differ from the run's are refused)."""
   config_checks.validate(config)

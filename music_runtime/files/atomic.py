@@ -4,6 +4,7 @@ failed write leaves the previous file whole (below every module that writes work
 import json
 import os
 import tempfile
+from typing import Any
 
 
 def _umask() -> int:
@@ -33,6 +34,6 @@ def write_text(path: str, text: str) -> None:
     raise
 
 
-def write_json(path: str, data, **kwargs) -> None:
+def write_json(path: str, data: Any, **kwargs: Any) -> None:
   """`json.dump(data)` into `path`, atomically (see `write_text`)."""
   write_text(path, json.dumps(data, **kwargs))

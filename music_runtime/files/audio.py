@@ -8,8 +8,12 @@ import io
 import os
 import shutil
 import wave
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+  from note_seq.protobuf import music_pb2
 
 SAMPLE_RATE = 16000
 
@@ -22,7 +26,8 @@ def _soundfont():
   return None
 
 
-def synthesize_sequence(seq, sample_rate=SAMPLE_RATE):
+def synthesize_sequence(seq: "music_pb2.NoteSequence",
+                        sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, str]:
   """Audio in [-1, 1]: fluidsynth with a General MIDI soundfont when available, else sines
   (and noise bursts for drums)."""
   import note_seq  # pylint: disable=import-outside-toplevel
@@ -72,7 +77,8 @@ def _sine_synthesis(seq, sample_rate):
   return audio / peak * 0.8 if peak > 0 else audio
 
 
-def write_sequence_wav(seq, path, sample_rate=SAMPLE_RATE):
+def write_sequence_wav(seq: "music_pb2.NoteSequence", path: str,
+                       sample_rate: int = SAMPLE_RATE) -> str:
   """Writes a NoteSequence as 16-bit mono WAV; returns the synthesiser ("fluidsynth" or "sine")."""
   audio, synth = synthesize_sequence(seq, sample_rate)
   pcm = (np.clip(audio, -1, 1) * 32767).astype(np.int16)
@@ -84,7 +90,7 @@ def write_sequence_wav(seq, path, sample_rate=SAMPLE_RATE):
   return synth
 
 
-def midi_bytes(seq):
+def midi_bytes(seq: "music_pb2.NoteSequence") -> int:
   """The size of `seq` as a standard MIDI file, in bytes."""
   import note_seq  # pylint: disable=import-outside-toplevel
   buffer = io.BytesIO()

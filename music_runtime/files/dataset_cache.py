@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import tempfile
 import time
-from typing import Callable, Iterable, NamedTuple
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from absl import logging
 import numpy as np
@@ -29,15 +29,16 @@ class Pieces(NamedTuple):
   lengths: np.ndarray
   labels: dict        # name -> [num_pieces] str array
 
-  def piece(self, i):
+  def piece(self, i: int) -> np.ndarray:
+    """The array of piece `i`."""
     start = int(np.sum(self.lengths[:i]))
     return self.data[start:start + int(self.lengths[i])]
 
-  def __len__(self):
+  def __len__(self) -> int:
     return len(self.lengths)
 
 
-def read_csv_rows(path, where_to_get_it):
+def read_csv_rows(path: str, where_to_get_it: str) -> list[dict[str, str]]:
   """The rows of a dataset's metadata csv; a missing file is an error that says where to get it."""
   if not os.path.exists(path):
     raise FileNotFoundError(f"{path}: {where_to_get_it}")
@@ -52,8 +53,10 @@ def _try_load(load, item):
     return None, f"{type(e).__name__}: {e}"
 
 
-def convert(items: Iterable, load: Callable, describe: Callable, progress_every=50, workers=1):
-  """[Piece] from load(item) for every item; unreadable items are logged and skipped.
+def convert(items: Iterable, load: Callable, describe: Callable, progress_every: int = 50,
+            workers: int = 1) -> tuple[list[Piece], int]:
+  """([Piece] from load(item) for every item, the number skipped): unreadable items are logged
+  and skipped.
 
   With workers > 1, files are converted in that many processes (`load` must be picklable);
   the order of the result does not depend on it.
@@ -83,8 +86,9 @@ def convert(items: Iterable, load: Callable, describe: Callable, progress_every=
   return pieces, skipped
 
 
-def save(pieces, path):
-  arrays = {}
+def save(pieces: Sequence[Piece], path: str) -> None:
+  """Writes `pieces` to the .npz cache `path` (atomically: a temporary file renamed over it)."""
+  arrays: dict[str, Any] = {}
   for split in sorted({p.split for p in pieces}):
     chosen = [p for p in pieces if p.split == split]
     arrays[f"{split}/data"] = np.concatenate([p.array for p in chosen])
@@ -106,9 +110,9 @@ def save(pieces, path):
       os.unlink(tmp)
 
 
-def load(path):
+def load(path: str) -> dict[str, Pieces]:
   """{split: Pieces} from a cache written by `save`."""
-  splits = {}
+  splits: dict[str, dict] = {}
   with np.load(path, allow_pickle=False) as f:
     for key in f.files:
       split, _, rest = key.partition("/")
@@ -134,8 +138,9 @@ def _checked_load(path):
   return splits
 
 
-def cached(path, build, where="the data folder"):
-  """Loads `path`, or builds the [Piece] list with `build()`, saves it and loads it. A cache
+def cached(path: str, build: Callable[[], tuple[list[Piece], int]],
+           where: str = "the data folder") -> dict[str, Pieces]:
+  """Loads `path`, or builds the [Piece] list with `build()` (`convert`'s pair), saves it and loads it. A cache
   that cannot be read (truncated, corrupt) is named, moved aside to `<path>.corrupt` and
   rebuilt."""
   if os.path.exists(path):

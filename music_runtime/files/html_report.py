@@ -44,10 +44,14 @@ def is_listening_line(line: str) -> bool:
                                                 for _, href in _links(line))
 
 
-def _takes(line: str):
-  """[(name, midi, wav, figure)] of one listening line, in order."""
+_Take = Tuple[str, Optional[str], Optional[str], Optional[str]]  # name, midi, wav, figure
+
+
+def _takes(line: str) -> Tuple[str, List[_Take]]:
+  """(label, [(name, midi, wav, figure)]) of one listening line, in order."""
   label = line.lstrip()[2:].split(":", 1)[0].strip()
-  takes, figure = [], None
+  takes: list[list[Optional[str]]] = []
+  figure = None
   for text, href in _links(line):
     if href.endswith((".mid", ".midi")):
       takes.append([label if text == "midi" else text, href, None, None])
@@ -60,7 +64,7 @@ def _takes(line: str):
       figure = href
   if figure is not None and len(takes) == 1:
     takes[0][3] = figure
-  return label, [tuple(t) for t in takes]
+  return label, [(str(t[0]), t[1], t[2], t[3]) for t in takes]
 
 
 def roll_path(midi_rel: str) -> str:

@@ -12,11 +12,15 @@ files raise mido's errors.
 
 import io
 import struct
+from typing import TYPE_CHECKING
 
 import mido
 from mido.messages import specs
 from mido.midifiles import meta as mido_meta
 from mido.midifiles import midifiles as mido_files
+
+if TYPE_CHECKING:
+  from note_seq.protobuf import music_pb2
 
 # status byte -> (type, number of data bytes, name of the first, of the second (or None),
 # channel) for channel messages.
@@ -152,7 +156,8 @@ def _parse(data, charset, message_class):
   return midi
 
 
-def read(path, charset="latin1", message_class=mido.Message):
+def read(path: str, charset: str = "latin1",
+         message_class: type = mido.Message) -> mido.MidiFile:
   """The `mido.MidiFile` of a MIDI file, equal to `mido.MidiFile(path, charset=charset)`."""
   with open(path, "rb") as f:
     data = f.read()
@@ -162,7 +167,7 @@ def read(path, charset="latin1", message_class=mido.Message):
     return mido.MidiFile(file=io.BytesIO(data), charset=charset)
 
 
-def note_sequence(path):
+def note_sequence(path: str) -> "music_pb2.NoteSequence":
   """`note_seq.midi_file_to_note_sequence(path)`, the file read by `read`."""
   import note_seq  # pylint: disable=import-outside-toplevel
   import pretty_midi  # pylint: disable=import-outside-toplevel

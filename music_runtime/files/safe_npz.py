@@ -10,6 +10,7 @@ import os
 import pickle
 import zipfile
 import zlib
+from typing import Union
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def _read_member(archive, member, source):
   return array
 
 
-def load_npz(path):
+def load_npz(path: Union[str, os.PathLike]) -> dict[str, np.ndarray]:
   """Returns {name: array} for an .npz, rebuilding object arrays of arrays safely."""
   source = os.fspath(path)
   try:

@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import time
+from typing import Iterator
 
 from absl import logging
 
@@ -90,7 +91,7 @@ def _open_locked(path):
 
 
 @contextlib.contextmanager
-def hold(workdir: str):
+def hold(workdir: str) -> Iterator[None]:
   """Holds `workdir`'s lock for the block (process 0 only in multi-process jobs). A workdir
   this creates and leaves empty is removed again, so a refused command leaves nothing."""
   import jax  # pylint: disable=import-outside-toplevel

@@ -4,8 +4,10 @@ JSON read back with one clear line when damaged, and the NaN guard."""
 import json
 import math
 import os
+from typing import Any, Optional
 
 import jax
+from ml_collections import ConfigDict
 
 from music_runtime.files import atomic
 from music_runtime.files import html_report
@@ -22,14 +24,14 @@ class WorkdirFileError(ValueError):
   """A workdir file that cannot be read (truncated, not JSON): named with what to do."""
 
 
-def write_report(workdir: str, report: dict, markdown_text: str, **json_kwargs) -> None:
+def write_report(workdir: str, report: dict, markdown_text: str, **json_kwargs: Any) -> None:
   """Writes a run's report.json, REPORT.md and REPORT.html (each atomically)."""
   atomic.write_json(os.path.join(workdir, "report.json"), report, indent=1, **json_kwargs)
   atomic.write_text(os.path.join(workdir, "REPORT.md"), markdown_text)
   html_report.write(markdown_text, workdir)
 
 
-def read_json(path: str, what: str = "file"):
+def read_json(path: str, what: str = "file") -> Any:
   """The JSON in `path`; a damaged file raises WorkdirFileError naming it."""
   try:
     with open(path) as f:
@@ -39,7 +41,7 @@ def read_json(path: str, what: str = "file"):
                            "copy, or use a new --workdir") from e
 
 
-def read_run_record(workdir: str):
+def read_run_record(workdir: str) -> tuple[dict, Optional[dict]]:
   """(the saved config without its data provenance, the provenance or None) of `workdir`'s
   config.json; ({}, None) when there is none."""
   path = os.path.join(workdir, CONFIG_FILE)
@@ -58,7 +60,8 @@ def read_config_json(workdir: str) -> dict:
   return read_run_record(workdir)[0]
 
 
-def write_config_json(config, workdir: str, provenance=None) -> None:
+def write_config_json(config: ConfigDict, workdir: str,
+                      provenance: Optional[dict] = None) -> None:
   """Saves the run's full configuration, and the provenance of its data, as
   `workdir/config.json` (process 0 only; atomically)."""
   if jax.process_index() == 0:
@@ -68,7 +71,7 @@ def write_config_json(config, workdir: str, provenance=None) -> None:
     atomic.write_json(os.path.join(workdir, CONFIG_FILE), data, indent=2, sort_keys=True)
 
 
-def latest_checkpoint_step(workdir: str):
+def latest_checkpoint_step(workdir: str) -> Optional[int]:
   """The highest step saved under `workdir/checkpoints` (Orbax names each step's folder by its
   number), or None."""
   folder = os.path.join(workdir, "checkpoints")
@@ -78,7 +81,7 @@ def latest_checkpoint_step(workdir: str):
   return max(steps) if steps else None
 
 
-def check_finite(loss, step, mngr, hint=""):
+def check_finite(loss: Any, step: int, mngr: Any, hint: str = "") -> None:
   """Raises NonFiniteLossError naming the step and the latest finite checkpoint."""
   loss = float(loss)
   if not math.isfinite(loss):

@@ -6,11 +6,14 @@ its real rows (a last, padded batch counts its repeated row more than once: pass
 `batch_size` rows for exact means).
 """
 
+from typing import Any, Callable, Iterator, Sequence
+
 import jax
 import numpy as np
 
 
-def fixed_size_batches(arrays, batch_size):
+def fixed_size_batches(arrays: Sequence[np.ndarray],
+                       batch_size: int) -> Iterator[tuple[list[np.ndarray], int]]:
   """Yields ([a[first:first + batch_size] padded to batch_size for a in arrays], count)."""
   num = len(arrays[0])
   for first in range(0, num, batch_size):
@@ -21,7 +24,7 @@ def fixed_size_batches(arrays, batch_size):
            for a in arrays], count
 
 
-def map_in_batches(fn, arrays, batch_size):
+def map_in_batches(fn: Callable[..., Any], arrays: Sequence[np.ndarray], batch_size: int) -> Any:
   """fn(*batch) over the leading axis of `arrays`, its outputs (a pytree of arrays with a
   leading batch axis) concatenated without the padded rows."""
   outputs = []
@@ -31,10 +34,12 @@ def map_in_batches(fn, arrays, batch_size):
   return jax.tree_util.tree_map(lambda *parts: np.concatenate(parts), *outputs)
 
 
-def mean_in_batches(fn, arrays, batch_size):
+def mean_in_batches(fn: Callable[..., dict], arrays: Sequence[np.ndarray],
+                    batch_size: int) -> dict[str, float]:
   """{name: mean} of fn(*batch) -> {name: scalar metric of the batch}, each batch weighted by
   its number of real rows."""
-  totals, num = {}, 0
+  totals: dict[str, float] = {}
+  num = 0
   for batch, count in fixed_size_batches(arrays, batch_size):
     values = jax.device_get(fn(*batch))
     for name, value in values.items():

@@ -1,7 +1,7 @@
 """Orbax checkpointing shared by both trainers: periodic saves and automatic resume."""
 
 import os
-from typing import Any, Optional, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 from absl import logging
 import jax
@@ -33,7 +33,7 @@ class CheckpointMismatchError(ValueError):
   file's, so the checkpoint is left where it is."""
 
 
-def _leaf_name(path) -> str:
+def _leaf_name(path: Sequence[Any]) -> str:
   """"a/b/0" for a pytree key path, alike for dict keys, attributes and indices (Orbax stores
   named tuples and lists as dicts and lists)."""
   return "/".join(str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k))))

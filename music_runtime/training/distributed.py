@@ -8,6 +8,8 @@ computes its devices' share; only process 0 writes logs, config.json, reports an
 Orbax coordinates the checkpoints.
 """
 
+from typing import Mapping, Optional
+
 from absl import flags
 from absl import logging
 import jax
@@ -30,14 +32,17 @@ def _int(environ, name):
     return 1
 
 
-def job_is_multi_process(environ):
+def job_is_multi_process(environ: Mapping[str, str]) -> bool:
   """True when the environment describes a multi-process job that JAX detects by itself."""
   return (_int(environ, "SLURM_NTASKS") > 1
           or "," in environ.get("TPU_WORKER_HOSTNAMES", "")
           or _int(environ, "OMPI_COMM_WORLD_SIZE") > 1)
 
 
-def should_initialize(mode, coordinator_address, environ):
+def should_initialize(mode: str, coordinator_address: Optional[str],
+                      environ: Mapping[str, str]) -> bool:
+  """Whether to call `jax.distributed.initialize()`: `mode` "on"/"off" decides, "auto" when a
+  coordinator is named or the environment describes a multi-process job."""
   if mode == "on":
     return True
   if mode == "off":
@@ -45,7 +50,7 @@ def should_initialize(mode, coordinator_address, environ):
   return bool(coordinator_address) or job_is_multi_process(environ)
 
 
-def initialize_from_flags(environ):
+def initialize_from_flags(environ: Mapping[str, str]) -> None:
   """Initializes the distributed runtime if the flags and environment ask for it."""
   if should_initialize(FLAGS.distributed, FLAGS.coordinator_address, environ):
     jax.distributed.initialize(coordinator_address=FLAGS.coordinator_address,

@@ -10,7 +10,7 @@ Cholesky) are custom calls that the SPMD partitioner would otherwise replicate o
 """
 
 import functools
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import jax
 from jax.sharding import NamedSharding
@@ -97,7 +97,7 @@ def pad_to_multiple(x: np.ndarray, mesh: jax.sharding.Mesh) -> Tuple[np.ndarray,
   return np.concatenate([x, np.repeat(x[-1:], extra, axis=0)]) if extra else x, count
 
 
-def per_shard(fn: Callable, mesh: jax.sharding.Mesh, in_specs, out_specs) -> Callable:
+def per_shard(fn: Callable, mesh: jax.sharding.Mesh, in_specs: Any, out_specs: Any) -> Callable:
   """`fn` on each device's slice (`shard_map` over the data axis); `fn` itself on one device,
   where `shard_map` only costs (3.5x slower TCN steps on CPU, measured).
 
@@ -124,7 +124,7 @@ def sum_over_shards(tree: Any, mesh: jax.sharding.Mesh) -> Any:
   return jax.tree_util.tree_map(lambda x: jax.lax.psum(x, DATA), tree)
 
 
-def quick_compile_options():
+def quick_compile_options() -> Optional[dict[str, Any]]:
   """XLA options for small programs compiled once per shape (the capacity curves' reads): on
   CPU, backend optimisation level 0 compiles them 2-3x faster (0.6-0.7 s vs 1.5-1.8 s per shape,
   identical results). Not for the main reads: there it slowed the run (23 s -> 34 s). None on
@@ -132,7 +132,7 @@ def quick_compile_options():
   return {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
 
 
-def quick_jit(fn, **jit_kwargs):
+def quick_jit(fn: Callable, **jit_kwargs: Any) -> Callable[[], Callable]:
   """() -> `jax.jit(fn, **jit_kwargs)` at `quick_compile_options`, built on the first call:
   asking for the backend at import would start JAX before a multi-host job's
   `jax.distributed.initialize()`."""

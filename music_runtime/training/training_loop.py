@@ -12,6 +12,7 @@ from typing import Any, Callable, NamedTuple, Optional
 
 from absl import logging
 import jax
+from ml_collections import ConfigDict
 
 from music_runtime.files import metric_writing
 from music_runtime.files import workdir_utils
@@ -19,8 +20,8 @@ from music_runtime.training import checkpointing
 from music_runtime.training import sharding
 
 
-def prepare(config, workdir: str, *, validate: Callable, load_data: Callable,
-            check_resume: Callable):
+def prepare(config: ConfigDict, workdir: str, *, validate: Callable, load_data: Callable,
+            check_resume: Callable) -> tuple[jax.sharding.Mesh, Any, Any]:
   """The start both trainers share; nothing is written until every check has passed.
 
   Validates `config`, builds the mesh of `config.mesh_devices` and checks that it splits
@@ -47,10 +48,12 @@ class Trained(NamedTuple):
   train_seconds: float   # wall time of the steps taken here, compilation included
 
 
-def run(*, workdir: str, initial_state, step_fn: Callable, num_steps: int, log_every: int,
-        checkpoint_every: int, keep: int, mesh, writer: metric_writing.MetricWriter,
-        evaluate: Optional[Callable] = None, eval_every: int = 0, nan_hint: str = "",
-        heartbeat: Callable[[str], None] = lambda what: None, extra_scalars=None) -> Trained:
+def run(*, workdir: str, initial_state: Any, step_fn: Callable, num_steps: int, log_every: int,
+        checkpoint_every: int, keep: int, mesh: jax.sharding.Mesh,
+        writer: metric_writing.MetricWriter, evaluate: Optional[Callable] = None,
+        eval_every: int = 0, nan_hint: str = "",
+        heartbeat: Callable[[str], None] = lambda what: None,
+        extra_scalars: Optional[Callable[[int], dict]] = None) -> Trained:
   """Trains `initial_state` to step `num_steps`, resuming from `workdir`.
 
   step_fn(state, step) -> (state, scalars) takes training step `step` (1-based); scalars must

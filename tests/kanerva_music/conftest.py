@@ -55,11 +55,11 @@ def prior_command(workdir, *flags):
 
 @pytest.fixture(scope="session")
 def trained_prior(tmp_path_factory):
-  """(workdir, the binary's stdout): `prior_quick` trained and reported once per session."""
+  """(workdir, the finished process): `prior_quick` trained and reported once per session."""
   if not os.path.exists(SHARED_JSB):
     pytest.skip("needs ../shared/data/jsb_chorales")
   workdir = tmp_path_factory.mktemp("prior") / "run"
   done = subprocess.run(prior_command(workdir), cwd=ROOT, capture_output=True, text=True,
                         timeout=600)
   assert done.returncode == 0, done.stderr[-3000:]
-  return str(workdir), done.stdout
+  return str(workdir), done

@@ -17,6 +17,7 @@ from kanerva_music.tools import user_score
 from kanerva_music.training import config_checks
 from tests.conftest import four_voices
 from tests.conftest import write_score
+from tests.conftest import xla_error_lines
 from tests.kanerva_music.conftest import ROOT
 from tests.kanerva_music.conftest import prior_command
 
@@ -110,3 +111,11 @@ def test_the_completion_tool_fills_bars_with_the_network_keeping_other_voices(tr
   harmonised = complete.complete_grid(config, params, grid, bars, given_voices="SB")
   np.testing.assert_array_equal(harmonised.pitches[:, [0, 3]], grid[:, [0, 3]])
   assert harmonised.fill[:, [1, 2]].all() and np.isfinite(harmonised.pitches).all()
+
+
+def test_the_quick_run_logs_no_xla_error_line(trained_prior):
+  _, done = trained_prior
+  assert xla_error_lines("I1203 a.cc:1] fine\nE1203 05:12:00.1  7 slow_operation_alarm.cc:73] "
+                         "Constant folding\n") == ["E1203 05:12:00.1  7 slow_operation_alarm.cc:73]"
+                                                   " Constant folding"]
+  assert not xla_error_lines(done.stderr), xla_error_lines(done.stderr)

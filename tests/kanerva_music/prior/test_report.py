@@ -31,7 +31,8 @@ def test_the_report_has_every_section_and_plays_the_harmonisation(trained_prior)
 
 
 def test_a_small_trained_network_beats_holding_the_last_chord(trained_prior):
-  workdir, stdout = trained_prior
+  workdir, done = trained_prior
+  stdout = done.stdout
   report = json.load(open(os.path.join(workdir, "report.json")))
   prior, base = report["prior"], report["baselines"]
   for mask in ("random_50", "soprano", "outer"):
