@@ -5,6 +5,7 @@ Run:
   python -m kanerva_music.main --config=configs/chorales.py:paper        # sigma_xi = 0.2
   python -m kanerva_music.main --config=configs/chorales.py:learned_cov  # first reproduction
   python -m kanerva_music.main --config=configs/chorales.py:quick        # a minute on a laptop
+  python -m kanerva_music.main --config=configs/chorales.py:listener     # + per-voice recall
   python -m kanerva_music.main --config=configs/chorales.py:codec        # the codec DKM
   python -m kanerva_music.main --config=configs/chorales.py:codec_conv   # ... encoders: conv, kwta
   python -m kanerva_music.main --config=configs/chorales.py:codec_quick  # a few minutes
@@ -38,13 +39,15 @@ is a set of T = 32 episodes written into one memory, and `batch_size` counts suc
 import ml_collections
 
 
-VARIANTS = ("", "precise", "paper", "learned_cov", "quick", "codec", "codec_mlp", "codec_conv",
-            "codec_kwta", "codec_quick", "prior", "prior_transformer", "prior_quick")
+VARIANTS = ("", "precise", "paper", "learned_cov", "quick", "listener", "codec", "codec_mlp",
+            "codec_conv", "codec_kwta", "codec_quick", "prior", "prior_transformer", "prior_quick")
 
 
 def get_config(variant=""):
   """variant: "" (= "precise") the memory that remembers; "paper" the paper's sigma_xi = 0.2;
-  "learned_cov" the first reproduction; "quick" a short run of the default."""
+  "learned_cov" the first reproduction; "quick" a short run of the default; "listener" the
+  default with the report's listener section (per-voice recall from a melodic cue, per-voice
+  capacity of uniform and melody-weighted memories: docs/dkm.md, "Per-voice noise")."""
   config = ml_collections.ConfigDict()
   config.program = "kanerva_music.main"   # the binary that runs this config
   config.name = "chorales"
@@ -83,6 +86,7 @@ def get_config(variant=""):
   config.model.read_address = "prior"       # the ELBO's reconstruction address: prior | posterior
   config.model.memory_precision = "float32"  # the memory as kept after the write (the report's
                                              # reads): float32 | bfloat16 | int8
+  config.model.voice_noise = ()             # sigma_xi per voice (S, A, T, B); () = obs_noise_std
 
   config.episodes_per_memory = 32   # T
   config.batch_size = 32            # memories per step
@@ -106,6 +110,10 @@ def get_config(variant=""):
   config.eval.report = True         # write report.json, REPORT.md, figures and audio
   config.eval.capacity_rows = (32, 64, 128)  # K of the capacity curves (() = none)
   config.eval.capacity_sizes = (8, 16, 32, 64, 128, 256, 512)  # stored episodes T
+  # The listener section (reporting/listener_report.py): per-voice sigmas of the memories it
+  # compares (() = no section) at these T.
+  config.eval.listener_voice_noises = ()
+  config.eval.listener_sizes = (16, 32, 64, 128, 256)
 
   if variant == "paper":
     config.name = "chorales_paper"
@@ -128,6 +136,11 @@ def get_config(variant=""):
     config.eval_every_steps = 1000
     config.checkpoint_every_steps = 500
     config.eval.num_memories = 32
+  elif variant == "listener":
+    config.name = "chorales_listener"
+    sigma = config.model.obs_noise_std  # the uniform memory, then the melody weighted 4x, 16x
+    config.eval.listener_voice_noises = ((sigma,) * 4, (sigma / 2,) + (sigma,) * 3,
+                                         (sigma / 4,) + (sigma,) * 3)
   elif variant.startswith("codec"):
     _codec(config, variant)
   elif variant.startswith("prior"):

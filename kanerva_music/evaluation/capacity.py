@@ -64,8 +64,8 @@ def _memory_reads(params, stored, cues, beta, *, model_config, precisions=()):
   for read in ("lstsq", "attention"):
     def estimate(mask, cues_of_task, mean=written["memory"].mean, values=written["values"],
                  read=read):
-      iterate = lambda m, u, v, x: dkm.iterate_read(dkm.Memory(m, u), x, mask, method=read,
-                                                    values=v, **kwargs)[-1]
+      iterate = lambda m, u, v, x: model.iterate_read(dkm.Memory(m, u), x, mask, model_config,
+                                                      method=read, values=v, **kwargs)[-1]
       return dkm.map_memories(iterate, mean, written["memory"].cov, values, cues_of_task)
 
     completion = jax.lax.map(

@@ -181,11 +181,11 @@ def continue_chorale(params, model_config, given, stored, num_new_bars, steps_pe
   mask = np.repeat(np.arange(window_steps) < steps_per_bar, 4).astype(np.float32)
   for _ in range(num_new_bars):
     cue = np.concatenate([grid[-steps_per_bar:], np.zeros((steps_per_bar, 4), np.float32)])
-    iterates = dkm.iterate_read(written["memory"], cue.reshape(-1), mask, num_iters=num_iters,
-                                **model.solve_options(model_config),
-                                method=model_config.read_method, values=written["values"],
-                                beta=model_config.attention_beta if beta is None else beta,
-                                top_k=model_config.attention_top_k)
+    iterates = model.iterate_read(written["memory"], cue.reshape(-1), mask, model_config,
+                                  num_iters=num_iters, **model.solve_options(model_config),
+                                  method=model_config.read_method, values=written["values"],
+                                  beta=model_config.attention_beta if beta is None else beta,
+                                  top_k=model_config.attention_top_k)
     new = np.asarray(iterates[-1]).reshape(window_steps, 4)[steps_per_bar:]
     grid = np.concatenate([grid, new])
   return grid

@@ -19,18 +19,19 @@ from music_runtime.training import sharding
 DATA = sharding.DATA
 
 
-def write_memories(params, stored, model_config, rngs=None, precision=None):
+def write_memories(params, stored, model_config, rngs=None, precision=None, voice_noise=None):
   """{"memory": posterior memories, "values": their read-outs [M, T, C] of the stored episodes}
-  after writing stored [M, T, C] as training writes (`model.store`); rngs [M] default to
-  `model.evaluation_write_keys`. The posterior mean and the read-outs are kept at `precision`
-  (default `model_config.memory_precision`, see `storage.quantize`)."""
+  after writing stored [M, T, C] as training writes (`model.store`, with `voice_noise` if given);
+  rngs [M] default to `model.evaluation_write_keys`. The posterior mean and the read-outs are
+  kept at `precision` (default `model_config.memory_precision`, see `storage.quantize`)."""
   if rngs is None:
     rngs = model.evaluation_write_keys(stored.shape[0])
   if precision is None:
     precision = model_config.get("memory_precision", "float32")
 
   def one(z, r):
-    written = model.store(params, z, model_config, r, method=model_config.write_solve_method)
+    written = model.store(params, z, model_config, r, method=model_config.write_solve_method,
+                          voice_noise=voice_noise)
     kept = dkm.Memory(storage.quantize(written.posterior.mean, precision), written.posterior.cov)
     return {"memory": kept,
             "values": storage.quantize(dkm.read(written.posterior, written.w), precision)}
@@ -47,8 +48,8 @@ def _read_shard(memories, targets, cues, mask, valid, beta, *, num_iters, method
     method, mask_of = model_config.read_method, lambda k: None
   else:
     mask_of = lambda k: k
-  read = lambda m, x, k: dkm.iterate_read(m["memory"], x, mask_of(k), method=method,
-                                          values=m["values"], **kwargs)
+  read = lambda m, x, k: model.iterate_read(m["memory"], x, mask_of(k), model_config,
+                                            method=method, values=m["values"], **kwargs)
   if denoise:
     cue0 = cues
     iterates = dkm.map_memories(lambda m, x: read(m, x, None), memories, cues)

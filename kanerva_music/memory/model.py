@@ -11,14 +11,17 @@ evaluation and the completion tool share.
 """
 
 import math
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 from ml_collections import ConfigDict
 import numpy as np
 
 from kanerva_music.memory import dkm
+from kanerva_music.memory import information_form
+from kanerva_music.memory import voiced
 from music_runtime.training import sharding
 
 PRIOR_COVS = ("full", "scalar", "fixed")
@@ -41,6 +44,40 @@ def check_model_config(model_config: ConfigDict) -> None:
                          ("lstsq_solver", dkm.LSTSQ_SOLVERS)):
     if field in model_config and model_config[field] not in choices:
       raise ValueError(f"config.model.{field}={model_config[field]!r}; expected one of {choices}")
+  noise = tuple(model_config.get("voice_noise", ()))
+  if noise:
+    if len(noise) != voiced.NUM_VOICES or not all(
+        isinstance(s, (int, float)) and np.isfinite(s) and s > 0 for s in noise):
+      raise ValueError(f"config.model.voice_noise={noise!r}; expected four positive sigmas "
+                       "(S, A, T, B), or () for sigma_xi in every voice")
+    if model_config.get("sequential_write") and voice_scales(model_config, 4) is not None:
+      raise ValueError("config.model.voice_noise with model.sequential_write=True: the "
+                       "sequential write keeps one row covariance; use one or the other")
+
+
+def voice_scales(model_config: ConfigDict, num_cols: int,
+                 voice_noise: Optional[ArrayLike] = None) -> Optional[ArrayLike]:
+  """[C] s_c = sigma_xi / sigma_v(c) of `model.voice_noise` (`voiced.column_scales`); None when
+  it is unset or every voice's sigma is sigma_xi: the uniform model, computed as it always was.
+  An explicit `voice_noise` [4] (an array: the listener's settings in one program) overrides the
+  config's and is always weighted."""
+  if voice_noise is not None:
+    return jnp.tile(model_config.obs_noise_std / jnp.asarray(voice_noise), num_cols // 4)
+  noise = tuple(model_config.get("voice_noise", ()))
+  if not noise:
+    return None
+  return voiced.column_scales(noise, model_config.obs_noise_std, num_cols)
+
+
+def iterate_read(memory: dkm.Memory, x: ArrayLike, mask: Optional[ArrayLike],
+                 model_config: ConfigDict, *, voice_noise: Optional[ArrayLike] = None,
+                 **read_options: Any) -> jax.Array:
+  """`dkm.iterate_read`, weighted by the per-voice noise (`voice_scales`) where there is one
+  (`voiced.iterate_read`; the attention read's stored read-outs are scaled alike)."""
+  scales = voice_scales(model_config, memory.mean.shape[-1], voice_noise)
+  if scales is None:
+    return dkm.iterate_read(memory, x, mask, **read_options)
+  return voiced.iterate_read(memory, x, mask, scales=scales, **read_options)
 
 
 def principal_rows(windows: np.ndarray, num_rows: int) -> np.ndarray:
@@ -118,10 +155,13 @@ def linalg(model_config: ConfigDict) -> str:
   return model_config.get("linalg", "xla")
 
 
-def _address(mean, episodes, model_config, method):
-  return dkm.solve_address(mean, episodes, obs_noise_std=model_config.obs_noise_std,
-                           prior_std=model_config.prior_std, method=method,
-                           linalg=linalg(model_config))
+def _address(mean, episodes, model_config, method, voice_noise=None):
+  options = dict(obs_noise_std=model_config.obs_noise_std, prior_std=model_config.prior_std,
+                 method=method, linalg=linalg(model_config))
+  scales = voice_scales(model_config, mean.shape[-1], voice_noise)
+  if scales is None:
+    return dkm.solve_address(mean, episodes, **options)
+  return voiced.solve_address(mean, episodes, scales=scales, **options)
 
 
 def _sequential_addresses(prior, episodes, model_config, method, noise):
@@ -151,7 +191,8 @@ class Written(NamedTuple):
 
 
 def store(params: dict, episodes: jax.Array, model_config: ConfigDict,
-          rng: Optional[jax.Array], *, method: str) -> Written:
+          rng: Optional[jax.Array], *, method: str,
+          voice_noise: Optional[ArrayLike] = None) -> Written:
   """Writes episodes into one memory from the prior (paper eqs. 2, 6; docs/dkm.md, "Write").
 
   Addresses solve eq. 6 against the prior mean, or, with `sequential_write`, each against the
@@ -164,6 +205,7 @@ def store(params: dict, episodes: jax.Array, model_config: ConfigDict,
     model_config: config.model.
     rng: the address noise's key (used only with `write_addresses="sample"`).
     method: the addresses' solve method (dkm.SOLVE_METHODS).
+    voice_noise: sigmas [4] (S A T B) in place of `model.voice_noise` (`voice_scales`).
 
   Returns:
     `Written`: prior and posterior memories, KL(posterior || prior), mu [T, K] and w [T, K].
@@ -175,13 +217,25 @@ def store(params: dict, episodes: jax.Array, model_config: ConfigDict,
       raise ValueError('model.write_addresses="sample" needs the address noise\'s key (rng)')
     noise = address_std(params) * jax.random.normal(rng, noise.shape, noise.dtype)
   if model_config.sequential_write:
+    if voice_noise is not None:
+      raise ValueError("per-voice noise with model.sequential_write=True: the sequential write "
+                       "keeps one row covariance")
     mu, w = _sequential_addresses(prior, episodes, model_config, method, noise)
   else:
-    mu = _address(prior.mean, episodes, model_config, method)
+    mu = _address(prior.mean, episodes, model_config, method, voice_noise)
     w = mu + noise
-  posterior, kl_memory = dkm.write_with_kl(prior, episodes, w,
-                                           obs_noise_std=model_config.obs_noise_std,
-                                           linalg=linalg(model_config))
+  if voice_scales(model_config, episodes.shape[-1], voice_noise) is None:
+    # Past K episodes the Kalman form loses float32 accuracy (information_form.py).
+    write = (information_form.write_with_kl if episodes.shape[0] > prior.mean.shape[0]
+             else dkm.write_with_kl)
+    posterior, kl_memory = write(prior, episodes, w, obs_noise_std=model_config.obs_noise_std,
+                                 linalg=linalg(model_config))
+  else:  # the posterior's cov is then [4, K, K], one row covariance per voice
+    posterior, kl_memory = voiced.write_with_kl(prior, episodes, w,
+                                                voice_noise=(model_config.voice_noise
+                                                             if voice_noise is None
+                                                             else voice_noise),
+                                                linalg=linalg(model_config))
   return Written(prior, posterior, kl_memory, mu, w)
 
 
@@ -218,9 +272,14 @@ def memory_terms(params: dict, episodes: jax.Array, rng: Optional[jax.Array],
   if model_config.read_address == "posterior":
     mu = _address(posterior.mean, episodes, model_config, method)
   sigma_w = address_std(params)
+  if voice_scales(model_config, episodes.shape[-1]) is None:
+    log_likelihood = dkm.expected_log_likelihood(episodes, posterior, mu, sigma_w,
+                                                 obs_noise_std=model_config.obs_noise_std)
+  else:
+    log_likelihood = voiced.expected_log_likelihood(episodes, posterior, mu, sigma_w,
+                                                    voice_noise=model_config.voice_noise)
   return {
-      "log_likelihood": jnp.sum(dkm.expected_log_likelihood(
-          episodes, posterior, mu, sigma_w, obs_noise_std=model_config.obs_noise_std)),
+      "log_likelihood": jnp.sum(log_likelihood),
       "kl_address": jnp.sum(dkm.kl_address(mu, sigma_w, model_config.prior_std)),
       "kl_memory": kl_memory,
   }

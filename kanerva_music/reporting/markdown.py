@@ -7,6 +7,7 @@ import os
 from kanerva_music.evaluation import capacity
 from kanerva_music.evaluation import storage
 from kanerva_music.reporting import claims
+from kanerva_music.reporting import listener_report
 from kanerva_music.reporting import storage_tables
 from music_runtime.files import claims as claim_tables
 from music_runtime.files import report_format as fmt
@@ -97,6 +98,10 @@ def markdown(report, media, workdir, config):
   if "capacity_curves" in report:
     lines += capacity_markdown(report, config)
     lines += storage_tables.markdown(report)
+  rel = lambda path: _rel(path, workdir)
+  if "listener" in report:
+    lines += listener_report.markdown(report["listener"], media, rel, config,
+                                      summary["num_rows"])
   timing = report["timing"]
   train_s = "n/a" if timing["train_seconds"] is None else f"{timing['train_seconds']:.1f}s"
   lines += ["", "## Figures", "",
@@ -115,5 +120,7 @@ def markdown(report, media, workdir, config):
              for kind in (("original", "given", "output") if name == "continue"
                           else ("original", "cue", "output"))]
     lines.append(f"- {name}: " + ", ".join(parts))
+  if "listener" in report:
+    lines += listener_report.listening_lines(media, rel, report["listener"]["example_size"])
   lines += ["", f"Timing: training {train_s}, evaluation {timing['eval_seconds']:.1f}s.", ""]
   return "\n".join(lines)

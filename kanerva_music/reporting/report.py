@@ -16,6 +16,7 @@ from kanerva_music.evaluation import frontier
 from kanerva_music.evaluation import storage
 from kanerva_music.memory import model
 from kanerva_music.reporting import figures
+from kanerva_music.reporting import listener_report
 from kanerva_music.reporting import markdown as report_markdown
 from kanerva_music.reporting import music_io
 from music_runtime.files import atomic
@@ -251,12 +252,20 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
     capacity_report.update(storage_sections(capacity_report["capacity_curves"],
                                             capacity_stored["capacity_curves"]))
   stage_seconds["capacity"] = time.time() - start - sum(stage_seconds.values())
+  listener_section = {}
+  if listener_report.enabled(config):
+    listener_section = listener_report.section(config, params, host_pools["test"], stored, novel,
+                                               beta, heartbeat)
+    stage_seconds["listener"] = time.time() - start - sum(stage_seconds.values())
   train_seconds = recorded_train_seconds(workdir, train_seconds)
   with report_staging.staged(workdir) as stage:
     # Host copies: the figures' reads run on this process alone.
     host_params = jax.device_get(params)
     media = write_media(stage.folder, config, host_params, host_pools["test"], stored, examples,
                         beta)
+    if listener_section:
+      media.update(listener_report.write_media(stage.folder, config, host_params,
+                                               host_pools["test"], listener_section))
     heartbeat("report: figures and audio")
     if capacity_report:
       media["capacity"] = os.path.join(stage.folder, "capacity.png")
@@ -277,6 +286,7 @@ def write_report(config, workdir, trained, heartbeat=lambda what: None):
                   "half_exact_stored_minus_unseen": (half["recall"]["acc_exact"][-1]
                                                      - half["novel"]["acc_exact"][-1])},
               **capacity_report,
+              **({"listener": listener_section} if listener_section else {}),
               "config_summary": config_summary(config, data_source),
               "data_provenance": data_source.record(),
               "timing": {"train_seconds": train_seconds, "eval_seconds": time.time() - start,

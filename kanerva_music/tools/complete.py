@@ -301,10 +301,12 @@ def _read(config, params, stored, cues, masks, read, beta):
                                              read or "encoder").reshape(len(cues), -1)
   written = jax.tree_util.tree_map(lambda a: a[0], sharded_reads.write_memories(
       params, stored[None], config.model))
-  iterates = dkm.iterate_read(written["memory"], cues, masks, num_iters=config.eval.num_iters,
-                              **model.solve_options(config.model),
-                              method=read or config.model.read_method, values=written["values"],
-                              beta=beta, top_k=config.model.attention_top_k)
+  iterates = model.iterate_read(written["memory"], cues, masks, config.model,
+                                num_iters=config.eval.num_iters,
+                                **model.solve_options(config.model),
+                                method=read or config.model.read_method,
+                                values=written["values"], beta=beta,
+                                top_k=config.model.attention_top_k)
   return episodes.to_pitches(np.asarray(iterates[-1]))
 
 

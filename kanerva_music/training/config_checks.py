@@ -1,6 +1,8 @@
 """Checks a DKM config before anything is written, and a resumed run against its workdir
 (the rules are `music_runtime.running.config_checks`')."""
 
+import ml_collections
+
 from kanerva_music.codec import networks
 from kanerva_music.evaluation import evaluate
 from kanerva_music.evaluation import storage
@@ -53,6 +55,7 @@ def validate(config):
     raise ConfigError(str(e)) from e
   config_checks.one_of(config, "model.memory_precision", storage.PRECISIONS)
   config_checks.one_of(config, "model.kind", KINDS)
+  _validate_listener(config)
   if config.model.kind == "codec":
     _validate_codec(config)
   if config.model.kind == "prior":
@@ -136,6 +139,24 @@ def _validate_prior(config):
   if [m for m in sampled if m not in masks]:
     raise ConfigError(f"config.eval.gibbs_masks = {sampled}: expected masks among "
                       f"config.eval.prior_masks = {masks}")
+
+
+def _validate_listener(config):
+  """Per-voice sigmas (model.voice_noise, eval.listener_voice_noises) and the section's sizes."""
+  if config.model.kind != "linear" and tuple(config.model.get("voice_noise", ())):
+    raise ConfigError(f"config.model.voice_noise applies to the linear DKM's voices, not to "
+                      f"model.kind={config.model.kind!r}; leave it ()")
+  for noise in config.eval.get("listener_voice_noises", ()):
+    try:
+      model.check_model_config(ml_collections.ConfigDict({"voice_noise": tuple(noise)}))
+    except ValueError as e:
+      raise ConfigError(str(e).replace("config.model.voice_noise",
+                                       "config.eval.listener_voice_noises entry")) from e
+  if config.eval.get("listener_voice_noises", ()):
+    sizes = tuple(config.eval.get("listener_sizes", ()))
+    if not sizes or not all(isinstance(t, int) and t >= 1 for t in sizes):
+      raise ConfigError(f"config.eval.listener_sizes={sizes!r}; expected stored-episode counts "
+                        ">= 1")
 
 
 def _validate_codec(config):

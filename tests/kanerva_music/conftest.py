@@ -16,13 +16,17 @@ from tests.conftest import tiny_config
 from tests.conftest import write_object_npz
 
 
-def _train_tiny(tmp_path_factory):
+def _train_tiny(tmp_path_factory, listener=False):
   data = tmp_path_factory.mktemp("data") / "tiny_chorales.npz"
   write_object_npz(data, random_splits(np.random.default_rng(0), num=4, length=72))
   workdir = str(tmp_path_factory.mktemp("run"))
   config = tiny_config(str(data), 2)
   config.data.episode_steps = 32  # 2 bars, as the completion tool and figures expect
   config.eval.num_iters = 3
+  if listener:  # the report's listener section: the uniform memory and the melody weighted 4x
+    sigma = config.model.obs_noise_std
+    config.eval.listener_voice_noises = ((sigma,) * 4, (sigma / 2,) + (sigma,) * 3)
+    config.eval.listener_sizes = (2, 4, 8)
   result = train.train_and_evaluate(config, workdir)
   return config, workdir, result
 
@@ -36,9 +40,9 @@ def trained_workdir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def reported_workdir(tmp_path_factory):
-  """(config, workdir, TrainedMemory, report): another tiny memory, its report written once per
-  session."""
-  config, workdir, result = _train_tiny(tmp_path_factory)
+  """(config, workdir, TrainedMemory, report): another tiny memory, its report (with the
+  listener section) written once per session."""
+  config, workdir, result = _train_tiny(tmp_path_factory, listener=True)
   return config, workdir, result, report.write_report(config, workdir, result)
 
 

@@ -4,6 +4,7 @@ and listening files."""
 import json
 import os
 
+import numpy as np
 import pytest
 
 from kanerva_music.evaluation import baselines
@@ -100,3 +101,30 @@ def test_report_has_every_section_and_files(reported_workdir):
                "audio/complete_output.mid", "audio/complete_output.wav"):
     assert os.path.getsize(os.path.join(workdir, name)) > 100
     assert name in text
+
+
+def test_the_listener_section_reads_each_setting_and_plays_its_recall(reported_workdir):
+  config, workdir, _, _ = reported_workdir
+  saved = json.load(open(os.path.join(workdir, "report.json")))
+  section = saved["listener"]
+  assert set(section["capacity_by_voice"]) == {"uniform", "melody_4x"}
+  for entry in section["capacity_by_voice"].values():
+    assert set(entry["curves"]) == {"2", "4", "8"}
+    for by_task in entry["curves"].values():
+      assert by_task["soprano"]["soprano"] is None  # the given melody is not scored
+      assert all(0 <= by_task["half"][v] <= 1 for v in ("soprano", "alto", "tenor", "bass"))
+  # The uniform memory's lstsq read is the capacity curves' (same sets' draw aside): its mean
+  # over voices is the overall figure, weighted by each voice's scored entries (all equal here).
+  half = section["capacity_by_voice"]["uniform"]["curves"]["8"]["half"]
+  assert half["all"] == pytest.approx(
+      np.mean([half[v] for v in ("soprano", "alto", "tenor", "bass")]), abs=1e-6)
+  cue = section["melodic_cue"]
+  assert set(cue["reads"]) == set(dkm.READ_METHODS)
+  assert set(cue["baselines"]) == {"nearest_stored", "hold_last_chord"}
+  assert cue["soprano_block_condition"] >= 1
+  text = open(os.path.join(workdir, "REPORT.md")).read()
+  assert "## Remembering like a listener" in text and "| melody_4x | half | 8 |" in text
+  for name in ("listener_capacity.png", "audio/listener_cue.wav",
+               "audio/listener_recall_melody_4x.mid", "audio/listener_original.wav"):
+    assert os.path.getsize(os.path.join(workdir, name)) > 100, name
+  assert "- melodic cue, T = 8:" in text  # the smallest size past K = 4
