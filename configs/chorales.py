@@ -180,7 +180,8 @@ def _codec(config, variant):
   config.eval_every_steps = 1000
   config.checkpoint_every_steps = 500
   config.eval.num_memories = 16
-  config.eval.codec_masks = ("half", "random_50")  # of evaluate.MASKS; "half" is the headline
+  # Of evaluate.MASKS; "half" is the headline, "soprano" the melodic cue (per voice in the report).
+  config.eval.codec_masks = ("half", "random_50", "soprano")
   config.eval.num_iters = 3               # the attractor read's iterations (the encoder read: 1)
   config.eval.optimised_read_steps = 8
   config.eval.optimised_read_learning_rate = 0.003

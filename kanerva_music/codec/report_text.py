@@ -99,6 +99,23 @@ def targets(report: Mapping) -> list:
   ]
 
 
+def melodic_cue_lines(complete: Mapping) -> list:
+  """The melodic cue's table (only the soprano given): each read's exact accuracy of alto, tenor
+  and bass, stored and unseen; nothing where the report has no per-voice soprano figures."""
+  soprano = complete.get("soprano", {})
+  if not all("acc_exact_by_voice" in q for by_query in soprano.values()
+             for q in by_query.values()) or not soprano:
+    return []
+  lines = ["", "Melodic cue (only the soprano given), exact per voice:", "",
+           "| read | stored: alto | tenor | bass | unseen: alto | tenor | bass |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+  for read, by_query in soprano.items():
+    lines.append(f"| {READ_NAMES[read]} | " + " | ".join(
+        fmt.pct(by_query[q]["acc_exact_by_voice"][v]) for q in ("recall", "novel")
+        for v in (1, 2, 3)) + " |")
+  return lines
+
+
 def markdown(report: Mapping, media: Mapping, workdir: str, config: ConfigDict) -> str:
   """REPORT.md's codec section from report.json's `codec` and `baselines`, with its figures."""
   codec, base = report["codec"], report["baselines"]
@@ -149,6 +166,7 @@ def markdown(report: Mapping, media: Mapping, workdir: str, config: ConfigDict) 
       lines.append(f"| {mask_name} | baseline: {name} | " + " | ".join(
           [fmt.pct(r[k]) for k in ("acc_exact", "acc_1", "acc_2")] + ["-"]
           + [fmt.pct(n[k]) for k in ("acc_exact", "acc_1", "acc_2")] + ["-"]) + " |")
+  lines += melodic_cue_lines(codec["complete"])
   den = codec["denoise"]
   lines += ["", "## Denoising stored episodes (cue + N(0, 0.01), every note)", "",
             "| iteration | " + " | ".join(str(i + 1) for i in range(len(den["acc_exact"])))

@@ -1,6 +1,7 @@
-"""Remembering like a listener (Rangasayee & Fan, sections 5-6; docs/dkm.md, "Remembering like a
-listener"): recall from a melodic cue, per voice, and per-voice capacity curves of the uniform
-memory against melody-weighted ones (`model.voice_noise`, `memory/voiced.py`).
+"""Remembering like a listener (Rangasayee & Fan, sections 5-6; docs/dkm.md, "Per-voice noise"):
+recall from a melodic cue, per voice, and per-voice capacity curves of the uniform memory against
+melody-weighted ones (`model.voice_noise`, `memory/voiced.py`); one read each (lstsq is a
+projection: re-reading changes nothing).
 
 * Melodic cue: the `soprano` mask (only the soprano observed) of stored and unseen episodes, read
   by every read of the linear DKM, beside the list (the stored episode nearest by its soprano,

@@ -39,20 +39,29 @@ def categorical_sums(targets: jax.Array, predictions: jax.Array, logits: jax.Arr
                      scored: jax.Array) -> dict:
   """Sums over the scored entries of pitch-class reads: exact / within 1 / within 2 semitones
   per iteration [I] (predictions [I, ..., S, 4] or [..., S, 4]), the NLL of `targets` under the
-  final read's logits [..., S, 4, 46], and the count."""
+  final read's logits [..., S, 4, 46], the count, and the final read's exact entries and count
+  per voice [4] (S A T B)."""
   weight = jnp.broadcast_to(scored, targets.shape).astype(jnp.float32)
   distance = jnp.abs(predictions - targets)
   total = lambda v: jnp.sum(v * weight, axis=tuple(range(1, v.ndim)))
+  per_voice = lambda v: jnp.sum(v.reshape(-1, v.shape[-1]), axis=0)
+  final = distance[-1] if distance.ndim > targets.ndim else distance
   nll = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
   return {"acc_exact": total(distance == 0), "acc_1": total(distance <= 1),
-          "acc_2": total(distance <= 2), "nll": jnp.sum(nll * weight), "count": jnp.sum(weight)}
+          "acc_2": total(distance <= 2), "nll": jnp.sum(nll * weight), "count": jnp.sum(weight),
+          "exact_by_voice": per_voice((final == 0) * weight), "count_by_voice": per_voice(weight)}
 
 
 def categorical_means(sums: dict) -> dict:
   """`categorical_sums` (summed over batches) -> {acc_exact [I], acc_1 [I], acc_2 [I], nll}
-  means per scored entry."""
+  means per scored entry, and acc_exact_by_voice [4] (S A T B; None for a voice with no scored
+  entry) of the final read."""
   count = float(sums["count"])
-  out = {k: [float(v) / count for v in np.atleast_1d(np.asarray(sums[k]))]
-         for k in ("acc_exact", "acc_1", "acc_2")}
+  out: dict = {k: [float(v) / count for v in np.atleast_1d(np.asarray(sums[k]))]
+               for k in ("acc_exact", "acc_1", "acc_2")}
   out["nll"] = float(sums["nll"]) / count
+  if "exact_by_voice" in sums:
+    out["acc_exact_by_voice"] = [float(e) / float(c) if float(c) else None for e, c in
+                                 zip(np.asarray(sums["exact_by_voice"]),
+                                     np.asarray(sums["count_by_voice"]))]
   return out

@@ -142,7 +142,43 @@ def markdown(report: Mapping, media: Mapping, rel: Callable[[str], str], config:
         lines.append(f"| {name} | {task} | {size} | " + " | ".join(
             "-" if acc[v] is None else fmt.pct(acc[v])
             for v in (*listener.VOICE_NAMES, "all")) + " |")
+  lines += target_lines(report, num_rows)
   lines += ["", f"Listener section: {report['seconds']:.1f}s."]
+  return lines
+
+
+MELODIC_CUE_EXACT = 0.95  # alto, tenor and bass from the melody, stored, lstsq
+MELODY_GAIN = 2.0         # a melody-weighted memory's soprano recall over the uniform's, past K
+
+
+def target_lines(report: Mapping, num_rows: int) -> list:
+  """The section's targets, each with its measurement and, where missed, the measured reason
+  (the melody's gain at every T past K = `num_rows`)."""
+  cue, curves = report["melodic_cue"], report["capacity_by_voice"]
+  stored = cue["reads"]["lstsq"]["recall"]
+  worst = min(stored[v] for v in listener.VOICE_NAMES[1:])
+  verdict = lambda held: "held" if held else "**not held**"
+  lines = ["", "| target | measured | verdict and reason |", "| --- | --- | --- |",
+           f"| melodic cue, stored: alto, tenor, bass >= {MELODIC_CUE_EXACT:.0%} exact (lstsq) "
+           f"| {', '.join(fmt.pct(stored[v]) for v in listener.VOICE_NAMES[1:])} | "
+           f"{verdict(worst >= MELODIC_CUE_EXACT)}; the soprano columns' median condition number "
+           f"{cue['soprano_block_condition']:.3g}; the list by soprano "
+           f"{fmt.pct(cue['baselines']['nearest_stored']['recall']['all'])}, attention "
+           f"{fmt.pct(cue['reads']['attention']['recall']['all'])} |"]
+  uniform = curves.get("uniform")
+  for name, entry in curves.items():
+    if name == "uniform" or uniform is None:
+      continue
+    for size in (s for s in entry["curves"] if int(s) > num_rows and s in uniform["curves"]):
+      ours = entry["curves"][size]["half"]["soprano"]
+      base = uniform["curves"][size]["half"]["soprano"]
+      held = base is not None and ours is not None and ours >= MELODY_GAIN * base
+      lines.append(
+          f"| {name}, T = {size}: soprano recall (half masked) >= {MELODY_GAIN:g}x the uniform "
+          f"memory's | {fmt.pct(ours)} vs {fmt.pct(base)} | {verdict(held)}"
+          + ("" if held else "; past K each voice's block of the mean is the least-squares fit "
+             "of its columns onto the same K address directions: the weights move the addresses, "
+             "not what K rows hold") + " |")
   return lines
 
 

@@ -20,7 +20,8 @@ def made_up_section():
   curves = {name: {"voice_noise": noise, "curves": {
       t: {"half": _accuracy(0.5), "soprano": _accuracy(0.25, True)} for t in ("16", "64")}}
       for name, noise in (("uniform", [0.03] * 4), ("melody_4x", [0.015, 0.03, 0.03, 0.03]))}
-  cue = {"reads": {"lstsq": {"recall": _accuracy(0.97, True), "novel": _accuracy(0.1, True)}},
+  cue = {"reads": {"lstsq": {"recall": _accuracy(0.97, True), "novel": _accuracy(0.1, True)},
+                   "attention": {"recall": _accuracy(0.99, True), "novel": _accuracy(0.1, True)}},
          "baselines": {"nearest_stored": {"recall": _accuracy(1.0, True),
                                           "novel": _accuracy(0.2, True)}},
          "soprano_block_condition": 1234.5}
@@ -49,6 +50,10 @@ def test_the_section_tabulates_every_setting_and_draws_the_curves(tmp_path):
   assert "| lstsq | 97.0% | 97.0% | 97.0% | 97.0% | 10.0% | 10.0% | 10.0% | 10.0% |" in lines
   assert "| melody_4x | soprano | 64 | - | 25.0% | 25.0% | 25.0% | 25.0% |" in lines
   assert "![per-voice capacity](listener_capacity.png)" in lines
+  assert any(line.startswith("| melodic cue, stored: alto, tenor, bass >= 95% exact (lstsq) | "
+                             "97.0%, 97.0%, 97.0% | held;") for line in lines)
+  gain = [line for line in lines if line.startswith("| melody_4x, T = 64:")]
+  assert len(gain) == 1 and "| 50.0% vs 50.0% | **not held**; past K" in gain[0]
   assert listener_report.listening_lines(media, rel, 64) == [
       "- melodic cue, T = 64: [cue](audio/listener_cue.mid) ([wav](audio/listener_cue.wav)), "
       "[recall uniform](audio/listener_recall_uniform.mid) "

@@ -33,3 +33,7 @@ def test_categorical_sums_and_means_against_hand_counts():
   assert means["acc_exact"] == [pytest.approx(1 / 3)]
   assert means["acc_1"] == [pytest.approx(2 / 3)] and means["acc_2"] == [pytest.approx(1.0)]
   assert means["nll"] == pytest.approx(np.log(46.0), rel=1e-6)
+  # Per voice (S A T B): the soprano exact, alto and tenor not, the bass not scored.
+  assert np.asarray(sums["exact_by_voice"]).tolist() == [1, 0, 0, 0]
+  assert np.asarray(sums["count_by_voice"]).tolist() == [1, 1, 1, 0]
+  assert means["acc_exact_by_voice"] == [1.0, 0.0, 0.0, None]

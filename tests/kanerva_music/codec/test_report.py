@@ -39,6 +39,10 @@ def test_main_trains_the_codec_and_writes_its_report(tiny_chorale_npz, tmp_path)
   assert "codec_dkm" in saved["budget"]["4096"]
   text = open(os.path.join(workdir, "REPORT.md")).read()
   assert "## Targets" in text and "nan" not in text.lower()
+  # The melodic cue per voice: the given soprano is not scored, the others are.
+  by_voice = codec["complete"]["soprano"]["encoder"]["recall"]["acc_exact_by_voice"]
+  assert by_voice[0] is None and all(0 <= v <= 1 for v in by_voice[1:])
+  assert "Melodic cue (only the soprano given), exact per voice:" in text
   check_html_report(workdir, ("stored", "unseen"))
   row = ablation.model_row(saved)
   half = codec["complete"]["half"]
