@@ -2,10 +2,10 @@
 
 The Kalman form (`dkm.write_with_kl`) solves the T x T system Sz = W U W^T + sigma_xi^2 I. Past K
 episodes W U W^T has rank K, so Sz's eigenvalues run from ||W||^2 down to sigma_xi^2: in float32
-at sigma_xi = 0.03 and T = 512 its KL came out 2.5x too large and the posterior mean 0.023 off (half
-a semitone in normalised units) against a float64 oracle, and at sigma = 0.0075 (a melody-weighted
-voice, `voiced.py`) the mean was 0.54 off. The same posterior (Rangasayee & Fan's write; docs/dkm.md,
-"Write") from the K x K precision is accurate to 1e-7 there:
+at sigma_xi = 0.03 and T = 512 its KL came out 2.5x too large and the posterior mean 0.023 off
+(half a semitone in normalised units) against a float64 oracle, and at sigma = 0.0075 (a
+melody-weighted voice, `voiced.py`) the mean was 0.54 off. The same posterior (Rangasayee & Fan's
+write; docs/dkm.md, "Write") from the K x K precision is accurate to 1e-7 there:
 
   U' = (U^{-1} + W^T W / sigma^2)^{-1},   R' = U' (U^{-1} R + W^T Z / sigma^2),
   KL(MN(R', U', I) || MN(R, U, I)) = 1/2 [C tr(U^{-1} U') + tr((R' - R)^T U^{-1} (R' - R)) - C K

@@ -6,20 +6,16 @@ import os
 import time
 from typing import Callable, Mapping
 
-import matplotlib
+import matplotlib.pyplot as plt
+from ml_collections import ConfigDict
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-from ml_collections import ConfigDict  # pylint: disable=g-import-not-at-top
-import numpy as np  # pylint: disable=g-import-not-at-top
-
-from kanerva_music.data import episodes  # pylint: disable=g-import-not-at-top
+from kanerva_music.data import episodes
 from kanerva_music.evaluation import capacity
 from kanerva_music.evaluation import listener
-from kanerva_music.reporting import figures
+from kanerva_music.reporting import figures  # selects matplotlib's Agg backend
 from kanerva_music.reporting import music_io
 from music_runtime.files import report_format as fmt
-
 
 
 def example_size(config: ConfigDict) -> int:

@@ -140,9 +140,9 @@ def _checked_load(path):
 
 def cached(path: str, build: Callable[[], tuple[list[Piece], int]],
            where: str = "the data folder") -> dict[str, Pieces]:
-  """Loads `path`, or builds the [Piece] list with `build()` (`convert`'s pair), saves it and loads it. A cache
-  that cannot be read (truncated, corrupt) is named, moved aside to `<path>.corrupt` and
-  rebuilt."""
+  """Loads `path`, or builds the [Piece] list with `build()` (`convert`'s pair), saves it and
+  loads it. A cache that cannot be read (truncated, corrupt) is named, moved aside to
+  `<path>.corrupt` and rebuilt."""
   if os.path.exists(path):
     logging.info("Loading cached dataset %s", path)
     try:

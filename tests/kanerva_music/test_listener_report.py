@@ -1,5 +1,5 @@
 """kanerva_music.reporting.listener_report: the listening examples' memory size, the section's
-tables and figure from a made-up section (the trained report is tests/kanerva_music/test_report.py)."""
+tables and figure from a made-up section (a trained one: tests/kanerva_music/test_report.py)."""
 
 import os
 
