@@ -11,6 +11,7 @@ projection: re-reading changes nothing).
   exact accuracy per voice. Every setting keeps the same K x C mean: equal bytes.
 """
 
+import functools
 from typing import Callable, Mapping, Optional, Sequence
 
 import jax
@@ -101,6 +102,31 @@ def capacity_by_voice(params: dict, model_config: ConfigDict, sets: Mapping[int,
   return out
 
 
+@functools.partial(jax.jit, static_argnames="name")
+def _baseline_sums(episodes, stored, mask, *, name):
+  masks = jnp.broadcast_to(mask, (stored.shape[0], stored.shape[-1]))
+  return voice_sums(episodes, baselines.estimate(name, episodes, masks, stored, None), mask == 0)
+
+
+def baseline_accuracy(name: str, episodes: np.ndarray, stored: np.ndarray,
+                      mask: np.ndarray) -> dict:
+  """`voice_accuracy` of the baseline `name` (`baselines.estimate`, one program) completing
+  episodes [M, T, C] under one mask [C] from memories of stored [M, T, C]."""
+  return voice_accuracy(*jax.device_get(_baseline_sums(
+      jnp.asarray(episodes, jnp.float32), jnp.asarray(stored, jnp.float32),
+      jnp.asarray(mask, jnp.float32), name=name)))
+
+
+def list_by_voice(sets: Mapping[int, np.ndarray]) -> dict:
+  """{T: {task: voice_accuracy}} of the list (`nearest_stored`: the stored episode nearest on
+  the given entries, copied) on the capacity sets {T: [M, T, C]}: the bar beside the curves."""
+  num_cols = next(iter(sets.values())).shape[-1]
+  masks = {task: evaluate.observation_mask(task, 1, num_cols // 4, None)[0] for task in TASKS}
+  return {str(size): {task: baseline_accuracy("nearest_stored", stored, stored, mask)
+                      for task, mask in masks.items()}
+          for size, stored in sorted(sets.items())}
+
+
 def setting_name(voice_noise: Sequence[float]) -> str:
   """"uniform" when every voice has one sigma, else "melody_<w>x" with w = (the inner voices'
   mean sigma / the soprano's)^2: how much more a soprano entry weighs in the solves."""
@@ -136,11 +162,9 @@ def melodic_cue(params: dict, model_config: ConfigDict, stored: np.ndarray, nove
                                            mask, jnp.float32(beta), model_config=frozen))
     for method, (exact, count) in sums.items():
       out["reads"].setdefault(method, {})[query] = voice_accuracy(exact, count)
-    masks = np.broadcast_to(np.asarray(mask), (num_memories, num_cols))
     for name in CUE_BASELINES:
-      estimate = baselines.estimate(name, episodes, masks, stored, None)
-      out["baselines"].setdefault(name, {})[query] = voice_accuracy(
-          *jax.device_get(voice_sums(jnp.asarray(episodes), estimate, mask == 0)))
+      out["baselines"].setdefault(name, {})[query] = baseline_accuracy(name, episodes, stored,
+                                                                       np.asarray(mask))
   # What the lstsq read solves from a melody: the soprano columns of each memory, [K, S].
   singular = np.linalg.svd(np.asarray(means, np.float64)[:, :, np.asarray(mask) != 0],
                            compute_uv=False)

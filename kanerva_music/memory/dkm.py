@@ -249,7 +249,7 @@ def write(memory: Memory, z: ArrayLike, w: ArrayLike, *, obs_noise_std: float,
   return _write_factors(memory, z, w, obs_noise_std, linalg)[0]
 
 
-def write_with_kl(memory: Memory, z: ArrayLike, w: ArrayLike, *, obs_noise_std: float,
+def write_with_kl(memory: Memory, z: ArrayLike, w: ArrayLike, *, obs_noise_std: ArrayLike,
                   linalg: str = "xla") -> tuple[Memory, jax.Array]:
   """(posterior, KL(posterior || memory)) of one write, the KL from Sz alone.
 

@@ -50,3 +50,12 @@ def write_with_kl(memory: dkm.Memory, z: ArrayLike, w: ArrayLike, *, obs_noise_s
   kl = 0.5 * (num_cols * jnp.sum(u_inv * new_cov) + jnp.sum(delta * (u_inv @ delta))
               - num_cols * num_rows + num_cols * (prior.logdet + precision.logdet))
   return dkm.Memory(new_mean, new_cov), kl
+
+
+def accurate_write_with_kl(memory: dkm.Memory, z: ArrayLike, w: ArrayLike, *,
+                           obs_noise_std: ArrayLike,
+                           linalg: str = "xla") -> tuple[dkm.Memory, jax.Array]:
+  """`dkm.write_with_kl` (the Kalman form: training's program) while T <= K, `write_with_kl`
+  past K, where the Kalman form loses float32 accuracy."""
+  write = write_with_kl if jnp.shape(w)[0] > jnp.shape(w)[1] else dkm.write_with_kl
+  return write(memory, z, w, obs_noise_std=obs_noise_std, linalg=linalg)

@@ -225,11 +225,9 @@ def store(params: dict, episodes: jax.Array, model_config: ConfigDict,
     mu = _address(prior.mean, episodes, model_config, method, voice_noise)
     w = mu + noise
   if voice_scales(model_config, episodes.shape[-1], voice_noise) is None:
-    # Past K episodes the Kalman form loses float32 accuracy (information_form.py).
-    write = (information_form.write_with_kl if episodes.shape[0] > prior.mean.shape[0]
-             else dkm.write_with_kl)
-    posterior, kl_memory = write(prior, episodes, w, obs_noise_std=model_config.obs_noise_std,
-                                 linalg=linalg(model_config))
+    posterior, kl_memory = information_form.accurate_write_with_kl(
+        prior, episodes, w, obs_noise_std=model_config.obs_noise_std,
+        linalg=linalg(model_config))
   else:  # the posterior's cov is then [4, K, K], one row covariance per voice
     posterior, kl_memory = voiced.write_with_kl(prior, episodes, w,
                                                 voice_noise=(model_config.voice_noise

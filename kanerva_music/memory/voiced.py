@@ -28,7 +28,6 @@ from kanerva_music.memory import dkm
 from kanerva_music.memory import information_form
 
 NUM_VOICES = 4
-VOICES = "SATB"
 
 
 def column_scales(voice_noise: Sequence[float], reference: float,
@@ -96,8 +95,8 @@ def iterate_read(memory: dkm.Memory, x: ArrayLike, mask: Optional[ArrayLike] = N
 def write_with_kl(memory: dkm.Memory, z: ArrayLike, w: ArrayLike, *, voice_noise: ArrayLike,
                   linalg: str = "xla") -> tuple[dkm.Memory, jax.Array]:
   """(posterior, KL(posterior || memory)) of writing episodes z [T, C] at addresses w [T, K]
-  with each voice's sigma: one write per voice on its columns (`dkm.write_with_kl`, the Kalman
-  form, for T <= K; `information_form.write_with_kl` past K, where it is the accurate one).
+  with each voice's sigma: one write per voice on its columns
+  (`information_form.accurate_write_with_kl`).
 
   Args:
     memory: the prior MN(R [K, C], U [K, K], I).
@@ -113,10 +112,10 @@ def write_with_kl(memory: dkm.Memory, z: ArrayLike, w: ArrayLike, *, voice_noise
   noise = jnp.asarray(voice_noise, mean.dtype)
 
   w = jnp.asarray(w, mean.dtype)
-  write = information_form.write_with_kl if w.shape[0] > w.shape[1] else dkm.write_with_kl
 
   def one(mean_v, z_v, sigma_v):
-    return write(dkm.Memory(mean_v, memory.cov), z_v, w, obs_noise_std=sigma_v, linalg=linalg)
+    return information_form.accurate_write_with_kl(dkm.Memory(mean_v, memory.cov), z_v, w,
+                                                   obs_noise_std=sigma_v, linalg=linalg)
 
   posterior, kl = jax.vmap(one)(_by_voice(mean), _by_voice(z), noise)
   return dkm.Memory(_from_voices(posterior.mean), posterior.cov), jnp.sum(kl)

@@ -43,6 +43,7 @@ def section(config: ConfigDict, params: dict, test_pool: episodes.EpisodePool,
   curves = listener.capacity_by_voice(params, config.model, sets,
                                       config.eval.listener_voice_noises, heartbeat)
   return {"melodic_cue": cue, "capacity_by_voice": curves, "example_size": example_size(config),
+          "list_by_voice": listener.list_by_voice(sets),
           "sizes": [int(t) for t in config.eval.listener_sizes],
           "episodes_per_size": {str(t): int(s.shape[0] * s.shape[1]) for t, s in sets.items()},
           "seconds": time.time() - start}
@@ -131,10 +132,13 @@ def markdown(report: Mapping, media: Mapping, rel: Callable[[str], str], config:
             "", f"![per-voice capacity]({rel(media['listener_capacity'])})", "",
             "| setting | task | T | soprano | alto | tenor | bass | all |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-  for name, entry in curves.items():
+  rows = [(name, entry["curves"]) for name, entry in curves.items()]
+  if "list_by_voice" in report:
+    rows.append(("baseline: the list (nearest stored)", report["list_by_voice"]))
+  for name, by_size in rows:
     for task in listener.TASKS:
-      for size in sorted(entry["curves"], key=int):
-        acc = entry["curves"][size][task]
+      for size in sorted(by_size, key=int):
+        acc = by_size[size][task]
         lines.append(f"| {name} | {task} | {size} | " + " | ".join(
             "-" if acc[v] is None else fmt.pct(acc[v])
             for v in (*listener.VOICE_NAMES, "all")) + " |")

@@ -124,6 +124,8 @@ def test_the_listener_section_reads_each_setting_and_plays_its_recall(reported_w
   assert cue["soprano_block_condition"] >= 1
   text = open(os.path.join(workdir, "REPORT.md")).read()
   assert "## Remembering like a listener" in text and "| melody_4x | half | 8 |" in text
+  assert section["list_by_voice"]["8"]["half"]["all"] == 1.0  # the list holds every episode
+  assert "| baseline: the list (nearest stored) | soprano | 8 |" in text
   for name in ("listener_capacity.png", "audio/listener_cue.wav",
                "audio/listener_recall_melody_4x.mid", "audio/listener_original.wav"):
     assert os.path.getsize(os.path.join(workdir, name)) > 100, name
