@@ -6,9 +6,6 @@ Run:
   python -m kanerva_music.main --config=configs/chorales.py:learned_cov  # first reproduction
   python -m kanerva_music.main --config=configs/chorales.py:quick        # a minute on a laptop
   python -m kanerva_music.main --config=configs/chorales.py:listener     # + per-voice recall
-  python -m kanerva_music.main --config=configs/chorales.py:codec        # the codec DKM
-  python -m kanerva_music.main --config=configs/chorales.py:codec_conv   # ... encoders: conv, kwta
-  python -m kanerva_music.main --config=configs/chorales.py:codec_quick  # a few minutes
   python -m kanerva_music.main --config=configs/chorales.py:prior        # the inpainting network
   python -m kanerva_music.main --config=configs/chorales.py:prior_quick  # ... a minute
 Override any field, e.g. --config.model.num_rows=64 --config.num_train_steps=1000.
@@ -27,10 +24,8 @@ with three choices made by measurement (README, "Results"):
 `:paper` keeps sigma_xi = 0.2 (its test ELBO is the paper's 0.76 bits, its memory unused);
 `:learned_cov` is the first reproduction (learned full U0, ridge read).
 
-`:codec*` is the DKM as Wu et al. built it (docs/dkm.md, "The codec DKM"): a learned encoder of
-each 4-step block to 32 code values (C' = 256), the same memory over codes (K = 32, U0 = I,
-sigma_xi = 0.1 in code units), a categorical decoder over the 46 pitches; trained on
-completion of stored and unstored episodes plus the categorical DKM ELBO, its KL terms weighted 0.1.
+`:prior*` is the orderless inpainting network (docs/dkm.md, "The prior"): it completes any hidden
+subset of an episode, alone or reading a DKM memory of the piece's other windows as context.
 
 Interpretation of the paper's "batch size 32" and "episode length T = 32": one training example
 is a set of T = 32 episodes written into one memory, and `batch_size` counts such sets.
@@ -39,8 +34,8 @@ is a set of T = 32 episodes written into one memory, and `batch_size` counts suc
 import ml_collections
 
 
-VARIANTS = ("", "precise", "paper", "learned_cov", "quick", "listener", "codec", "codec_mlp",
-            "codec_conv", "codec_kwta", "codec_quick", "prior", "prior_transformer", "prior_quick")
+VARIANTS = ("", "precise", "paper", "learned_cov", "quick", "listener", "prior",
+            "prior_transformer", "prior_quick")
 
 
 def get_config(variant=""):
@@ -63,7 +58,7 @@ def get_config(variant=""):
   config.data.episode_steps = 32   # S: 2 bars of 4/4 in 16th notes; C = 4 S
 
   config.model = ml_collections.ConfigDict()
-  config.model.kind = "linear"              # linear (z = x) | codec (encoder and decoder)
+  config.model.kind = "linear"              # linear (z = x) | prior (the inpainting network)
   config.model.num_rows = 32                # K
   config.model.obs_noise_std = 0.03         # sigma_xi (the paper: 0.2, variant "paper")
   config.model.prior_std = 1.0              # sigma_p of p(w)
@@ -141,64 +136,11 @@ def get_config(variant=""):
     sigma = config.model.obs_noise_std  # the uniform memory, then the melody weighted 4x, 16x
     config.eval.listener_voice_noises = ((sigma,) * 4, (sigma / 2,) + (sigma,) * 3,
                                          (sigma / 4,) + (sigma,) * 3)
-  elif variant.startswith("codec"):
-    _codec(config, variant)
   elif variant.startswith("prior"):
     _prior(config, variant)
   elif variant not in VARIANTS:
     raise ValueError(f"Unknown config variant {variant!r}; expected one of {VARIANTS}")
   return config
-
-
-def _codec(config, variant):
-  """The codec DKM (`model.kind = "codec"`); variant codec_<encoder> or codec_quick."""
-  config.name = "chorales_" + variant
-  config.model.kind = "codec"
-  config.model.obs_noise_std = 0.1  # in units of the code, which has unit RMS per block
-  config.model.init_mean = "random"
-  config.model.init_mean_std = 0.1
-  config.codec = ml_collections.ConfigDict()
-  config.codec.encoder = "mlp"            # mlp | conv | kwta
-  config.codec.block_steps = 4            # each code block sees one beat
-  config.codec.block_features = 32        # code values per block: C' = S / block_steps * this
-  config.codec.kwta_k = 4                 # kwta: code values kept per block
-  config.codec.embed = 16                 # per-note embedding
-  config.codec.encoder_hidden = 256
-  config.codec.decoder_hidden = 1024
-  config.codec.decoder_width = 128
-  config.codec.dropout = 0.1
-  config.codec.kl_weight = 0.1            # loss = completion NLL - (E ln p - kl_weight KLs) / note
-  config.codec.transpose_semitones = 6    # training episodes shifted by up to this
-  config.codec.weight_decay = 1e-4
-  config.codec.warmup_steps = 200
-  config.codec.final_learning_rate_fraction = 0.05
-  config.codec.train_read_method = "cholesky"  # the ridge read inside training (smooth grads)
-  config.codec.read_method = "cholesky"        # the report's reads: any dkm solve method
-  config.batch_size = 4                   # memories per step (each: T stored + T unstored)
-  config.num_train_steps = 2000
-  config.log_every_steps = 100
-  config.eval_every_steps = 1000
-  config.checkpoint_every_steps = 500
-  config.eval.num_memories = 16
-  # Of evaluate.MASKS; "half" is the headline, "soprano" the melodic cue (per voice in the report).
-  config.eval.codec_masks = ("half", "random_50", "soprano")
-  config.eval.num_iters = 3               # the attractor read's iterations (the encoder read: 1)
-  config.eval.optimised_read_steps = 8
-  config.eval.optimised_read_learning_rate = 0.003
-  config.eval.optimised_read_memories = 8
-  config.eval.optimised_read_masks = ("half", "random_50")
-  config.eval.capacity_rows = ()          # the linear capacity curves (not for the codec)
-  config.eval.codec_capacity_sizes = (32, 128, 256)
-  encoder = variant[len("codec_"):] if variant.startswith("codec_") else "mlp"
-  if encoder == "quick":
-    config.num_train_steps = 300
-    config.eval.num_memories = 8
-    config.eval.codec_capacity_sizes = (16, 32, 64)
-  elif encoder not in ("mlp", "conv", "kwta"):
-    raise ValueError(f"Unknown config variant {variant!r}; expected one of {VARIANTS}")
-  else:
-    config.codec.encoder = encoder
-    config.name = "chorales_codec" + ("" if encoder == "mlp" else "_" + encoder)
 
 
 def _prior(config, variant):
@@ -230,7 +172,7 @@ def _prior(config, variant):
   config.log_every_steps = 100
   config.eval_every_steps = 250
   config.checkpoint_every_steps = 250
-  config.eval.num_memories = 16           # the codec report's episodes: 16 x T unseen
+  config.eval.num_memories = 16           # unseen test episodes: 16 x T
   config.eval.prior_masks = ("half", "random_50", "soprano", "bass", "outer")
   config.eval.gibbs_steps = 32            # annealed blocked Gibbs sampling (prior/reads.py)
   config.eval.gibbs_min_share = 0.05

@@ -11,8 +11,6 @@ import contextlib
 from absl import flags
 from ml_collections import config_flags
 
-from kanerva_music.codec import report as codec_report
-from kanerva_music.codec import train as codec_train
 from kanerva_music.data import chorales
 from kanerva_music.data import episodes
 from kanerva_music.prior import report as prior_report
@@ -48,8 +46,7 @@ def main(argv):
   config = FLAGS.config
   workdir = cli.start_job(argv, config, FLAGS.workdir)
   kind = config.model.get("kind", "linear")
-  trainer, reporter = {"linear": (train, report), "codec": (codec_train, codec_report),
-                       "prior": (prior_train, prior_report)}[kind]
+  trainer, reporter = {"linear": (train, report), "prior": (prior_train, prior_report)}[kind]
   # Training and reports write into the workdir: one writer at a time (an evaluation without a
   # report only reads).
   writes = FLAGS.mode == "train" or config.eval.report
@@ -64,11 +61,6 @@ def main(argv):
   if kind == "prior":
     print(f"Best validation NLL: {result.best['validation_nll']:.4f} nats per hidden note "
           f"(step {result.best['step']})")
-  elif kind == "codec":
-    elbo = result.elbo["test"]
-    print(f"Final test bits per note: {elbo['bits_per_note']:.4f} +- {elbo['stderr']:.4f} "
-          f"(given the memory: {elbo['conditional_bits_per_note']:.4f}; the paper's linear "
-          "DKM: 0.76)")
   else:
     elbo = result.elbo_bits_per_dim["test"]
     print(f"Final test negative conditional ELBO: {elbo['mean']:.4f} +- {elbo['stderr']:.4f} "

@@ -4,6 +4,8 @@ module."""
 import csv
 import os
 import re
+import shutil
+import tempfile
 
 import jax
 import numpy as np
@@ -16,6 +18,36 @@ from tcn_wta import model as model_lib
 from tcn_wta.datasets import groove
 
 jax.config.update("jax_disable_most_optimizations", True)
+
+# One persistent compilation cache per test run, shared by the xdist workers and the binaries
+# the tests start: a program compiled once (a binary's training step and report reads, run again
+# by the next test of that binary) is loaded, not compiled again. Entries are keyed by the
+# program, versions and compiler options, so a cached one equals a fresh compile.
+_CACHE_ENV = "JAX_COMPILATION_CACHE_DIR"
+
+
+def pytest_configure(config):
+  # The controller (or a run without xdist) makes the cache; xdist workers inherit its env.
+  if not hasattr(config, "workerinput") and not os.environ.get(_CACHE_ENV):
+    config.test_jax_cache = tempfile.mkdtemp(prefix="test-jax-cache-")
+    os.environ[_CACHE_ENV] = config.test_jax_cache
+  os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+  if not os.environ.get(_CACHE_ENV):
+    return
+  jax.config.update("jax_compilation_cache_dir", os.environ[_CACHE_ENV])
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+def pytest_unconfigure(config):
+  if getattr(config, "test_jax_cache", None):
+    shutil.rmtree(config.test_jax_cache, ignore_errors=True)
+
+
+def without_compilation_cache(environ=os.environ):
+  """A copy of `environ` for a binary that must compile as a user's first run does (no cache)."""
+  env = {k: v for k, v in environ.items() if k != _CACHE_ENV}
+  env["MUSIC_RUNTIME_JAX_CACHE"] = "off"
+  return env
 
 
 # An error-level line of XLA's (absl's C++) log, e.g. "E1203 05:12:00.123456  123
@@ -136,23 +168,6 @@ def tiny_groove_config(root, cache_dir, steps=2):
   config.num_train_steps = steps
   config.log_every_steps = 1
   config.checkpoint_every_steps = 2
-  return config
-
-
-def tiny_codec_config(data_path, num_train_steps=2):
-  """The codec DKM on 8-step episodes: 2 blocks of 4 steps, C' = 2 x 4, K = 4 rows."""
-  config = _tiny(chorales_config.get_config("codec"), data_path, num_train_steps)
-  config.codec.block_features = 4
-  config.codec.kwta_k = 2
-  config.codec.embed = 4
-  config.codec.encoder_hidden = 8
-  config.codec.decoder_hidden = 16
-  config.codec.decoder_width = 8
-  config.codec.warmup_steps = 1
-  config.eval.num_iters = 2
-  config.eval.optimised_read_steps = 2
-  config.eval.optimised_read_memories = 2
-  config.eval.codec_capacity_sizes = (2, 4, 8)
   return config
 
 

@@ -6,7 +6,7 @@ from configs import groove
 from configs import maestro
 
 
-ALIASES = {"precise": "", "codec_mlp": "codec"}  # chorales.py: two names for one config
+ALIASES = {"precise": ""}  # chorales.py: two names for one config
 
 
 def test_every_variant_names_its_own_workdir():

@@ -8,7 +8,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # The packages mypy.ini checks.
-TYPED_PACKAGES = ("kanerva_music/memory", "kanerva_music/codec", "kanerva_music/prior",
+TYPED_PACKAGES = ("kanerva_music/memory", "kanerva_music/prior",
                   "music_runtime/training", "music_runtime/files")
 
 

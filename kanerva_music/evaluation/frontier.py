@@ -97,11 +97,9 @@ def budget_section(methods: Mapping, budgets=BUDGETS,
   return out
 
 
-def sections(curves: Mapping, list_bytes_by_size: Mapping, num_cols: int,
-             extra_methods: Optional[Mapping] = None) -> dict:
-  """{"storage", "frontier", "budget"} of the report from the capacity curves, the lists' bytes,
-  and any other methods (the codec DKM) in the same form."""
-  methods = {**memory_methods(curves, num_cols), **list_methods(curves, list_bytes_by_size),
-             **(extra_methods or {})}
+def sections(curves: Mapping, list_bytes_by_size: Mapping, num_cols: int) -> dict:
+  """{"storage", "frontier", "budget"} of the report from the capacity curves and the lists'
+  bytes."""
+  methods = {**memory_methods(curves, num_cols), **list_methods(curves, list_bytes_by_size)}
   return {"storage": storage_section(methods), "frontier": frontier_section(methods),
           "budget": budget_section(methods)}

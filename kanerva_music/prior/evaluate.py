@@ -2,7 +2,7 @@
 the hidden notes, the baselines on the same entries, and code lengths beside lzma.
 
 The episodes and masks are the DKM reports' own (`evaluate.make_tasks`, the unseen episodes of
-`report.novel_episodes`), so every figure stands beside the linear and codec DKMs' rows.
+`report.novel_episodes`), so every figure stands beside the linear DKM's rows.
 """
 
 import functools

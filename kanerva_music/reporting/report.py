@@ -180,7 +180,7 @@ def capacity_plans(config, params, test_pool, train_windows):
           for name, by_size in sets.items()}, sets
 
 
-def storage_sections(curves, stored_sets, extra_methods=None):
+def storage_sections(curves, stored_sets):
   """report["storage"], ["frontier"] and ["budget"] (`frontier.sections`) of the capacity curves,
   the lists' bytes measured on the same stored sets {T: [M, T, C]}."""
   list_bytes = {}
@@ -188,7 +188,7 @@ def storage_sections(curves, stored_sets, extra_methods=None):
     pitches = episodes.to_pitches(stored).reshape(stored.shape[:2] + (-1, 4))
     list_bytes[int(size)] = storage.mean_list_bytes(pitches)
   num_cols = next(iter(stored_sets.values())).shape[-1]
-  return frontier.sections(curves, list_bytes, num_cols, extra_methods)
+  return frontier.sections(curves, list_bytes, num_cols)
 
 
 def config_summary(config, data_source):

@@ -1,17 +1,17 @@
 r"""Ablation tables from trained workdirs' report.json files.
 
   python -m kanerva_music.tools.ablation runs/chorales runs/sweeps/chorales/*
-  python -m kanerva_music.tools.ablation --models runs/chorales runs/chorales_codec*
+  python -m kanerva_music.tools.ablation --models runs/chorales runs/chorales_prior
 
 The first table (linear DKMs: prior covariance x read) gives one row per read in READS: test
 ELBO, memory KL per dimension, half-masked exact accuracy of stored and unseen episodes, and
-denoising exact accuracy at iterations 1 and the last one. `--models` sets linear and codec DKMs
-side by side at their bytes: code size C' and rows K, memory bytes, stored and unseen completion
-(half masked; unseen also under random 50% masks), denoising, the memory-off read, the decoder's
-ceiling (decoding each episode's own code), the largest T recalled at >= 90% within 16 KB and
-bits per note (a code length for the codec and the inpainting network; the linear DKM's Gaussian
-density is none). An inpainting network's row holds its memory-context figures (stored: the
-episode itself in the memory). Workdirs trained on different data are refused unless
+denoising exact accuracy at iterations 1 and the last one. `--models` sets linear DKMs and
+inpainting networks side by side at their bytes: code size C' and rows K, memory bytes, stored and
+unseen completion (half masked; unseen also under random 50% masks), denoising, the memory-off
+read, the stored recall's ceiling, the largest T recalled at >= 90% within 16 KB and bits per note
+(a code length for the inpainting network; the linear DKM's Gaussian density is none). An
+inpainting network's row holds its memory-context figures (stored: the episode itself in the
+memory, memory off: the context task's windows). Workdirs trained on different data are refused unless
 `--mixed_data` is given; the tables then name each row's data.
 """
 
@@ -44,7 +44,7 @@ def _budget_t(report, num_bytes="16384"):
   """The largest T the report's memory family recalls at >= 90% within num_bytes ('-' if the
   report has no budget table)."""
   budget = report.get("budget", {}).get(num_bytes, {})
-  found = [v["largest_t"] for k, v in budget.items() if k.startswith(("codec", "dkm_lstsq"))]
+  found = [v["largest_t"] for k, v in budget.items() if k.startswith("dkm_lstsq")]
   return str(max(found)) if found else "-"
 
 
@@ -66,23 +66,10 @@ def _prior_row(prior):
 
 def model_row(report):
   """(model, C' x K, bytes, stored half, unseen half, unseen random 50%, denoise, memory off,
-  decoder ceiling, largest T within 16 KB, bits per note) of a linear or codec DKM's, or an
-  inpainting network's, report.json."""
+  stored recall's ceiling, largest T within 16 KB, bits per note) of a linear DKM's or an
+  inpainting network's report.json."""
   if "prior" in report:
     return _prior_row(report["prior"])
-  if "codec" in report:
-    codec = report["codec"]
-    summary, complete = codec["config_summary"], codec["complete"]
-    final = lambda mask, read, query: complete[mask][read][query]["acc_exact"][-1]
-    ceiling = ("-" if "autoencoder" not in complete["half"]
-               else fmt.pct(final("half", "autoencoder", "recall")))
-    return (f"codec ({summary['encoder']})", f"{summary['code_size']} x {summary['num_rows']}",
-            f"{summary['memory_bytes']:,}", fmt.pct(final("half", "encoder", "recall")),
-            fmt.pct(final("half", "encoder", "novel")),
-            fmt.pct(final("random_50", "encoder", "novel")),
-            fmt.pct(codec["denoise"]["acc_exact"][-1]),
-            fmt.pct(final("half", "memory_off", "recall")),
-            ceiling, _budget_t(report), f"{codec['elbo']['test']['bits_per_note']:.3f}")
   summary = report["config_summary"]
   read = summary["read"]
   final = lambda mask, query: report["complete"][mask][read][query]["acc_exact"][-1]
@@ -133,9 +120,8 @@ def _cells(workdir, report, make_rows):
 
 
 def _linear_rows(workdir, report):
-  if "codec" in report or "prior" in report:
-    kind = "a codec DKM" if "codec" in report else "an inpainting network"
-    raise ReportError(f"{workdir}: holds {kind}; this table is of linear DKMs (prior covariance "
+  if "prior" in report:
+    raise ReportError(f"{workdir}: holds an inpainting network; this table is of linear DKMs (prior covariance "
                       "x read): pass --models to set it beside the others")
   return _cells(workdir, report, rows)
 
@@ -154,7 +140,7 @@ def table(workdirs, mixed_data=False):
 def models_table(workdirs, mixed_data=False):
   data_head = "data | " if mixed_data else ""
   lines = [f"| workdir | {data_head}model | C' x K | memory bytes | half stored exact | half "
-           "unseen exact | random 50% unseen exact | denoise | memory off, half stored | decoder "
+           "unseen exact | random 50% unseen exact | denoise | memory off, half | stored "
            "ceiling, half | largest T at 16 KB | bits per note |",
            "| --- " * (13 if mixed_data else 12) + "|"]
   for workdir, report, data in _reports(workdirs, mixed_data):

@@ -31,9 +31,6 @@ import jax
 import ml_collections
 import numpy as np
 
-from kanerva_music.codec import completion as codec_completion
-from kanerva_music.codec import objective as codec_objective
-from kanerva_music.codec import train as codec_train
 from kanerva_music.data import bach_corpus
 from kanerva_music.data import episodes
 from kanerva_music.evaluation import sharded_reads
@@ -74,10 +71,9 @@ def _define_flags():
                       "every step.")
   flags.DEFINE_bool("sample", False, "An inpainting network fills by annealed Gibbs sampling "
                     "(one coherent piece) instead of its one-pass argmax.")
-  flags.DEFINE_enum("read", None, list(dkm.READ_METHODS) + list(codec_completion.READS),
-                    "The read (default: the trained model's best half-masked read of stored "
-                    "episodes in its report.json, else config.model.read_method; a codec DKM "
-                    "reads by its encoder, or by optimised addresses).")
+  flags.DEFINE_enum("read", None, list(dkm.READ_METHODS),
+                    "A linear DKM's read (default: the trained model's best half-masked read of "
+                    "stored episodes in its report.json, else config.model.read_method).")
 
 
 def load_trained(workdir):
@@ -92,15 +88,17 @@ def load_trained(workdir):
     raise user_score.CompletionInputError(
         f"{workdir}: holds a run of python -m {config.program}, not of kanerva_music.main; the "
         "completion tool reads chorale models (--config=configs/chorales.py)")
+  if config.model.get("kind", "linear") == "codec":
+    raise user_score.CompletionInputError(
+        f"{workdir}: holds a codec DKM, which this version cannot read; the memory-backed "
+        "decoder is the inpainting network (train --config=configs/chorales.py:prior)")
   try:
     if is_prior(config):
       params, best = prior_train.restore_best(
           workdir, prior_train.init_params(config, prior_train.make_net(config)))
       logging.info("Loaded %s: the parameters of step %d", workdir, best["step"])
       return config, params
-    target = (codec_train.create_state(config, codec_objective.make_codec(config))
-              if is_codec(config) else train.create_state(config))
-    state, step = checkpointing.restore_trained(workdir, target,
+    state, step = checkpointing.restore_trained(workdir, train.create_state(config),
                                                 keep=config.checkpoints_to_keep)
   except FileNotFoundError as e:
     raise user_score.CompletionInputError(f"{workdir}: no checkpoint, the model is untrained. Train it with "
@@ -108,10 +106,6 @@ def load_trained(workdir):
                                f"--workdir={workdir}") from e
   logging.info("Loaded %s at step %d", workdir, step)
   return config, state["params"]
-
-
-def is_codec(config):
-  return config.model.get("kind", "linear") == "codec"
 
 
 def is_prior(config):
@@ -128,23 +122,18 @@ def model_name(config, read, params=None):
             else "memory: none (the network alone)")
     return (f"inpainting network ({config.prior.network}, {size:,} parameters), {read} read; "
             + held)
-  if is_codec(config):
-    code_size = codec_objective.make_codec(config).code_size
-    return f"codec DKM ({config.codec.encoder} encoder, C' = {code_size}), {read} read"
   return f"linear DKM, {read} read"
 
 
 def check_read(config, read):
-  """A read the workdir's model has (a linear read of a codec DKM, or the reverse, is refused)."""
+  """A read the workdir's model has (an inpainting network takes no --read)."""
   if is_prior(config):
     raise user_score.CompletionInputError(
         f"--read={read}: the workdir holds an inpainting network, which fills by its one-pass "
         "read (or with --sample by Gibbs sampling)")
-  reads = codec_completion.READS if is_codec(config) else dkm.READ_METHODS
-  if read not in reads:
-    kind = "a codec DKM" if is_codec(config) else "a linear DKM"
-    raise user_score.CompletionInputError(f"--read={read}: the workdir holds {kind}, whose reads are "
-                               f"{', '.join(reads)}")
+  if read not in dkm.READ_METHODS:
+    raise user_score.CompletionInputError(f"--read={read}: the workdir holds a linear DKM, whose "
+                                          f"reads are {', '.join(dkm.READ_METHODS)}")
 
 
 def _saved_report(workdir):
@@ -156,12 +145,7 @@ def _saved_report(workdir):
 
 def best_read(workdir, config):
   """The read with the best half-masked exact recall in the workdir's report.json, else the
-  config's headline read (a codec DKM: its encoder read)."""
-  if is_codec(config):
-    half = _saved_report(workdir).get("codec", {}).get("complete", {}).get("half", {})
-    scores = {read: by_query["recall"]["acc_exact"][-1] for read, by_query in half.items()
-              if read in codec_completion.READS}
-    return max(scores, key=scores.get) if scores else "encoder"
+  config's headline read."""
   half = _saved_report(workdir).get("complete", {}).get("half", {})
   scores = {read: by_query["recall"]["acc_exact"][-1] for read, by_query in half.items()
             if read in dkm.READ_METHODS}
@@ -296,9 +280,6 @@ def _complete_with_prior(config, params, grid, bars, fill, sample, seed):
 
 def _read(config, params, stored, cues, masks, read, beta):
   """Pitches [W, C] of the windows cues [W, C] completed under masks [W, C]."""
-  if is_codec(config):
-    return codec_completion.complete_windows(config, params, stored, cues, masks,
-                                             read or "encoder").reshape(len(cues), -1)
   written = jax.tree_util.tree_map(lambda a: a[0], sharded_reads.write_memories(
       params, stored[None], config.model))
   iterates = model.iterate_read(written["memory"], cues, masks, config.model,

@@ -3,10 +3,8 @@
 
 import ml_collections
 
-from kanerva_music.codec import networks
 from kanerva_music.evaluation import evaluate
 from kanerva_music.evaluation import storage
-from kanerva_music.memory import dkm
 from kanerva_music.memory import model
 from kanerva_music.prior import masks as prior_masks
 from kanerva_music.prior import memory_context
@@ -23,12 +21,11 @@ SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps", "eval
                   "data.music21_fallback", "model.linalg", "eval.report")
 # How the report reads a trained memory: --mode=eval may change these.
 SAFE_TO_EVALUATE = ("eval.", "model.memory_precision", "model.read_method",
-                    "model.lstsq_solver", "model.attention_beta", "model.attention_top_k",
-                    "codec.read_method")
+                    "model.lstsq_solver", "model.attention_beta", "model.attention_top_k")
 # Fields added after runs were trained: a saved config without them ran as these values.
 ADDED_DEFAULTS = {"model.kind": "linear", "model.memory_precision": "float32",
                   "model.lstsq_solver": "svd"}
-KINDS = ("linear", "codec", "prior")
+KINDS = ("linear", "prior")
 
 
 def validate(config):
@@ -54,10 +51,12 @@ def validate(config):
   except ValueError as e:
     raise ConfigError(str(e)) from e
   config_checks.one_of(config, "model.memory_precision", storage.PRECISIONS)
+  if config.model.kind == "codec":
+    raise ConfigError("config.model.kind = 'codec': this version has no codec DKM; the "
+                      "memory-backed decoder is the inpainting network reading the DKM memory "
+                      "of the piece (--config=configs/chorales.py:prior)")
   config_checks.one_of(config, "model.kind", KINDS)
   _validate_listener(config)
-  if config.model.kind == "codec":
-    _validate_codec(config)
   if config.model.kind == "prior":
     _validate_prior(config)
   config_checks.check_fits(config, _largest_arrays(config))
@@ -157,37 +156,6 @@ def _validate_listener(config):
     if not sizes or not all(isinstance(t, int) and t >= 1 for t in sizes):
       raise ConfigError(f"config.eval.listener_sizes={sizes!r}; expected stored-episode counts "
                         ">= 1")
-
-
-def _validate_codec(config):
-  if "codec" not in config:
-    raise ConfigError("config.model.kind = 'codec' needs a config.codec section: use "
-                      "--config=configs/chorales.py:codec")
-  config_checks.one_of(config, "codec.encoder", networks.ENCODERS)
-  for name in ("codec.block_steps", "codec.block_features", "codec.kwta_k", "codec.embed",
-               "codec.encoder_hidden", "codec.decoder_hidden", "codec.decoder_width",
-               "eval.optimised_read_steps", "eval.optimised_read_memories"):
-    config_checks.at_least(config, name, 1)
-  for name in ("codec.kl_weight", "codec.dropout", "codec.weight_decay"):
-    config_checks.at_least(config, name, 0.0, float)
-  config_checks.at_least(config, "codec.transpose_semitones", 0)
-  if config.data.episode_steps % config.codec.block_steps:
-    raise ConfigError(f"config.codec.block_steps = {config.codec.block_steps} does not divide "
-                      f"config.data.episode_steps = {config.data.episode_steps}")
-  if config.codec.kwta_k > config.codec.block_features:
-    raise ConfigError(f"config.codec.kwta_k = {config.codec.kwta_k} exceeds "
-                      f"config.codec.block_features = {config.codec.block_features}")
-  if config.eval.optimised_read_memories > config.eval.num_memories:
-    raise ConfigError(f"config.eval.optimised_read_memories = "
-                      f"{config.eval.optimised_read_memories} exceeds config.eval.num_memories "
-                      f"= {config.eval.num_memories}")
-  for name in ("codec.read_method", "codec.train_read_method"):
-    config_checks.one_of(config, name, dkm.SOLVE_METHODS)
-  masks = tuple(config.eval.codec_masks)
-  unknown = [m for m in masks if m not in evaluate.MASKS]
-  if unknown or "half" not in masks:
-    raise ConfigError(f"config.eval.codec_masks = {masks}: expected masks among "
-                      f"{', '.join(evaluate.MASKS)}, including half (the headline)")
 
 
 def differing_keys(config, saved):

@@ -1,1 +1,1 @@
-"""Tests of kanerva_music: the memory, the codec DKM, data, evaluation, reports, tools."""
+"""Tests of kanerva_music: the memory, the inpainting network, data, evaluation, reports, tools."""

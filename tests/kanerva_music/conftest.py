@@ -13,6 +13,7 @@ from kanerva_music.reporting import report
 from kanerva_music.training import train
 from tests.conftest import random_splits
 from tests.conftest import tiny_config
+from tests.conftest import without_compilation_cache
 from tests.conftest import write_object_npz
 
 
@@ -63,7 +64,8 @@ def trained_prior(tmp_path_factory):
   if not os.path.exists(SHARED_JSB):
     pytest.skip("needs ../shared/data/jsb_chorales")
   workdir = tmp_path_factory.mktemp("prior") / "run"
+  # As a user's first run: no compilation cache (its stderr is checked for XLA error lines).
   done = subprocess.run(prior_command(workdir), cwd=ROOT, capture_output=True, text=True,
-                        timeout=600)
+                        timeout=600, env=without_compilation_cache())
   assert done.returncode == 0, done.stderr[-3000:]
   return str(workdir), done

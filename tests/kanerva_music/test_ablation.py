@@ -48,12 +48,12 @@ def _prior_report(sha="aa"):
 
 
 def test_ablation_bad_reports_and_flags_are_one_line(tmp_path, capsys):
-  for name, report in (("codec", {"codec": {}}), ("damaged", {"config_summary": {}}),
+  for name, report in (("damaged", {"config_summary": {}}),
                        ("prior", _prior_report()), ("other", _prior_report("bb"))):
     (tmp_path / name).mkdir()
     (tmp_path / name / "report.json").write_text(json.dumps(report))
-  assert "holds a codec DKM; this table is of linear DKMs" in _one_error_line(
-      capsys, [str(tmp_path / "codec")])
+  assert "holds an inpainting network; this table is of linear DKMs" in _one_error_line(
+      capsys, [str(tmp_path / "prior")])
   assert "not a complete report of this table's models (missing or malformed " in (
       _one_error_line(capsys, [str(tmp_path / "damaged")]))
   assert "no workdir given" in _one_error_line(capsys, ["--models"])

@@ -71,7 +71,7 @@ def test_the_uniform_capacity_read_is_the_evaluations_lstsq_read(tiny_chorale_np
     ("listener", "eval.listener_voice_noises", ((0.03, 0.03, 0.03),), "listener_voice_noises"),
     ("listener", "eval.listener_voice_noises", ((0.03, -1.0, 0.03, 0.03),), "four positive"),
     ("listener", "eval.listener_sizes", (), "listener_sizes"),
-    ("codec", "model.voice_noise", (0.01, 0.03, 0.03, 0.03), "linear DKM's voices")])
+    ("prior_quick", "model.voice_noise", (0.01, 0.03, 0.03, 0.03), "linear DKM's voices")])
 def test_bad_listener_settings_are_refused_naming_the_field(variant, field, value, message):
   config = chorales_config.get_config(variant)
   config_checks.validate(config)

@@ -1,9 +1,8 @@
-"""The linear and codec DKM reports' Markdown renderers against stored golden output."""
+"""The linear DKM report's Markdown renderer against stored golden output."""
 
 import os
 
 from configs import chorales as chorales_config
-from kanerva_music.codec import report_text as codec_report_text
 from kanerva_music.reporting import markdown
 from tests import golden
 
@@ -27,14 +26,3 @@ def test_linear_report_renders_as_stored():
   config = chorales_config.get_config("quick")
   golden.check(markdown.markdown(report, _linear_media(), WORKDIR, config),
                os.path.join(HERE, "linear_REPORT.md"))
-
-
-def test_codec_report_renders_as_stored():
-  report = golden.load_report(os.path.join(HERE, "codec_report.json"))
-  media = {"completion": f"{WORKDIR}/codec_complete.png", "synth": "sine",
-           "frontier": f"{WORKDIR}/frontier.png"}
-  media.update({f"codec_{query}_{kind}": f"{WORKDIR}/audio/codec_{query}_{kind}.mid"
-                for query in ("recall", "novel") for kind in ("original", "cue", "output")})
-  config = chorales_config.get_config("codec_quick")
-  golden.check(codec_report_text.markdown(report, media, WORKDIR, config),
-               os.path.join(HERE, "codec_REPORT.md"))

@@ -37,6 +37,17 @@ def test_bad_prior_configs_are_refused_naming_the_field(field, value, message):
     config_checks.validate(config)
 
 
+def test_a_codec_dkm_config_or_workdir_is_one_line_naming_the_network(tmp_path):
+  config = chorales_config.get_config("quick")
+  config.model.kind = "codec"
+  with pytest.raises(config_checks.ConfigError, match="no codec DKM.*chorales.py:prior"):
+    config_checks.validate(config)
+  (tmp_path / "config.json").write_text(json.dumps(config.to_dict()))
+  with pytest.raises(user_score.CompletionInputError,
+                     match="holds a codec DKM.*chorales.py:prior"):
+    complete.load_trained(str(tmp_path))
+
+
 def test_the_memory_of_the_piece_adds_to_the_network_where_the_piece_repeats(trained_prior):
   workdir, _ = trained_prior
   prior = json.load(open(os.path.join(workdir, "report.json")))["prior"]

@@ -10,6 +10,7 @@ import pytest
 from configs import chorales as chorales_config
 from kanerva_music.data import episodes
 from kanerva_music.prior import report as prior_report
+from kanerva_music.prior import report_text
 from tests.music_runtime.test_html_report import check_report_page
 
 
@@ -27,6 +28,7 @@ def test_the_report_has_every_section_and_plays_the_harmonisation(trained_prior)
                                                  "parallel_motion"}
   text = open(os.path.join(workdir, "REPORT.md")).read()
   assert "## Targets" in text and "a test chorale's melody harmonised" in text
+  assert "| training time | " in text and f"({config.num_train_steps:,} steps, " in text
   check_report_page(workdir, ["the melody", "one pass", "Gibbs sample", "Bach, as written"])
 
 
@@ -42,6 +44,19 @@ def test_a_small_trained_network_beats_holding_the_last_chord(trained_prior):
   r50 = prior["complete"]["random_50"]
   assert r50["gibbs"]["novel"]["acc_exact"] < r50["one_pass"]["novel"]["acc_exact"]
   assert "Best validation NLL:" in stdout
+
+
+def test_a_training_time_over_its_target_says_where_the_best_parameters_fell():
+  report = {"timing": {"train_seconds": 3960.0},
+            "prior": {"config_summary": {"num_train_steps": 4000, "best_step": 4000}}}
+  (claim,) = report_text.training_claims(report, "NLL per hidden note: train 1.165")
+  assert claim.held is False and claim.ours == "66.0 min (4,000 steps, 1.01 steps/s)"
+  assert claim.reason == ("the best validation NLL at step 4,000 of 4,000; NLL per hidden note: "
+                          "train 1.165")
+  report["timing"]["train_seconds"] = 600.0
+  assert report_text.training_claims(report, "")[0].held is True
+  report["timing"]["train_seconds"] = None  # a workdir trained before times were recorded
+  assert report_text.training_claims(report, "") == []
 
 
 def test_the_listening_piece_is_the_first_stretch_without_a_rest():
