@@ -105,6 +105,7 @@ def get_config(variant=""):
   config.eval.report = True         # write report.json, REPORT.md, figures and audio
   config.eval.capacity_rows = (32, 64, 128)  # K of the capacity curves (() = none)
   config.eval.capacity_sizes = (8, 16, 32, 64, 128, 256, 512)  # stored episodes T
+  config.eval.recall_sizes = (8, 16, 32, 64, 128)  # T of recall against T (report["capacity"])
   # The listener section (reporting/listener_report.py): per-voice sigmas of the memories it
   # compares (() = no section) at these T.
   config.eval.listener_voice_noises = ()

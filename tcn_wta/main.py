@@ -13,6 +13,7 @@ workdir/ablations/, has run); `generate` writes MIDI, WAV and a
 figure into workdir/generated.
 """
 
+import importlib
 import json
 import os
 
@@ -24,13 +25,13 @@ from music_runtime.files import safe_npz
 from music_runtime.files import workdir_lock
 from music_runtime.running import cli
 from music_runtime.running import watchdog
-from tcn_wta.applications import ablations
-from tcn_wta.applications import generation
-from tcn_wta.reporting import report
 from tcn_wta.training import config_checks
-from tcn_wta.training import train
 
 FLAGS = flags.FLAGS
+# The module each mode runs, imported by the run that uses it: a run refused for its flags or
+# config stops before loading the applications (scikit-learn, note-seq, matplotlib: seconds).
+MODES = {"train": "tcn_wta.training.train", "ablate": "tcn_wta.applications.ablations",
+         "analyze": "tcn_wta.reporting.report", "generate": "tcn_wta.applications.generation"}
 # Errors a user can fix: one line and exit status 2 (--verbosity=1 shows the traceback).
 USER_ERRORS = (config_checks.ConfigError, FileNotFoundError, safe_npz.UnsafeNpzError)
 
@@ -52,28 +53,29 @@ def _define_flags():
 def main(argv):
   config = FLAGS.config
   workdir = cli.start_job(argv, config, FLAGS.workdir)
+  config_checks.validate(config)
   with workdir_lock.hold(workdir):  # every mode writes into the workdir: one writer at a time
-    _run_mode(config, workdir)
+    _run_mode(config, workdir, importlib.import_module(MODES[FLAGS.mode]))
 
 
-def _run_mode(config, workdir):
+def _run_mode(config, workdir, program):
   if FLAGS.mode == "train":
     with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
-      result = train.train_and_evaluate(config, workdir, heartbeat=dog.beat)
+      result = program.train_and_evaluate(config, workdir, heartbeat=dog.beat)
     for split, values in result.metrics.items():
       print(f"Held-out {split} reconstruction (k={result.k}): "
             + ", ".join(f"{name} {value:.4f}" for name, value in sorted(values.items())))
   elif FLAGS.mode == "ablate":
     with watchdog.Watchdog(workdir, config.watchdog_seconds) as dog:
-      result = ablations.run(config, workdir, heartbeat=dog.beat)
+      result = program.run(config, workdir, heartbeat=dog.beat)
     if jax.process_index() == 0:
-      print(f"Wrote {os.path.join(workdir, ablations.RESULTS)} ({result['seconds']:.0f}s)")
+      print(f"Wrote {os.path.join(workdir, program.RESULTS)} ({result['seconds']:.0f}s)")
   elif FLAGS.mode == "analyze":
-    result = report.analyze(config, workdir)
+    result = program.analyze(config, workdir)
     if result is not None:
       print(f"Wrote {os.path.join(workdir, 'REPORT.md')}")
   elif jax.process_index() == 0:
-    print(json.dumps(generation.from_checkpoint(config, workdir), indent=1))
+    print(json.dumps(program.from_checkpoint(config, workdir), indent=1))
 
 
 if __name__ == "__main__":

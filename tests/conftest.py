@@ -43,11 +43,10 @@ def pytest_unconfigure(config):
     shutil.rmtree(config.test_jax_cache, ignore_errors=True)
 
 
-def without_compilation_cache(environ=os.environ):
-  """A copy of `environ` for a binary that must compile as a user's first run does (no cache)."""
-  env = {k: v for k, v in environ.items() if k != _CACHE_ENV}
-  env["MUSIC_RUNTIME_JAX_CACHE"] = "off"
-  return env
+def with_own_compilation_cache(cache_dir, environ=os.environ):
+  """A copy of `environ` whose binaries share the compilation cache `cache_dir`, not the test
+  run's: the first binary given a new one compiles every program, as a user's first run does."""
+  return {**environ, _CACHE_ENV: str(cache_dir), "MUSIC_RUNTIME_JAX_CACHE": "off"}
 
 
 # An error-level line of XLA's (absl's C++) log, e.g. "E1203 05:12:00.123456  123
@@ -119,6 +118,7 @@ def tiny_config(data_path, num_train_steps=2):
   config = _tiny(chorales_config.get_config(), data_path, num_train_steps)
   config.eval.capacity_rows = (4, 8)
   config.eval.capacity_sizes = (2, 4, 8)
+  config.eval.recall_sizes = (2, 8)
   return config
 
 

@@ -26,7 +26,6 @@ GIVEN_VOICES = {"soprano": (0,), "bass": (3,), "outer": (0, 3)}
 METHODS = dkm.READ_METHODS + ("unmasked",)
 DENOISE_METHODS = dkm.READ_METHODS
 ATTENTION_BETAS = (100.0, 1000.0, 1e4, 1e5)
-CAPACITY_SIZES = (8, 16, 32, 64, 128)
 DATA = sharding.DATA
 
 

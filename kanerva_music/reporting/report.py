@@ -54,7 +54,7 @@ def novel_and_capacity_episodes(config, test_pool):
   novel = novel_episodes(config, test_pool)
   capacity = {size: np.asarray(episodes.evaluation_set(
       test_pool, seed + 200 + size, max(1, m * t // size), size, s))
-              for size in evaluate.CAPACITY_SIZES}
+              for size in config.eval.recall_sizes}
   return novel, capacity
 
 

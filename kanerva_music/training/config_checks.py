@@ -24,7 +24,7 @@ SAFE_TO_EVALUATE = ("eval.", "model.memory_precision", "model.read_method",
                     "model.lstsq_solver", "model.attention_beta", "model.attention_top_k")
 # Fields added after runs were trained: a saved config without them ran as these values.
 ADDED_DEFAULTS = {"model.kind": "linear", "model.memory_precision": "float32",
-                  "model.lstsq_solver": "svd"}
+                  "model.lstsq_solver": "svd", "eval.recall_sizes": (8, 16, 32, 64, 128)}
 KINDS = ("linear", "prior")
 
 
@@ -152,10 +152,16 @@ def _validate_listener(config):
       raise ConfigError(str(e).replace("config.model.voice_noise",
                                        "config.eval.listener_voice_noises entry")) from e
   if config.eval.get("listener_voice_noises", ()):
-    sizes = tuple(config.eval.get("listener_sizes", ()))
-    if not sizes or not all(isinstance(t, int) and t >= 1 for t in sizes):
-      raise ConfigError(f"config.eval.listener_sizes={sizes!r}; expected stored-episode counts "
-                        ">= 1")
+    _check_episode_counts(config, "listener_sizes", allow_empty=False)
+  for key in ("recall_sizes", "capacity_sizes"):
+    _check_episode_counts(config, key)
+
+
+def _check_episode_counts(config, key, allow_empty=True):
+  """config.eval.<key> must be a tuple of stored-episode counts T >= 1."""
+  sizes = tuple(config.eval.get(key, ()))
+  if (not sizes and not allow_empty) or not all(isinstance(t, int) and t >= 1 for t in sizes):
+    raise ConfigError(f"config.eval.{key}={sizes!r}; expected stored-episode counts >= 1")
 
 
 def differing_keys(config, saved):

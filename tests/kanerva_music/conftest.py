@@ -13,7 +13,7 @@ from kanerva_music.reporting import report
 from kanerva_music.training import train
 from tests.conftest import random_splits
 from tests.conftest import tiny_config
-from tests.conftest import without_compilation_cache
+from tests.conftest import with_own_compilation_cache
 from tests.conftest import write_object_npz
 
 
@@ -27,7 +27,8 @@ def _train_tiny(tmp_path_factory, listener=False):
   if listener:  # the report's listener section: the uniform memory and the melody weighted 4x
     sigma = config.model.obs_noise_std
     config.eval.listener_voice_noises = ((sigma,) * 4, (sigma / 2,) + (sigma,) * 3)
-    config.eval.listener_sizes = (2, 4, 8)
+    config.eval.listener_sizes = (2, 8)
+    config.eval.capacity_sizes = (2, 8)
   result = train.train_and_evaluate(config, workdir)
   return config, workdir, result
 
@@ -53,9 +54,17 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
 def prior_command(workdir, *flags):
-  """The inpainting network's quick config on the JSB chorales, as a user runs it."""
+  """The inpainting network's quick config on the JSB chorales, as a user runs it (the train and
+  validation NLL on 2 x T episodes each, not 8 x T)."""
   return [sys.executable, "-m", "kanerva_music.main", "--config=configs/chorales.py:prior_quick",
-          f"--workdir={workdir}", f"--config.data.path={os.path.abspath(SHARED_JSB)}", *flags]
+          f"--workdir={workdir}", f"--config.data.path={os.path.abspath(SHARED_JSB)}",
+          "--config.eval.split_nll_memories=2", *flags]
+
+
+def prior_env(workdir):
+  """The environment of the binaries run on `trained_prior`'s `workdir`: a compilation cache of
+  its own beside it, which the fixture's run fills and later runs load."""
+  return with_own_compilation_cache(os.path.join(os.path.dirname(workdir), "jax-cache"))
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +72,9 @@ def trained_prior(tmp_path_factory):
   """(workdir, the finished process): `prior_quick` trained and reported once per session."""
   if not os.path.exists(SHARED_JSB):
     pytest.skip("needs ../shared/data/jsb_chorales")
-  workdir = tmp_path_factory.mktemp("prior") / "run"
-  # As a user's first run: no compilation cache (its stderr is checked for XLA error lines).
+  workdir = str(tmp_path_factory.mktemp("prior") / "run")
+  # As a user's first run, every program compiled (its stderr is checked for XLA error lines).
   done = subprocess.run(prior_command(workdir), cwd=ROOT, capture_output=True, text=True,
-                        timeout=600, env=without_compilation_cache())
+                        timeout=600, env=prior_env(workdir))
   assert done.returncode == 0, done.stderr[-3000:]
-  return str(workdir), done
+  return workdir, done

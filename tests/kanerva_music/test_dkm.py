@@ -8,6 +8,12 @@ import pytest
 
 from kanerva_music.memory import dkm
 
+# The solves as the DKM's programs run them, jitted: one compilation per case, not one per
+# operation.
+_SOLVE_SETTINGS = ("obs_noise_std", "prior_std", "method", "rcond", "linalg", "lstsq_solver")
+solve_address = jax.jit(dkm.solve_address, static_argnames=_SOLVE_SETTINGS)
+address_operator = jax.jit(dkm.address_operator, static_argnames=_SOLVE_SETTINGS)
+
 K, C = 6, 20
 SIGMA_XI = 0.3
 PRIOR_STD = 1.3
@@ -43,11 +49,11 @@ def test_solve_address_matches_lstsq_oracle(method, linalg, num_observed):
   x_cue = np.where(mask != 0, x, np.nan)  # masked entries are NaN, as in the paper
   expected = np.stack([oracle_address(mean, x[b], mask[b]) for b in range(5)])
   with jax.enable_x64(True):
-    got = dkm.solve_address(mean, x_cue, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
+    got = solve_address(mean, x_cue, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
                             method=method, linalg=linalg)
     assert got.dtype == jnp.float64
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-8, atol=1e-10)
-  got32 = dkm.solve_address(mean.astype(np.float32), x_cue.astype(np.float32), mask,
+  got32 = solve_address(mean.astype(np.float32), x_cue.astype(np.float32), mask,
                             obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD, method=method,
                             linalg=linalg)
   assert got32.dtype == jnp.float32
@@ -77,9 +83,9 @@ def test_per_cue_masks_solve_each_cue_as_its_operator_does():
   mask = (rng.random((3, 4, C)) < 0.5).astype(np.float64)
   mask[0, 0] = 0  # nothing observed: the address is 0
   with jax.enable_x64(True):
-    fast = dkm.solve_address(mean, np.where(mask != 0, x, np.nan), mask, obs_noise_std=SIGMA_XI,
+    fast = solve_address(mean, np.where(mask != 0, x, np.nan), mask, obs_noise_std=SIGMA_XI,
                              prior_std=PRIOR_STD, method="cholesky")
-    operators = dkm.address_operator(mean, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
+    operators = address_operator(mean, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
                                      method="cholesky")
     assert operators.shape == (3, 4, K, C)
     straightforward = dkm.apply_address_operator(operators, x, mask)
@@ -138,16 +144,16 @@ def test_lstsq_and_dm_cholesky_match_float64_oracles(memory_rank, num_observed):
   cue = np.where(mask != 0, x, np.nan)
   rcond = 1e-10
   with jax.enable_x64(True):
-    got = dkm.solve_address(mean, cue, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
+    got = solve_address(mean, cue, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
                             method="lstsq", rcond=rcond)
     expected = np.stack([oracle_min_norm_address(mean, x[b], mask[b], rcond) for b in range(4)])
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-7, atol=1e-9)
-    got = dkm.solve_address(mean, cue, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
+    got = solve_address(mean, cue, mask, obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD,
                             method="dm_cholesky")
     expected = np.stack([oracle_dm_cholesky_address(mean, x[b], mask[b]) for b in range(4)])
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-6, atol=1e-8)
   for method in ("lstsq", "dm_cholesky"):  # float32, default cut-off: finite at every mask
-    got32 = dkm.solve_address(mean.astype(np.float32), cue.astype(np.float32), mask,
+    got32 = solve_address(mean.astype(np.float32), cue.astype(np.float32), mask,
                               obs_noise_std=SIGMA_XI, prior_std=PRIOR_STD, method=method)
     assert np.all(np.isfinite(np.asarray(got32))), method
 

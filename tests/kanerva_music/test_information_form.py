@@ -21,8 +21,10 @@ def _problem(rng, k, c, t):
 def test_it_is_the_kalman_write_in_float64(num_episodes, linalg):
   memory, z, w = _problem(np.random.default_rng(num_episodes), 6, 12, num_episodes)
   with jax.enable_x64(True):
-    got, kl = information_form.write_with_kl(memory, z, w, obs_noise_std=0.2, linalg=linalg)
-    expected, expected_kl = dkm.write_with_kl(memory, z, w, obs_noise_std=0.2)
+    got, kl = jax.jit(lambda m, z, w: information_form.write_with_kl(
+        m, z, w, obs_noise_std=0.2, linalg=linalg))(memory, z, w)
+    expected, expected_kl = jax.jit(lambda m, z, w: dkm.write_with_kl(
+        m, z, w, obs_noise_std=0.2))(memory, z, w)
     np.testing.assert_allclose(np.asarray(got.mean), np.asarray(expected.mean), rtol=1e-9)
     np.testing.assert_allclose(np.asarray(got.cov), np.asarray(expected.cov), atol=1e-12)
     assert float(kl) == pytest.approx(float(expected_kl), rel=1e-9)

@@ -78,7 +78,7 @@ def _tiny_flags(npz, workdir):
           "--config.episodes_per_memory=4", "--config.batch_size=2", "--config.num_train_steps=2",
           "--config.data.episode_steps=8", "--config.eval.num_memories=3",
           "--config.eval.capacity_rows=(4,8)", "--config.eval.capacity_sizes=(2,4,8)",
-          "--config.eval.report=False"]
+          "--config.eval.recall_sizes=(2,8)", "--config.eval.report=False"]
 
 
 def _snapshot(workdir):

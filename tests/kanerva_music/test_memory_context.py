@@ -68,9 +68,10 @@ def test_write_and_read_equal_a_float64_oracle():
   addresses = rng.standard_normal((5, 8))
   notes = windows[1].copy()
   mask = (rng.random((4, 4)) < 0.5).astype(np.float32)
-  memory = memory_context.write(jnp.asarray(windows), jnp.asarray(valid),
-                                jnp.asarray(addresses, jnp.float32), 0.1)
-  got = memory_context.read_context(memory, jnp.asarray(notes), jnp.asarray(mask), 0.1)
+  memory = jax.jit(lambda *a: memory_context.write(*a, 0.1))(
+      jnp.asarray(windows), jnp.asarray(valid), jnp.asarray(addresses, jnp.float32))
+  got = jax.jit(lambda *a: memory_context.read_context(*a, 0.1))(
+      memory, jnp.asarray(notes), jnp.asarray(mask))
   want = ridge_context_oracle(windows, valid, addresses, notes, mask, 0.1)
   np.testing.assert_allclose(np.asarray(got)[:, :4 * 46].reshape(4, 4, 46), want, atol=2e-4)
   assert got.shape == (4, memory_context.CONTEXT_FEATURES)
@@ -83,10 +84,12 @@ def test_a_stored_window_is_read_back_and_an_empty_memory_gives_the_off_context(
   addresses = jnp.asarray(memory_context.slot_addresses(3, 16, 0))
   mask = jnp.asarray(np.repeat((np.arange(S) < S // 2)[:, None], 4, axis=1), jnp.float32)[None]
   target = windows[:, 1]
-  on = memory_context.contexts(windows, jnp.ones((1, 3), bool), target, mask, addresses, 0.1)
+  contexts = jax.jit(lambda valid: memory_context.contexts(windows, valid, target, mask,
+                                                           addresses, 0.1))
+  on = contexts(jnp.ones((1, 3), bool))
   readout = np.asarray(on)[0, :, :4 * 46].reshape(S, 4, 46)
   np.testing.assert_array_equal(readout.argmax(-1), np.asarray(target[0]))
-  off = memory_context.contexts(windows, jnp.zeros((1, 3), bool), target, mask, addresses, 0.1)
+  off = contexts(jnp.zeros((1, 3), bool))
   np.testing.assert_array_equal(np.asarray(off), 0.0)
 
 
@@ -162,10 +165,12 @@ def test_the_fast_read_equals_reading_the_written_memory():
   valid = jnp.concatenate([valid, jnp.asarray([[True], [False], [True]])], axis=1)
   mask = jnp.asarray(np.random.default_rng(7).random((3, S, 4)) < 0.4, jnp.float32)
   addresses = jnp.asarray(memory_context.slot_addresses(7, 8, 1))
-  fast = memory_context.contexts(windows, valid, notes, mask, addresses, 0.1)
+  fast = jax.jit(lambda *a: memory_context.contexts(*a, 0.1))(windows, valid, notes, mask,
+                                                               addresses)
+  write = jax.jit(lambda *a: memory_context.write(*a, 0.1))
+  read = jax.jit(lambda *a: memory_context.read_context(*a, 0.1))
   for i in range(3):
-    memory = memory_context.write(windows[i], valid[i], addresses, 0.1)
-    slow = memory_context.read_context(memory, notes[i], mask[i], 0.1)
+    slow = read(write(windows[i], valid[i], addresses), notes[i], mask[i])
     np.testing.assert_allclose(np.asarray(fast[i]), np.asarray(slow), atol=3e-4)
 
 

@@ -23,6 +23,12 @@ def model_config(**overrides):
   return config
 
 
+def jitted_store(config, method):
+  """model.store as the training step runs it, jitted: one compilation, not one per operation."""
+  return jax.jit(lambda params, episodes, key: model.store(params, episodes, config, key,
+                                                           method=method))
+
+
 def ridge(mean, z, sigma):
   return np.linalg.solve(mean @ mean.T + sigma**2 * np.eye(len(mean)), mean @ z)
 
@@ -69,8 +75,8 @@ def test_sequential_write_solves_each_address_against_the_memory_so_far():
     mean, cov = kalman_rank_one(mean, cov, z, mu, 0.3)
   with jax.enable_x64(True):
     params64 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), params)
-    _, posterior, kl, mu, _ = model.store(params64, episodes, config, jax.random.PRNGKey(0),
-                                       method="cholesky")
+    _, posterior, kl, mu, _ = jitted_store(config, "cholesky")(params64, episodes,
+                                                               jax.random.PRNGKey(0))
     np.testing.assert_allclose(np.asarray(mu), np.stack(expected_mu), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(np.asarray(posterior.mean), mean, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(np.asarray(posterior.cov), cov, rtol=1e-9, atol=1e-12)
@@ -82,7 +88,7 @@ def test_parallel_write_addresses_are_solved_against_the_prior():
   config = model_config()
   params = model.init_params(jax.random.PRNGKey(2), config, C)
   episodes = np.random.default_rng(1).normal(size=(T, C)).astype(np.float32)
-  _, _, _, mu, _ = model.store(params, episodes, config, jax.random.PRNGKey(0), method="svd")
+  _, _, _, mu, _ = jitted_store(config, "svd")(params, episodes, jax.random.PRNGKey(0))
   mean = np.asarray(params["prior_mean"], np.float64)
   np.testing.assert_allclose(np.asarray(mu), ridge(mean, episodes.T, 0.3).T, rtol=1e-4,
                              atol=1e-5)
@@ -94,8 +100,9 @@ def test_sampled_writes_use_the_key_and_mean_writes_ignore_it():
   for mode in model.WRITE_ADDRESSES:
     config = model_config(write_addresses=mode)
     params = model.init_params(jax.random.PRNGKey(3), config, C)
-    posteriors[mode] = [np.asarray(model.store(params, episodes, config, jax.random.PRNGKey(s),
-                                               method="cholesky")[1].mean) for s in (0, 1)]
+    store = jitted_store(config, "cholesky")
+    posteriors[mode] = [np.asarray(store(params, episodes, jax.random.PRNGKey(s))[1].mean)
+                        for s in (0, 1)]
   np.testing.assert_array_equal(*posteriors["mean"])
   assert not np.allclose(*posteriors["sample"])
   assert not np.allclose(posteriors["sample"][0], posteriors["mean"][0])
@@ -108,9 +115,10 @@ def test_posterior_read_address_reconstructs_from_the_written_memory():
     config = model_config(read_address="posterior")
     params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64),
                                     model.init_params(jax.random.PRNGKey(4), config, C))
-    terms = model.memory_terms(params, episodes, jax.random.PRNGKey(0), config,
-                               method="cholesky")
-    _, posterior, _, _, _ = model.store(params, episodes, config, None, method="cholesky")
+    terms = jax.jit(lambda p, e, k: model.memory_terms(p, e, k, config, method="cholesky"))(
+        params, episodes, jax.random.PRNGKey(0))
+    store = jitted_store(config, "cholesky")
+    _, posterior, _, _, _ = store(params, episodes, None)
     mu = ridge(np.asarray(posterior.mean), episodes.T, 0.3).T
     sigma_w = float(model.address_std(params))
     expected = np.sum(np.asarray(dkm.expected_log_likelihood(
@@ -119,7 +127,7 @@ def test_posterior_read_address_reconstructs_from_the_written_memory():
     np.testing.assert_allclose(float(terms["kl_address"]),
                                float(jnp.sum(dkm.kl_address(mu, sigma_w))), rtol=1e-9)
     # mu is the ridge address against R', so it beats the write's (prior) address there.
-    _, _, _, mu_prior, _ = model.store(params, episodes, config, None, method="cholesky")
+    _, _, _, mu_prior, _ = store(params, episodes, None)
     penalised = lambda w: (np.sum((episodes - w @ np.asarray(posterior.mean)) ** 2)
                            + 0.3**2 * np.sum(w**2))
     assert penalised(mu) < penalised(np.asarray(mu_prior))
@@ -130,8 +138,8 @@ def test_fixed_prior_gets_no_covariance_gradient_and_others_do(prior_cov):
   config = model_config(prior_cov=prior_cov, write_addresses="sample")
   params = model.init_params(jax.random.PRNGKey(5), config, C)
   batch = jnp.asarray(np.random.default_rng(4).normal(size=(2, T, C)), jnp.float32)
-  grads = jax.grad(lambda p: model.batch_objective(
-      p, batch, jax.random.split(jax.random.PRNGKey(0), 2), config, method="cholesky")[0])(
+  grads = jax.jit(jax.grad(lambda p: model.batch_objective(
+      p, batch, jax.random.split(jax.random.PRNGKey(0), 2), config, method="cholesky")[0]))(
           params)
   assert set(grads) == set(params)
   for name, g in grads.items():
@@ -168,7 +176,7 @@ def test_xla_linear_algebra_gives_the_lapack_objective_and_gradients(overrides):
       params = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float64), model.init_params(
           jax.random.PRNGKey(1), config, C))
       objective = lambda p: model.batch_objective(p, batch, rngs, config, method="cholesky")[0]
-      results[linalg] = jax.value_and_grad(objective)(params)
+      results[linalg] = jax.jit(jax.value_and_grad(objective))(params)
     np.testing.assert_allclose(float(results["xla"][0]), float(results["lapack"][0]), rtol=1e-10)
     jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(
         np.asarray(a), np.asarray(b), rtol=1e-7, atol=1e-10), results["xla"][1],

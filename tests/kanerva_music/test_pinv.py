@@ -199,5 +199,5 @@ def test_the_vmapped_cholesky_read_takes_no_svd_unless_an_element_needs_one():
   # the gradient is the one-memory program's (to float32 summation order: batched products
   # reassociate, by up to 4e-5 relative on a few entries of 4,096 on a 1-thread pool)
   loss = lambda m: jnp.sum(_half_masked_lstsq(m, cues[0], masks[0]) ** 2)
-  np.testing.assert_allclose(jax.vmap(jax.grad(loss))(means)[0], jax.grad(loss)(means[0]),
-                             rtol=2e-4, atol=1e-5)
+  np.testing.assert_allclose(jax.jit(jax.vmap(jax.grad(loss)))(means)[0],
+                             jax.jit(jax.grad(loss))(means[0]), rtol=2e-4, atol=1e-5)

@@ -20,6 +20,7 @@ from tests.conftest import write_score
 from tests.conftest import xla_error_lines
 from tests.kanerva_music.conftest import ROOT
 from tests.kanerva_music.conftest import prior_command
+from tests.kanerva_music.conftest import prior_env
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -70,8 +71,9 @@ def test_evaluation_reproduces_the_report_and_leaves_training_alone(trained_prio
   copy = tmp_path / "copy"
   shutil.copytree(workdir, copy)
   config_bytes = open(copy / "config.json", "rb").read()
+  # Its programs are the first run's, loaded from that run's compilation cache.
   done = subprocess.run(prior_command(copy, "--mode=eval"), cwd=ROOT, capture_output=True,
-                        text=True, timeout=600)
+                        text=True, timeout=600, env=prior_env(workdir))
   assert done.returncode == 0, done.stderr[-3000:]
   first = json.load(open(os.path.join(workdir, "report.json")))["prior"]
   again = json.load(open(copy / "report.json"))["prior"]

@@ -71,7 +71,7 @@ def test_report_has_every_section_and_files(reported_workdir):
   # 4 KB hold 4096 / 32 = 128 > 8 episodes as pitch bytes: every measured T.
   assert saved["budget"]["4096"]["list_pitch_bytes"] == {
       "largest_t": 8, "method": "list_pitch_bytes", "measured_max_t": 8}
-  assert set(saved["capacity_curves"]["lstsq"]["4"]) == {"2", "4", "8"}
+  assert set(saved["capacity_curves"]["lstsq"]["4"]) == {"2", "8"}
   assert saved["capacity_curves"]["nearest_stored"]["all"]["8"]["half"]["acc_exact"] == 1.0
   assert set(saved["complete"]) == set(evaluate.MASKS)
   for by_method in saved["complete"].values():
@@ -79,7 +79,7 @@ def test_report_has_every_section_and_files(reported_workdir):
     for by_query in by_method.values():
       for lists in by_query.values():
         assert all(len(lists[m]) == config.eval.num_iters + 1 for m in pitch_metrics.METRICS)
-  assert set(saved["capacity"]) == {str(t) for t in evaluate.CAPACITY_SIZES}
+  assert set(saved["capacity"]) == {str(t) for t in config.eval.recall_sizes}
   assert saved["timing"]["train_seconds"] == out["timing"]["train_seconds"] > 0
   # An evaluation-only run reads the training time the workdir recorded.
   assert report.recorded_train_seconds(workdir, None) == out["timing"]["train_seconds"]
@@ -109,7 +109,7 @@ def test_the_listener_section_reads_each_setting_and_plays_its_recall(reported_w
   section = saved["listener"]
   assert set(section["capacity_by_voice"]) == {"uniform", "melody_4x"}
   for entry in section["capacity_by_voice"].values():
-    assert set(entry["curves"]) == {"2", "4", "8"}
+    assert set(entry["curves"]) == {"2", "8"}
     for by_task in entry["curves"].values():
       assert by_task["soprano"]["soprano"] is None  # the given melody is not scored
       assert all(0 <= by_task["half"][v] <= 1 for v in ("soprano", "alto", "tenor", "bass"))

@@ -8,8 +8,10 @@ import pytest
 from kanerva_music.memory import spd
 
 
+@jax.jit
 def _inverse_and_logdet(matrix):
-  """(A^{-1}, ln|A|) as the DKM uses them: solves with cholesky_inverse's L^{-1}."""
+  """(A^{-1}, ln|A|) as the DKM uses them, in one program: solves with cholesky_inverse's
+  L^{-1}."""
   lower_inv, logdet = spd.cholesky_inverse(matrix)
   eye = jnp.broadcast_to(jnp.eye(matrix.shape[-1], dtype=matrix.dtype), matrix.shape)
   return spd.solve(lower_inv, eye), logdet
@@ -30,7 +32,7 @@ def test_inverse_and_logdet_match_numpy(n):
   matrix = random_spd(rng, (2, 3), n)
   with jax.enable_x64(True):
     lower = np.linalg.cholesky(matrix)
-    np.testing.assert_allclose(np.asarray(spd.lower_triangular_inverse(jnp.asarray(lower))),
+    np.testing.assert_allclose(np.asarray(jax.jit(spd.lower_triangular_inverse)(lower)),
                                np.linalg.inv(lower), rtol=1e-9, atol=1e-10)
     inverse, logdet = _inverse_and_logdet(jnp.asarray(matrix))
     np.testing.assert_allclose(np.asarray(inverse), np.linalg.inv(matrix), rtol=1e-8, atol=1e-10)

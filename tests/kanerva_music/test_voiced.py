@@ -114,10 +114,11 @@ def test_a_melody_weighted_float32_write_past_k_stays_accurate():
   mean, z = 0.1 * rng.normal(size=(k, c)), rng.uniform(-1, 1, size=(t, c))
   w = rng.normal(size=(t, k))
   noise = np.array([0.0075, 0.03, 0.03, 0.03])
+  write = jax.jit(lambda m, z, w: voiced.write_with_kl(dkm.Memory(m, jnp.eye(k, dtype=m.dtype)),
+                                                       z, w, voice_noise=noise))
   with jax.enable_x64(True):
-    expected, _ = voiced.write_with_kl(dkm.Memory(mean, np.eye(k)), z, w, voice_noise=noise)
-  got, kl = voiced.write_with_kl(dkm.Memory(jnp.asarray(mean, jnp.float32), jnp.eye(k)),
-                                 z.astype(np.float32), w.astype(np.float32), voice_noise=noise)
+    expected, _ = write(mean, z, w)
+  got, kl = write(mean.astype(np.float32), z.astype(np.float32), w.astype(np.float32))
   assert np.isfinite(float(kl))
   np.testing.assert_allclose(np.asarray(got.mean), np.asarray(expected.mean), rtol=0, atol=1e-3)
 
@@ -148,9 +149,9 @@ def test_voice_noise_equal_to_sigma_xi_is_todays_model_bit_for_bit(tiny_chorale_
   params = model.init_params(jax.random.PRNGKey(0), config.model, num_cols)
   batch = jax.random.normal(jax.random.PRNGKey(1), (2, config.episodes_per_memory, num_cols))
   rngs = jax.random.split(jax.random.PRNGKey(2), 2)
-  today = jax.value_and_grad(lambda p: _objective(config, p, batch, rngs))(params)
+  today = jax.jit(jax.value_and_grad(lambda p: _objective(config, p, batch, rngs)))(params)
   config.model.voice_noise = (config.model.obs_noise_std,) * 4
-  same = jax.value_and_grad(lambda p: _objective(config, p, batch, rngs))(params)
+  same = jax.jit(jax.value_and_grad(lambda p: _objective(config, p, batch, rngs)))(params)
   for a, b in zip(jax.tree_util.tree_leaves(today), jax.tree_util.tree_leaves(same)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   config.model.voice_noise = (config.model.obs_noise_std / 4,) + (config.model.obs_noise_std,) * 3

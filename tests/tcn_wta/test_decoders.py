@@ -38,8 +38,8 @@ def test_sparse_decoder_equals_dense_with_gradients(num_atoms, k, ties):
                                decoders.decode_dense(
                                    layers.winners_to_code(values, indices, num_atoms), dictionary),
                                rtol=1e-12, atol=1e-12)
-    sparse_grads = jax.grad(sparse_loss, argnums=(0, 1))(values, dictionary)
-    dense_grads = jax.grad(dense_loss, argnums=(0, 1))(values, dictionary)
+    sparse_grads = jax.jit(jax.grad(sparse_loss, argnums=(0, 1)))(values, dictionary)
+    dense_grads = jax.jit(jax.grad(dense_loss, argnums=(0, 1)))(values, dictionary)
     for ours, theirs in zip(sparse_grads, dense_grads):
       assert ours.dtype == jnp.float64
       np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
@@ -77,7 +77,7 @@ def test_model_gradients_do_not_depend_on_the_decoder(ties):
       def loss(params, net=net):
         recon, code = net.apply({"params": params}, x, 3)
         return jnp.sum((recon - x) ** 2) + 0.1 * jnp.sum(code)
-      results[name] = jax.value_and_grad(loss)(params)
+      results[name] = jax.jit(jax.value_and_grad(loss))(params)
     np.testing.assert_allclose(results["sparse"][0], results["dense"][0], rtol=1e-12)
     for ours, theirs in zip(jax.tree_util.tree_leaves(results["sparse"][1]),
                             jax.tree_util.tree_leaves(results["dense"][1])):

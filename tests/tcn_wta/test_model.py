@@ -14,8 +14,9 @@ def test_kwta_keeps_exactly_k_per_code_step():
   net = make_net()
   x = jax.random.normal(jax.random.PRNGKey(0), (3, 24, 5))
   params = net.init(jax.random.PRNGKey(1), x, 2)
+  apply = jax.jit(net.apply, static_argnums=2)  # one program per k, not one per operation
   for k in (1, 2, 5):
-    _, code = net.apply(params, x, k)
+    _, code = apply(params, x, k)
     assert code.shape == (3, 6, 7)
     np.testing.assert_array_equal(np.sum(np.asarray(code) != 0, axis=-1), k)
     dense = net.apply(params, x, method=net.encode_dense)
@@ -42,8 +43,9 @@ def test_decoding_a_one_hot_code_gives_the_atom_at_its_position():
 def test_any_length_multiple_of_patch_and_clear_error_otherwise():
   net = make_net()
   params = net.init(jax.random.PRNGKey(1), jnp.zeros((1, 16, 5)), 1)
+  apply = jax.jit(net.apply, static_argnums=2)
   for length in (4, 12, 40):
-    recon, _ = net.apply(params, jnp.ones((2, length, 5)), 2)
+    recon, _ = apply(params, jnp.ones((2, length, 5)), 2)
     assert recon.shape == (2, length, 5)
   with pytest.raises(ValueError, match="Length 10 is not a multiple of the patch size 4"):
     net.apply(params, jnp.ones((1, 10, 5)), 1)
