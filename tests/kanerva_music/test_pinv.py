@@ -135,7 +135,8 @@ def test_a_mask_per_cue_gives_each_cue_its_own_pseudo_inverse():
   masks = (rng.random((6, C)) < 0.5).astype(np.float32)
   solve = lambda x, m: dkm.solve_address(mean, x, m, obs_noise_std=0.1, method="lstsq",
                                          lstsq_solver="cholesky")
-  together = np.asarray(jax.jit(solve)(cues, masks))
+  solve = jax.jit(solve)
+  together = np.asarray(solve(cues, masks))
   for cue, mask, ours in zip(cues, masks, together):
     np.testing.assert_allclose(ours, solve(cue, mask), rtol=1e-5, atol=1e-6)
     oracle = _oracle(_masked(mean, mask), pinv.default_rcond(C, K, np.float32)) @ (mask * cue)

@@ -54,9 +54,9 @@ def test_weighted_address_equals_the_float64_oracle(method, num_observed, rank):
   reference = 0.1
   scales = reference / sigma_of_columns(noise)
   with jax.enable_x64(True):
-    got = voiced.solve_address(mean, np.where(mask != 0, x, np.nan), mask, scales=scales,
-                               obs_noise_std=reference, prior_std=PRIOR_STD, method=method,
-                               lstsq_solver="svd")
+    got = jax.jit(lambda *a: voiced.solve_address(
+        *a, scales=scales, obs_noise_std=reference, prior_std=PRIOR_STD, method=method,
+        lstsq_solver="svd"))(mean, np.where(mask != 0, x, np.nan), mask)
     if method == "lstsq":  # the read-out is what is unique when the system is rank deficient
       np.testing.assert_allclose(np.asarray(got) @ mean, expected @ mean, rtol=1e-7, atol=1e-8)
     else:
@@ -87,14 +87,16 @@ def test_the_write_and_its_kl_equal_the_per_column_float64_oracle(num_episodes):
   z, w = rng.normal(size=(num_episodes, C)), rng.normal(size=(num_episodes, K))
   expected_mean, expected_covs, expected_kl = oracle_voiced_write(mean, cov, z, w)
   with jax.enable_x64(True):
-    posterior, kl = voiced.write_with_kl(dkm.Memory(mean, cov), z, w, voice_noise=NOISE)
+    posterior, kl = jax.jit(lambda m, z, w: voiced.write_with_kl(m, z, w, voice_noise=NOISE))(
+        dkm.Memory(mean, cov), z, w)
     np.testing.assert_allclose(np.asarray(posterior.mean), expected_mean, rtol=1e-8, atol=1e-9)
     np.testing.assert_allclose(np.asarray(posterior.cov), expected_covs, rtol=1e-8, atol=1e-10)
     assert float(kl) == pytest.approx(expected_kl, rel=1e-8)
     # The likelihood term: the sum over columns of E ln N(x_c; M_c^T w, sigma_c^2).
     w_mean, w_std = rng.normal(size=(3, K)), 0.2
     x = rng.normal(size=(3, C))
-    got = voiced.expected_log_likelihood(x, posterior, w_mean, w_std, voice_noise=NOISE)
+    got = jax.jit(lambda *a: voiced.expected_log_likelihood(*a, w_std, voice_noise=NOISE))(
+        x, posterior, w_mean)
     sigma = sigma_of_columns()
     oracle = np.zeros(3)
     for b in range(3):
@@ -155,7 +157,7 @@ def test_voice_noise_equal_to_sigma_xi_is_todays_model_bit_for_bit(tiny_chorale_
   for a, b in zip(jax.tree_util.tree_leaves(today), jax.tree_util.tree_leaves(same)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
   config.model.voice_noise = (config.model.obs_noise_std / 4,) + (config.model.obs_noise_std,) * 3
-  weighted = _objective(config, params, batch, rngs)
+  weighted = jax.jit(lambda p: _objective(config, p, batch, rngs))(params)
   assert np.isfinite(float(weighted)) and float(weighted) != float(today[0])
 
 
