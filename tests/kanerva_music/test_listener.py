@@ -71,6 +71,8 @@ def test_the_uniform_capacity_read_is_the_evaluations_lstsq_read(tiny_chorale_np
     ("listener", "eval.listener_voice_noises", ((0.03, 0.03, 0.03),), "listener_voice_noises"),
     ("listener", "eval.listener_voice_noises", ((0.03, -1.0, 0.03, 0.03),), "four positive"),
     ("listener", "eval.listener_sizes", (), "listener_sizes"),
+    ("quick", "eval.recall_sizes", (8, 0), "recall_sizes"),
+    ("quick", "eval.capacity_sizes", (8, 2.5), "capacity_sizes"),
     ("prior_quick", "model.voice_noise", (0.01, 0.03, 0.03, 0.03), "linear DKM's voices")])
 def test_bad_listener_settings_are_refused_naming_the_field(variant, field, value, message):
   config = chorales_config.get_config(variant)
