@@ -5,7 +5,7 @@ A pitch class is MIDI pitch - 36, so 0..45 covers the JSB range [36, 81]; an epi
 bass.
 """
 
-from typing import Optional
+from typing import Any, Optional, Union
 
 import jax
 import jax.numpy as jnp
@@ -18,24 +18,27 @@ NUM_VOICES = 4
 SOPRANO, ALTO, TENOR, BASS = range(NUM_VOICES)
 
 
-def from_normalised(x: jax.Array, episode_steps: int) -> jax.Array:
-  """Normalised episodes [..., C] -> pitch classes 0..45 [..., S, 4] (int32)."""
-  pitch = jnp.clip(jnp.round(episodes.denormalise(x)), episodes.PITCH_LOW, episodes.PITCH_HIGH)
-  return (pitch - episodes.PITCH_LOW).astype(jnp.int32).reshape(
+def from_normalised(x: Union[np.ndarray, jax.Array], episode_steps: int) -> Any:
+  """Normalised episodes [..., C] -> pitch classes 0..45 [..., S, 4] (int32): a NumPy array for a
+  NumPy input (host data needs no device program), a jax.Array otherwise."""
+  xp: Any = np if isinstance(x, np.ndarray) else jnp
+  pitch = xp.clip(xp.round(episodes.denormalise(x)), episodes.PITCH_LOW, episodes.PITCH_HIGH)
+  return (pitch - episodes.PITCH_LOW).astype(xp.int32).reshape(
       x.shape[:-1] + (episode_steps, NUM_VOICES))
 
 
-def to_normalised(classes: jax.Array) -> jax.Array:
-  """Pitch classes [..., S, 4] -> normalised, time-major episodes [..., 4 S] (float32)."""
-  classes = jnp.asarray(classes)
-  flat = classes.reshape(classes.shape[:-2] + (-1,)).astype(jnp.float32)
+def to_normalised(classes: Union[np.ndarray, jax.Array]) -> Any:
+  """Pitch classes [..., S, 4] -> normalised, time-major episodes [..., 4 S] (float32), a NumPy
+  array for a NumPy input."""
+  xp: Any = np if isinstance(classes, np.ndarray) else jnp
+  flat = classes.reshape(classes.shape[:-2] + (-1,)).astype(xp.float32)
   return episodes.normalise(flat + episodes.PITCH_LOW)
 
 
 def voice_ranges(windows: np.ndarray, episode_steps: int) -> np.ndarray:
   """[2, 4] int32: the lowest and highest pitch class of each voice in normalised windows
   [N, C] (the training split's: transposition keeps every voice inside it)."""
-  classes = np.asarray(from_normalised(jnp.asarray(windows), episode_steps))
+  classes = from_normalised(np.asarray(windows), episode_steps)
   return np.stack([classes.min(axis=(0, 1)), classes.max(axis=(0, 1))]).astype(np.int32)
 
 

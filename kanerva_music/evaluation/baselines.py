@@ -134,8 +134,20 @@ def median_intervals(windows) -> np.ndarray:
   windows [N, C], in semitones, returned in normalised units (2/45 a semitone)."""
   pitches = np.rint(_steps(np.asarray(episodes.denormalise(np.asarray(windows, np.float64))))
                     ).reshape(-1, NUM_VOICES)
-  semitones = np.median(pitches[:, :, None] - pitches[:, None, :], axis=0)
+  semitones = np.array([[_median_of_integers(pitches[:, v] - pitches[:, g])
+                         for g in range(NUM_VOICES)] for v in range(NUM_VOICES)])
   return (semitones * 2.0 / (episodes.PITCH_HIGH - episodes.PITCH_LOW)).astype(np.float32)
+
+
+def _median_of_integers(values: np.ndarray) -> float:
+  """np.median of integer-valued values [N] (NaN if any is NaN), from their counts: a pass
+  over the data instead of a partition of every column of the training set."""
+  if not np.all(np.isfinite(values)):
+    return float("nan")
+  low = values.min()
+  below = np.cumsum(np.bincount((values - low).astype(np.int64)))  # entries <= low + i
+  middle = (len(values) - 1) // 2, len(values) // 2                 # sorted positions
+  return float(low + np.mean([np.searchsorted(below, k, side="right") for k in middle]))
 
 
 @jax.jit

@@ -33,8 +33,8 @@ def target_rows(grid: memory_context.ChoraleGrid, offsets: np.ndarray, count: in
   grid = jax.device_get(grid)
   starts = np.flatnonzero(np.asarray(grid.valid_start))
   aligned = starts[(starts - np.asarray(grid.first_row)[starts]) % memory_context.BAR_STEPS == 0]
-  _, valid = memory_context.stored_slots(grid, jnp.asarray(aligned), jnp.asarray(offsets), 1)
-  usable = aligned[np.asarray(valid).any(axis=1)]
+  _, valid = memory_context.stored_slots(grid, aligned, np.asarray(offsets), 1)
+  usable = aligned[valid.any(axis=1)]
   chosen = np.random.default_rng(seed).permutation(len(usable))[:count]
   return np.sort(usable[chosen])
 
@@ -88,10 +88,10 @@ def list_completion(notes: np.ndarray, masks: np.ndarray, stored: np.ndarray,
 def hold_last_completion(notes: np.ndarray, masks: np.ndarray) -> np.ndarray:
   """The hold-last baseline on windows notes [Q, S, 4] (`baselines.hold_last_chord`: each
   hidden entry its voice's last given pitch), as pitch classes."""
-  cues = pitch_classes.to_normalised(jnp.asarray(notes))[:, None]  # [Q, 1, C]
-  held = baselines.hold_last_chord(cues, jnp.asarray(masks.reshape(len(masks), -1)))[:, 0]
+  cues = pitch_classes.to_normalised(np.asarray(notes))[:, None]  # [Q, 1, C]
+  held = baselines.hold_last_chord(jnp.asarray(cues), jnp.asarray(masks.reshape(len(masks), -1)))
   return np.where(masks != 0, notes,
-                  np.asarray(pitch_classes.from_normalised(held, notes.shape[-2])))
+                  pitch_classes.from_normalised(np.asarray(held)[:, 0], notes.shape[-2]))
 
 
 def recall_ceiling(notes: np.ndarray, masks: np.ndarray, stored: np.ndarray,
@@ -125,9 +125,8 @@ def context_section(net: network.InpaintingNet, params: dict, grid: memory_conte
   offsets = memory_context.slot_offsets(memory.num_slots, s)
   rows = target_rows(grid, offsets, config.eval.context_windows, config.eval.seed + 19)
   grid = jax.device_get(grid)
-  notes = np.asarray(memory_context.grid_windows(grid, jnp.asarray(rows), s))
-  slots = memory_context.stored_slots(grid, jnp.asarray(rows), jnp.asarray(offsets), s)
-  stored, valid = np.asarray(slots[0]), np.asarray(slots[1])
+  notes = memory_context.grid_windows(grid, rows, s)
+  stored, valid = memory_context.stored_slots(grid, rows, offsets, s)
   addresses = memory_context.write_addresses(memory, config.seed)
   with_self = np.concatenate([stored, notes[:, None]], axis=1)
   others = np.concatenate([valid, np.zeros((len(rows), 1), bool)], axis=1)

@@ -111,4 +111,4 @@ def code_length_section(net: network.InpaintingNet, params: dict, notes: np.ndar
 
 def as_classes(normalised: np.ndarray, episode_steps: int) -> np.ndarray:
   """Normalised episodes [..., C] -> pitch classes [..., S, 4] (host int32)."""
-  return np.asarray(pitch_classes.from_normalised(jnp.asarray(normalised), episode_steps))
+  return pitch_classes.from_normalised(np.asarray(normalised), episode_steps)

@@ -7,6 +7,7 @@ ask for; docs/dkm.md, "The prior"):
 * voices: whole voices hidden, the given ones the soprano, the bass, or both (harmonisation).
 """
 
+import functools
 from typing import Sequence
 
 import jax
@@ -58,6 +59,12 @@ def training_masks(rng: jax.Array, shape: tuple,
   candidates = jnp.stack([count_masks(rngs[0], shape), span_masks(rngs[1], shape),
                           voice_masks(rngs[2], shape)])
   return jnp.take_along_axis(candidates, kind[None, ..., None, None], axis=0)[0]
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def fixed_training_masks(seed: int, shape: tuple, mix: tuple[float, ...]) -> jax.Array:
+  """`training_masks` of PRNGKey(seed), as one program (an evaluation's fixed masks)."""
+  return training_masks(jax.random.PRNGKey(seed), shape, mix)
 
 
 def given_voices_mask(voices: str, episode_steps: int) -> jax.Array:

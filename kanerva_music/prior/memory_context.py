@@ -12,7 +12,7 @@ given entries are the network's context (`CONTEXT_FEATURES` per step). With the 
 context is zero, so one network serves both.
 """
 
-from typing import NamedTuple, Union
+from typing import Any, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
@@ -57,7 +57,7 @@ def chorale_grid(pool: episodes.EpisodePool) -> ChoraleGrid:
     chorale[own] = p
     first[own] = own[0]
   classes = np.where(np.isfinite(steps), steps, -1.0)  # a rest reads as class 0
-  classes = np.asarray(pitch_classes.from_normalised(jnp.asarray(classes), 1))[:, 0]
+  classes = pitch_classes.from_normalised(classes, 1)[:, 0]
   return ChoraleGrid(classes.astype(np.int32), valid, chorale, first)
 
 
@@ -69,20 +69,29 @@ def slot_offsets(num_slots: int, episode_steps: int) -> np.ndarray:
   return (np.where(np.arange(num_slots) % 2 == 0, bars, -bars) * BAR_STEPS).astype(np.int32)
 
 
-def grid_windows(grid: ChoraleGrid, rows: jax.Array, episode_steps: int) -> jax.Array:
-  """[..., S, 4] the windows starting at `rows` [...] (rows beyond the grid read its last)."""
+def _array_module(rows: Any) -> Any:
+  """NumPy for host rows (a report's windows: nothing to compile), jnp otherwise."""
+  return np if isinstance(rows, np.ndarray) else jnp
+
+
+def grid_windows(grid: ChoraleGrid, rows: Any, episode_steps: int) -> Any:
+  """[..., S, 4] the windows starting at `rows` [...] (rows beyond the grid read its last); NumPy
+  for NumPy rows and a host grid."""
+  xp = _array_module(rows)
   last = grid.classes.shape[0] - 1
-  index = jnp.clip(rows[..., None] + jnp.arange(episode_steps), 0, last)
+  index = xp.clip(rows[..., None] + xp.arange(episode_steps), 0, last)
   return grid.classes[index]
 
 
-def stored_slots(grid: ChoraleGrid, target_rows: jax.Array, offsets: jax.Array,
-                 episode_steps: int) -> tuple[jax.Array, jax.Array]:
+def stored_slots(grid: ChoraleGrid, target_rows: Any, offsets: Any,
+                 episode_steps: int) -> tuple[Any, Any]:
   """(windows [..., L, S, 4], valid [..., L]) of the slots `offsets` [L] around windows starting
-  at `target_rows` [...]: valid where a rest-free window of the same chorale starts there."""
+  at `target_rows` [...]: valid where a rest-free window of the same chorale starts there; NumPy
+  for NumPy rows and a host grid."""
+  xp = _array_module(target_rows)
   rows = target_rows[..., None] + offsets
   inside = (rows >= 0) & (rows < grid.classes.shape[0])
-  safe = jnp.clip(rows, 0, grid.classes.shape[0] - 1)
+  safe = xp.clip(rows, 0, grid.classes.shape[0] - 1)
   valid = inside & grid.valid_start[safe] & (grid.chorale[safe]
                                              == grid.chorale[target_rows][..., None])
   return grid_windows(grid, safe, episode_steps), valid

@@ -54,8 +54,8 @@ def nll_by_split(config: ConfigDict, trained: prior_train.TrainedPrior) -> dict:
                                          num_memories, config.episodes_per_memory,
                                          config.data.episode_steps)
     notes = prior_evaluate.as_classes(np.asarray(normalised), config.data.episode_steps)
-    mask = masks.training_masks(jax.random.PRNGKey(config.eval.seed + 7),
-                                notes.shape, tuple(config.prior.mask_mix))
+    mask = masks.fixed_training_masks(config.eval.seed + 7, notes.shape,
+                                      tuple(config.prior.mask_mix))
     out[split] = prior_train.validation_nll(trained.net, trained.params, (notes, mask))
   return out
 

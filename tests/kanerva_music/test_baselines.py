@@ -148,6 +148,9 @@ def test_median_intervals_are_the_median_voice_differences_in_semitones():
   for v in range(4):
     for g in range(4):
       assert got[v, g] == pytest.approx(np.median(steps[:, v] - steps[:, g]) * 2 / 45, abs=1e-6)
+  for values in ([3.0], [5.0, -2.0], [4.0, -1.0, 4.0], rng.integers(-9, 9, 101), [1.0, np.nan]):
+    values = np.asarray(values, np.float64)  # the counting median is NumPy's, odd or even
+    np.testing.assert_equal(baselines._median_of_integers(values), np.median(values))
 
 
 def test_parallel_motion_harmonises_a_given_melody_at_the_median_intervals():

@@ -46,6 +46,12 @@ def test_stored_slots_hold_the_same_chorales_rest_free_windows_only():
   np.testing.assert_array_equal(valid, expected)
   first = (pieces[0][32:64] - episodes.PITCH_LOW).astype(np.int32)
   np.testing.assert_array_equal(windows[0], first)
+  # host rows on a host grid (the report's) read the same windows without a device program
+  host_windows, host_valid = memory_context.stored_slots(jax.device_get(grid), np.asarray([0]),
+                                                         np.asarray(offsets), S)
+  assert isinstance(host_windows, np.ndarray) and isinstance(host_valid, np.ndarray)
+  np.testing.assert_array_equal(host_windows[0], windows)
+  np.testing.assert_array_equal(host_valid[0], valid)
 
 
 def ridge_context_oracle(windows, valid, addresses, notes, mask, noise):

@@ -27,3 +27,15 @@ def test_voice_ranges_are_the_lowest_and_highest_class_of_each_voice():
   classes = rng.integers(0, 46, size=(30, S, 4))
   got = pitch_classes.voice_ranges(np.asarray(pitch_classes.to_normalised(classes)), S)
   np.testing.assert_array_equal(got, [classes.min((0, 1)), classes.max((0, 1))])
+
+
+def test_host_and_device_conversions_are_the_same_classes():
+  classes = np.random.default_rng(7).integers(0, 46, size=(5, S, 4)).astype(np.int32)
+  host = pitch_classes.to_normalised(classes)
+  assert isinstance(host, np.ndarray) and host.dtype == np.float32
+  np.testing.assert_array_equal(host, pitch_classes.to_normalised(jnp.asarray(classes)))
+  back = pitch_classes.from_normalised(host, S)
+  assert isinstance(back, np.ndarray) and back.dtype == np.int32
+  np.testing.assert_array_equal(back, classes)
+  np.testing.assert_array_equal(jax.jit(pitch_classes.from_normalised, static_argnums=1)(
+      jnp.asarray(host), S), classes)

@@ -12,4 +12,5 @@ def test_the_prior_benchmark_prints_each_ratio(capsys):
   prior_benchmark.report(config, repeats=1, train_steps=1)
   out = capsys.readouterr().out
   assert "GFLOP/s:" in out and "x of it" in out and "episodes/s" in out
+  assert "training step as two programs (batch, update): " in out and " as one: " in out
   assert "cues/s without forming the memory" in out and "max difference" in out
