@@ -7,7 +7,10 @@ mean squared error in normalised units, and pitch accuracy after de-normalising 
 (exact, within 1 semitone, within 2 semitones = a whole step).
 """
 
+import functools
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from kanerva_music.evaluation import pitch_metrics
@@ -166,6 +169,15 @@ def _capacity(params, capacity_sets, mesh, model_config, score_call, heartbeat):
   return report
 
 
+@functools.partial(jax.jit, static_argnames=("model_config", "num_iters"))
+def _headline_read(memory, cue, mask, values, beta, *, model_config, num_iters):
+  """`model.iterate_read` with the config's read, as one program (op by op, the first call
+  compiled each of the read's operations on its own)."""
+  return model.iterate_read(memory, cue, mask, model_config, num_iters=num_iters,
+                            **model.solve_options(model_config), method=model_config.read_method,
+                            values=values, beta=beta, top_k=model_config.attention_top_k)
+
+
 def continue_chorale(params, model_config, given, stored, num_new_bars, steps_per_bar=16,
                      num_iters=10, beta=None):
   """Extends `given` [2 bars * 4] (normalised, time-major) bar by bar (paper figure 4).
@@ -173,18 +185,18 @@ def continue_chorale(params, model_config, given, stored, num_new_bars, steps_pe
   Each new window is the last known bar followed by a masked bar, completed from a memory that
   stores `stored` [T, C]; returns the normalised [(2 + num_new_bars) * steps_per_bar, 4] grid.
   """
+  model_config = config_checks.freeze(model_config)
   written = jax.tree_util.tree_map(lambda a: a[0], sharded_reads.write_memories(
       params, stored[None], model_config))
   grid = np.asarray(given, np.float32).reshape(-1, 4)
   window_steps = 2 * steps_per_bar
   mask = np.repeat(np.arange(window_steps) < steps_per_bar, 4).astype(np.float32)
+  beta = model_config.attention_beta if beta is None else beta
   for _ in range(num_new_bars):
     cue = np.concatenate([grid[-steps_per_bar:], np.zeros((steps_per_bar, 4), np.float32)])
-    iterates = model.iterate_read(written["memory"], cue.reshape(-1), mask, model_config,
-                                  num_iters=num_iters, **model.solve_options(model_config),
-                                  method=model_config.read_method, values=written["values"],
-                                  beta=model_config.attention_beta if beta is None else beta,
-                                  top_k=model_config.attention_top_k)
+    iterates = _headline_read(written["memory"], cue.reshape(-1), mask, written["values"],
+                              jnp.asarray(beta, jnp.float32), model_config=model_config,
+                              num_iters=num_iters)
     new = np.asarray(iterates[-1]).reshape(window_steps, 4)[steps_per_bar:]
     grid = np.concatenate([grid, new])
   return grid
