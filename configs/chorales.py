@@ -7,7 +7,7 @@ Run:
   python -m kanerva_music.main --config=configs/chorales.py:quick        # a minute on a laptop
   python -m kanerva_music.main --config=configs/chorales.py:listener     # + per-voice recall
   python -m kanerva_music.main --config=configs/chorales.py:prior        # the inpainting network
-  python -m kanerva_music.main --config=configs/chorales.py:prior_quick  # ... a minute
+  python -m kanerva_music.main --config=configs/chorales.py:prior_quick  # ... half a minute
 Override any field, e.g. --config.model.num_rows=64 --config.num_train_steps=1000.
 
 The default is the paper's model and training (K = 32, T = 32, Adam 1e-3, batch 32, 3e4 steps)
@@ -147,7 +147,7 @@ def get_config(variant=""):
 def _prior(config, variant):
   """The orderless inpainting network (`model.kind = "prior"`; docs/dkm.md, "The prior"):
   prior (a dilated residual convolution), prior_transformer (a pre-norm transformer over the
-  steps), prior_quick (a small convolution, a minute). At equal training time (6 minutes on 2
+  steps), prior_quick (a small convolution, half a minute). At equal training time (6 minutes on 2
   cores) the convolution reached a lower validation NLL (docs/dkm_results.md, "The prior")."""
   config.name = "chorales_" + variant
   config.model.kind = "prior"
@@ -190,7 +190,7 @@ def _prior(config, variant):
   if variant == "prior_transformer":
     config.prior.network = "transformer"
     config.prior.depth = 6
-  elif variant == "prior_quick":  # a minute: a small convolution that beats hold-last on random_50
+  elif variant == "prior_quick":  # half a minute: a small net beating hold-last on random_50
     config.prior.network = "conv"
     config.prior.width = 64
     config.prior.depth = 5

@@ -156,7 +156,8 @@ def _capacity(params, capacity_sets, mesh, model_config, score_call, heartbeat):
   every size's write, then every size's read, compiled at once."""
   sets = {size: np.asarray(s) for size, s in sorted(capacity_sets.items())}
   shards = {size: sharded_reads.ShardedSet(mesh, len(s)) for size, s in sets.items()}
-  writes = {size: sharded_reads.write_call(params, shards[size], s, model_config) for size, s in sets.items()}
+  writes = {size: sharded_reads.write_call(params, shards[size], s, model_config)
+            for size, s in sets.items()}
   compile_ahead.compile_all(list(writes.values()))
   reads = {size: score_call(s, s, observation_mask("half", len(s), s.shape[-1] // 4, None),
                             model_config.read_method, writes[size](), shards[size])

@@ -276,8 +276,8 @@ def train_and_evaluate(config: ConfigDict, workdir: str,
     return {"validation/nll_per_hidden_note": nll}
 
   trained = dkm_train.run_loop(config, workdir, create_state(config, net),
-                               lambda state, step: train_step(state, pools["train"], grid, rng), mesh,
-                               writer, evaluate, _NAN_HINT, heartbeat)
+                               lambda state, step: train_step(state, pools["train"], grid, rng),
+                               mesh, writer, evaluate, _NAN_HINT, heartbeat)
   final = int(trained.state["step"])
   writer.write_scalars(final, evaluate(trained.state, final))
   writer.close()
