@@ -167,6 +167,8 @@ def _prior(config, variant):
   config.prior.memory_slots = 40          # stored windows: +-2..21 bars from the window
   config.prior.memory_noise = 0.1         # sigma_xi of the write and the read, one-hot code
   config.prior.memory_mode_mix = (0.25, 0.5, 0.25)  # off, others, others + itself
+  config.prior.split_step = False         # the batch's draw, then the update, as two programs
+                                          # (prior/train.py, TrainStep: faster for small nets)
   config.learning_rate = 1e-3
   config.batch_size = 64                  # episodes per step
   config.num_train_steps = 4000           # about an hour on 2 CPU cores (docs/dkm_results.md)
@@ -196,6 +198,7 @@ def _prior(config, variant):
     config.prior.depth = 5
     config.prior.heads = 2
     config.prior.mask_mix = (0.7, 0.15, 0.15)
+    config.prior.split_step = True
     config.learning_rate = 2e-3
     config.batch_size = 32
     config.num_train_steps = 600

@@ -106,16 +106,23 @@ def num_parameters(params: Any) -> int:
 
 
 class TrainStep(NamedTuple):
-  """The training step as two pure jitted programs: `sample(step, pool, grid, rng)` draws the
-  global batch on device, `update(state, *batch)` takes one AdamW step on it. On XLA:CPU the
-  two run `prior_quick`'s step in 11 ms where one program of both took 18-20 ms (the same ops;
-  `tools/prior_benchmark.py` times the step); the full network's step is as fast either way."""
+  """The training step: `sample(step, pool, grid, rng)` draws the global batch on device and
+  reads each example's memory context on its shard; `update(state, *batch)` takes one AdamW step
+  on it; `fused` is both as one program. `split` (`config.prior.split_step`) runs the two
+  programs instead: on XLA:CPU the small network of `prior_quick` steps 1.6-1.9x faster so,
+  the full one 5-9% slower (`tools/prior_benchmark.py`)."""
   sample: Callable[..., tuple]
   update: Callable[..., tuple[dict, dict]]
+  fused: Callable[..., tuple[dict, dict]]
+  split: bool
+
+  def two_programs(self, state: dict, pool: Any, grid: Any, rng: jax.Array) -> tuple[dict, dict]:
+    """`sample`, then `update`."""
+    return self.update(state, *self.sample(state["step"], pool, grid, rng))
 
   def __call__(self, state: dict, pool: Any, grid: Any, rng: jax.Array) -> tuple[dict, dict]:
     """(the next state, {"loss"}) from `state`'s batch of fold_in(rng, step)."""
-    return self.update(state, *self.sample(state["step"], pool, grid, rng))
+    return (self.two_programs if self.split else self.fused)(state, pool, grid, rng)
 
 
 def make_train_step(config: ConfigDict, net: network.InpaintingNet, ranges: jax.Array,
@@ -128,46 +135,50 @@ def make_train_step(config: ConfigDict, net: network.InpaintingNet, ranges: jax.
   steps = config.data.episode_steps
   mix = tuple(config.prior.mask_mix)
   memory = memory_context.MemoryConfig.of(config.prior)
-  addresses = memory_context.write_addresses(memory, config.seed) if memory.num_rows else None
+  addresses = memory_context.write_addresses(memory, config.seed)  # [1, 0] without a memory
   sharding.check_divisible(config.batch_size, mesh, "batch_size")
 
-  def local_gradients(params, notes, mask, stored, valid, rngs):
+  contexts = sharding.per_shard(
+      lambda notes, mask, stored, valid: memory_context.contexts(
+          stored, valid, notes, mask, addresses, memory.noise),
+      mesh, in_specs=(P(DATA),) * 4, out_specs=P(DATA))
+
+  def local_gradients(params, notes, mask, context, rngs):
     rng = rngs[0]  # this shard's dropout key
-    context = (memory_context.contexts(stored, valid, notes, mask, addresses, memory.noise)
-               if memory.num_rows else None)
     loss, grads = jax.value_and_grad(
         lambda p: objective.loss(net, p, notes, mask, dropout_rng=rng, context=context))(params)
     return sharding.mean_over_shards((grads, {"loss": loss}), mesh)
 
   gradients = sharding.per_shard(local_gradients, mesh,
-                                 in_specs=(P(),) + (P(DATA),) * 5, out_specs=P())
+                                 in_specs=(P(),) + (P(DATA),) * 4, out_specs=P())
 
   @jax.jit
   def sample(step, pool, grid, rng):
     rng = jax.random.fold_in(rng, step)
     rng_data, rng_shift, rng_mask, rng_drop = jax.random.split(rng, 4)
     shape = (config.batch_size,)
-    if memory.num_rows:
-      rows = episodes.sample_window_starts(pool, rng_data, shape)
-      notes, stored, valid = memory_context.training_windows(
-          grid, rows, rng_shift, memory, steps, config.prior.transpose_semitones, ranges)
-    else:
+    rngs = jax.random.split(rng_drop, sharding.num_shards(mesh))
+    if not memory.num_rows:
       batch = episodes.sample_episodes(pool, rng_data, shape, steps)
       notes = pitch_classes.transpose(rng_shift, pitch_classes.from_normalised(batch, steps),
                                       config.prior.transpose_semitones, ranges)
-      stored = jnp.zeros(shape + (1, steps, network.NUM_VOICES), jnp.int32)
-      valid = jnp.zeros(shape + (1,), bool)
+      return notes, masks.training_masks(rng_mask, notes.shape, mix), None, rngs
+    rows = episodes.sample_window_starts(pool, rng_data, shape)
+    notes, stored, valid = memory_context.training_windows(
+        grid, rows, rng_shift, memory, steps, config.prior.transpose_semitones, ranges)
     mask = masks.training_masks(rng_mask, notes.shape, mix)
-    return notes, mask, stored, valid, jax.random.split(rng_drop, sharding.num_shards(mesh))
+    return notes, mask, contexts(notes, mask, stored, valid), rngs
 
   @jax.jit
-  def update(state, notes, mask, stored, valid, rngs):
-    grads, metrics = gradients(state["params"], notes, mask, stored, valid, rngs)
+  def update(state, notes, mask, context, rngs):
+    grads, metrics = gradients(state["params"], notes, mask, context, rngs)
     updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
     return {"params": optax.apply_updates(state["params"], updates), "opt_state": opt_state,
             "step": state["step"] + 1}, metrics
 
-  return TrainStep(sample, update)
+  fused = jax.jit(lambda state, pool, grid, rng: update(
+      state, *sample(state["step"], pool, grid, rng)))
+  return TrainStep(sample, update, fused, bool(config.prior.get("split_step", False)))
 
 
 @functools.partial(jax.jit, static_argnames=("net",))

@@ -6,7 +6,7 @@ r"""Speed of the inpainting network, each figure a ratio against a baseline in t
 1. Training: the step's FLOP/s (XLA's own count of the compiled step's floating-point
    operations over its measured time) against this machine's float32 matmul FLOP/s (a square
    product timed in the same process): the share of the machine the step uses; and the step's
-   two programs (`prior.train.TrainStep`) against the same two traced as one program.
+   two programs (`prior.train.TrainStep`) against the same two as one program.
 2. Reads: episodes/s of the one-pass read and of annealed Gibbs sampling (`eval.gibbs_steps`),
    against the one-pass read's own cost times the number of network calls Gibbs makes.
 3. The memory's context (`memory_context.contexts`) against writing the K x (S * 4 * 46) memory
@@ -74,14 +74,12 @@ def synthetic_pool(rng, episode_steps, num_chorales=40, length=160):
 
 
 def time_training(config, repeats, num_steps):
-  """(steps/s of the `TrainStep`, steps/s of its two programs traced as one, FLOP per step)."""
+  """(steps/s of the `TrainStep`'s two programs, steps/s of them as one, FLOP per step)."""
   mesh = sharding.make_mesh(1)
   net = prior_train.make_net(config)
   pool = synthetic_pool(np.random.default_rng(0), config.data.episode_steps)
   ranges = jnp.asarray([[0] * 4, [network.NUM_PITCHES - 1] * 4], jnp.int32)
   step = prior_train.make_train_step(config, net, ranges, mesh)
-  fused = jax.jit(lambda state, pool, grid, rng: step.update(
-      state, *step.sample(state["step"], pool, grid, rng)))
   grid = (jax.device_put(memory_context.chorale_grid(pool))
           if memory_context.MemoryConfig.of(config.prior).num_rows else None)
   state, rng = prior_train.create_state(config, net), jax.random.PRNGKey(1)
@@ -89,7 +87,7 @@ def time_training(config, repeats, num_steps):
   flops = (compiled_flops(step.sample, state["step"], pool, grid, rng)
            + compiled_flops(step.update, state, *batch))
   rates = []
-  for fn in (step, fused):
+  for fn in (step.two_programs, step.fused):
     jax.block_until_ready(fn(state, pool, grid, rng))
 
     def run(fn=fn):
@@ -156,15 +154,18 @@ def report(config, repeats: int, train_steps: int) -> None:
   c = config.prior
   print(f"inpainting network {c.network}: width {c.width}, depth {c.depth}, batch "
         f"{config.batch_size}, devices {jax.devices()}")
-  steps_per_second, fused_steps_per_second, flops = time_training(config, repeats, train_steps)
+  two, one, flops = time_training(config, repeats, train_steps)
+  steps_per_second = two if c.get("split_step", False) else one  # the config's own step
   peak = matmul_flops_per_second(repeats)
   achieved = steps_per_second * flops
   print(f"training: {steps_per_second:.2f} steps/s x {flops / 1e9:.2f} GFLOP per step = "
         f"{achieved / 1e9:.1f} GFLOP/s; float32 matmul ({MATMUL_SIZE}^2) {peak / 1e9:.1f} "
         f"GFLOP/s: {achieved / peak:.2f}x of it; {config.num_train_steps} steps in "
         f"{config.num_train_steps / steps_per_second / 60:.1f} min")
-  print(f"training step as two programs (batch, update): {steps_per_second:.2f} steps/s vs "
-        f"{fused_steps_per_second:.2f} as one: {steps_per_second / fused_steps_per_second:.2f}x")
+  print(f"training step as two programs (batch, update): {two:.2f} steps/s vs {one:.2f} as "
+        f"one: {two / one:.2f}x "
+        f"(this config runs {'two' if c.get('split_step', False) else 'one'}: "
+        "prior.split_step)")
   rates = time_reads(config, repeats)
   calls = config.eval.gibbs_steps + 1
   print(f"reads: one pass {rates['one_pass']:,.0f} episodes/s; Gibbs ({config.eval.gibbs_steps}"

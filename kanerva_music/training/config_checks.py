@@ -18,7 +18,7 @@ freeze = config_checks.freeze
 SAFE_TO_CHANGE = ("program", "name", "num_train_steps", "log_every_steps", "eval_every_steps",
                   "checkpoint_every_steps", "checkpoints_to_keep", "watchdog_seconds",
                   "mesh_devices", "data.path", "data.data_dir", "data.download",
-                  "data.music21_fallback", "model.linalg", "eval.report")
+                  "data.music21_fallback", "model.linalg", "eval.report", "prior.split_step")
 # How the report reads a trained memory: --mode=eval may change these.
 SAFE_TO_EVALUATE = ("eval.", "model.memory_precision", "model.read_method",
                     "model.lstsq_solver", "model.attention_beta", "model.attention_top_k")
