@@ -7,13 +7,13 @@ ask for; docs/dkm.md, "The prior"):
 * voices: whole voices hidden, the given ones the soprano, the bass, or both (harmonisation).
 """
 
-import functools
 from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 
 from kanerva_music.data import pitch_classes
+from music_runtime.training import sharding
 
 KINDS = ("count", "span", "voices")
 # The given voices of the "voices" kind: soprano only, bass only, soprano and bass.
@@ -61,10 +61,15 @@ def training_masks(rng: jax.Array, shape: tuple,
   return jnp.take_along_axis(candidates, kind[None, ..., None, None], axis=0)[0]
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def fixed_training_masks(seed: int, shape: tuple, mix: tuple[float, ...]) -> jax.Array:
-  """`training_masks` of PRNGKey(seed), as one program (an evaluation's fixed masks)."""
-  return training_masks(jax.random.PRNGKey(seed), shape, mix)
+  """`training_masks` of PRNGKey(seed), as one quickly compiled program (an evaluation's fixed
+  masks, drawn once)."""
+  return _fixed_masks_program()(seed, shape, mix)
+
+
+_fixed_masks_program = sharding.quick_jit(
+    lambda seed, shape, mix: training_masks(jax.random.PRNGKey(seed), shape, mix),
+    static_argnums=(0, 1, 2))
 
 
 def given_voices_mask(voices: str, episode_steps: int) -> jax.Array:

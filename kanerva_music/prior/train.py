@@ -91,13 +91,13 @@ def create_state(config: ConfigDict, net: network.InpaintingNet) -> dict:
   """The initial training state {"params", "opt_state", "step"}."""
   optimizer = make_optimizer(config)
 
-  @jax.jit
   def initial_state():
     params = _initial_params(net, config.seed, config.data.episode_steps)
     return {"params": params, "opt_state": optimizer.init(params),
             "step": jnp.asarray(0, jnp.int32)}
 
-  return initial_state()
+  # Run once: compiled quickly (`sharding.quick_compile_options`).
+  return jax.jit(initial_state, compiler_options=sharding.quick_compile_options())()
 
 
 def num_parameters(params: Any) -> int:
