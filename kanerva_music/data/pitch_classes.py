@@ -18,10 +18,16 @@ NUM_VOICES = 4
 SOPRANO, ALTO, TENOR, BASS = range(NUM_VOICES)
 
 
+def array_module(x: Any) -> Any:
+  """NumPy for a NumPy array (host data: nothing to compile or copy to a device), jnp
+  otherwise (device arrays and tracers)."""
+  return np if isinstance(x, np.ndarray) else jnp
+
+
 def from_normalised(x: Union[np.ndarray, jax.Array], episode_steps: int) -> Any:
   """Normalised episodes [..., C] -> pitch classes 0..45 [..., S, 4] (int32): a NumPy array for a
   NumPy input (host data needs no device program), a jax.Array otherwise."""
-  xp: Any = np if isinstance(x, np.ndarray) else jnp
+  xp = array_module(x)
   pitch = xp.clip(xp.round(episodes.denormalise(x)), episodes.PITCH_LOW, episodes.PITCH_HIGH)
   return (pitch - episodes.PITCH_LOW).astype(xp.int32).reshape(
       x.shape[:-1] + (episode_steps, NUM_VOICES))
@@ -30,7 +36,7 @@ def from_normalised(x: Union[np.ndarray, jax.Array], episode_steps: int) -> Any:
 def to_normalised(classes: Union[np.ndarray, jax.Array]) -> Any:
   """Pitch classes [..., S, 4] -> normalised, time-major episodes [..., 4 S] (float32), a NumPy
   array for a NumPy input."""
-  xp: Any = np if isinstance(classes, np.ndarray) else jnp
+  xp = array_module(classes)
   flat = classes.reshape(classes.shape[:-2] + (-1,)).astype(xp.float32)
   return episodes.normalise(flat + episodes.PITCH_LOW)
 

@@ -69,15 +69,10 @@ def slot_offsets(num_slots: int, episode_steps: int) -> np.ndarray:
   return (np.where(np.arange(num_slots) % 2 == 0, bars, -bars) * BAR_STEPS).astype(np.int32)
 
 
-def _array_module(rows: Any) -> Any:
-  """NumPy for host rows (a report's windows: nothing to compile), jnp otherwise."""
-  return np if isinstance(rows, np.ndarray) else jnp
-
-
 def grid_windows(grid: ChoraleGrid, rows: Any, episode_steps: int) -> Any:
   """[..., S, 4] the windows starting at `rows` [...] (rows beyond the grid read its last); NumPy
   for NumPy rows and a host grid."""
-  xp = _array_module(rows)
+  xp = pitch_classes.array_module(rows)
   last = grid.classes.shape[0] - 1
   index = xp.clip(rows[..., None] + xp.arange(episode_steps), 0, last)
   return grid.classes[index]
@@ -88,7 +83,7 @@ def stored_slots(grid: ChoraleGrid, target_rows: Any, offsets: Any,
   """(windows [..., L, S, 4], valid [..., L]) of the slots `offsets` [L] around windows starting
   at `target_rows` [...]: valid where a rest-free window of the same chorale starts there; NumPy
   for NumPy rows and a host grid."""
-  xp = _array_module(target_rows)
+  xp = pitch_classes.array_module(target_rows)
   rows = target_rows[..., None] + offsets
   inside = (rows >= 0) & (rows < grid.classes.shape[0])
   safe = xp.clip(rows, 0, grid.classes.shape[0] - 1)

@@ -105,12 +105,18 @@ def num_parameters(params: Any) -> int:
   return int(sum(np.size(x) for x in jax.tree_util.tree_leaves(params)))
 
 
+def _sample_then_update(sample: Callable[..., tuple], update: Callable[..., tuple[dict, dict]],
+                        state: dict, pool: Any, grid: Any,
+                        rng: jax.Array) -> tuple[dict, dict]:
+  return update(state, *sample(state["step"], pool, grid, rng))
+
+
 class TrainStep(NamedTuple):
   """The training step: `sample(step, pool, grid, rng)` draws the global batch on device and
   reads each example's memory context on its shard; `update(state, *batch)` takes one AdamW step
   on it; `fused` is both as one program. `split` (`config.prior.split_step`) runs the two
-  programs instead: on XLA:CPU the small network of `prior_quick` steps 1.6-1.9x faster so,
-  the full one 5-9% slower (`tools/prior_benchmark.py`)."""
+  programs instead: on XLA:CPU the small network of `prior_quick` steps 1.8x faster that way,
+  the full one 5-10% slower (`tools/prior_benchmark.py`)."""
   sample: Callable[..., tuple]
   update: Callable[..., tuple[dict, dict]]
   fused: Callable[..., tuple[dict, dict]]
@@ -118,7 +124,7 @@ class TrainStep(NamedTuple):
 
   def two_programs(self, state: dict, pool: Any, grid: Any, rng: jax.Array) -> tuple[dict, dict]:
     """`sample`, then `update`."""
-    return self.update(state, *self.sample(state["step"], pool, grid, rng))
+    return _sample_then_update(self.sample, self.update, state, pool, grid, rng)
 
   def __call__(self, state: dict, pool: Any, grid: Any, rng: jax.Array) -> tuple[dict, dict]:
     """(the next state, {"loss"}) from `state`'s batch of fold_in(rng, step)."""
@@ -176,8 +182,7 @@ def make_train_step(config: ConfigDict, net: network.InpaintingNet, ranges: jax.
     return {"params": optax.apply_updates(state["params"], updates), "opt_state": opt_state,
             "step": state["step"] + 1}, metrics
 
-  fused = jax.jit(lambda state, pool, grid, rng: update(
-      state, *sample(state["step"], pool, grid, rng)))
+  fused = jax.jit(functools.partial(_sample_then_update, sample, update))
   return TrainStep(sample, update, fused, bool(config.prior.get("split_step", False)))
 
 

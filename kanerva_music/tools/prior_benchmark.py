@@ -155,7 +155,8 @@ def report(config, repeats: int, train_steps: int) -> None:
   print(f"inpainting network {c.network}: width {c.width}, depth {c.depth}, batch "
         f"{config.batch_size}, devices {jax.devices()}")
   two, one, flops = time_training(config, repeats, train_steps)
-  steps_per_second = two if c.get("split_step", False) else one  # the config's own step
+  split = bool(c.get("split_step", False))
+  steps_per_second = two if split else one  # the config's own step
   peak = matmul_flops_per_second(repeats)
   achieved = steps_per_second * flops
   print(f"training: {steps_per_second:.2f} steps/s x {flops / 1e9:.2f} GFLOP per step = "
@@ -164,7 +165,7 @@ def report(config, repeats: int, train_steps: int) -> None:
         f"{config.num_train_steps / steps_per_second / 60:.1f} min")
   print(f"training step as two programs (batch, update): {two:.2f} steps/s vs {one:.2f} as "
         f"one: {two / one:.2f}x "
-        f"(this config runs {'two' if c.get('split_step', False) else 'one'}: "
+        f"(this config runs {'two' if split else 'one'}: "
         "prior.split_step)")
   rates = time_reads(config, repeats)
   calls = config.eval.gibbs_steps + 1
